@@ -1,0 +1,1 @@
+"""gendan transport and framework core: platforms, dispatch, server; knows nothing about orders."""

@@ -1,0 +1,122 @@
+"""Composition root of the server: ``create_app(settings)`` → ``web.Application``.
+
+Owns, through typed ``AppKey``s and a ``cleanup_ctx``: the database, the
+shared ``ClientSession``, the dispatcher, the outbox sender and the platform
+adapters. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot import api, dingtalk, local, web_console, wecom
+from bot.config import Settings
+from bot.dispatch import Dispatcher
+from bot.metrics import Metrics, setup_metrics
+from bot.outbox import OutboxSender
+from bot.transport import Transport
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger("gendan.app")
+
+SETTINGS = web.AppKey("settings", Settings)
+DB = web.AppKey("db", Database)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+SENDER = web.AppKey("sender", OutboxSender)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+METRICS = web.AppKey("metrics", Metrics)
+
+MAX_BODY = 1024 * 1024
+
+
+def build_core(settings: Settings, clock: Callable[[], datetime] | None = None,
+               db: Database | None = None) -> tuple[Database, Dispatcher]:
+    """The database and a dispatcher with every router (also used by the CLI)."""
+    import handlers
+    from handlers.texts import replies
+
+    db = db or Database(settings.database_url)
+    dispatcher = Dispatcher(db, settings, replies, clock=clock)
+    dispatcher.include_routers(*handlers.routers())
+    return db, dispatcher
+
+
+@web.middleware
+async def never_5xx(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Nothing a client sends may produce a 5xx: log the bug, answer 400 with a reference."""
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    except web.HTTPException:
+        raise
+    except Exception:
+        from bot.errors import error_ref
+
+        ref = error_ref()
+        log.exception("request %s %s failed (ref %s)", request.method, request.path, ref)
+        return web.json_response({"error": "request could not be processed", "ref": ref}, status=400)
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None,
+               migrate: bool = True, transports: dict[str, Transport] | None = None,
+               run_sender: bool = True, db: Database | None = None) -> web.Application:
+    """Build the application; resources open in its cleanup context."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[never_5xx])
+    db, dispatcher = build_core(settings, clock, db)
+    sender = OutboxSender(db, dict(transports or {}), dispatcher.texts, clock=clock)
+    sender.transports.setdefault(local.PLATFORM, local.LocalTransport(db))
+    dispatcher.set_sender_wake(sender.wake)
+    app[SETTINGS] = settings
+    app[DB] = db
+    app[DISPATCHER] = dispatcher
+    app[SENDER] = sender
+    app[METRICS] = setup_metrics(app, db)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade(db.engine)
+        app[HTTP] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        _platform_transports(sender, app[HTTP], settings)
+        recovered = await dispatcher.recover()
+        if recovered:
+            log.info("re-processed %d inbound events left by a previous run", recovered)
+        if run_sender:
+            sender.start()
+        yield
+        await dispatcher.drain()
+        if run_sender:
+            await sender.stop()
+        await app[HTTP].close()
+        await db.dispose()
+
+    app.cleanup_ctx.append(resources)
+    app.router.add_get("/healthz", _healthz)
+    if settings.local_adapter_on:
+        local.setup_routes(app, dispatcher, sender, db)
+        web_console.setup_routes(app)
+    api.setup_routes(app, db, settings)
+    # Platform callbacks: each adapter registers only what its keys configure.
+    wecom.setup_routes(app, dispatcher, settings)
+    dingtalk.setup_routes(app, dispatcher, settings)
+    return app
+
+
+def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, settings: Settings) -> None:
+    """Outbound transports; tests may have put fakes in already. Both also serve bound group robots."""
+    if "wecom" not in sender.transports:
+        sender.transports["wecom"] = wecom.WeComTransport(wecom.WeComClient.from_settings(session, settings))
+    if "dingtalk" not in sender.transports:
+        sender.transports["dingtalk"] = dingtalk.DingTalkTransport(dingtalk.DingTalkClient(session, settings),
+                                                                   settings, None)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    ok = await request.app[DB].ping()
+    return web.json_response({"status": "ok" if ok else "error", "db": "ok" if ok else "down"},
+                             status=200 if ok else 503)

@@ -1,0 +1,171 @@
+"""The ``gendan`` command line (composition only): serve, migrate, chat, grant, jobs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+
+log = logging.getLogger("gendan.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gendan", description="跟单助手: order tracking in WeCom/DingTalk groups")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="run the server (webhooks, scheduler, outbox, console, API)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="apply database migrations")
+    chat = sub.add_parser("chat", help="a terminal chat with the bot (local adapter)")
+    chat.add_argument("--user", required=True)
+    chat.add_argument("--name", default="")
+    chat.add_argument("--chat", default="")
+    grant = sub.add_parser("grant", help="give a role from the shell, e.g. gendan grant local:boss admin")
+    grant.add_argument("who", help="PLATFORM:USER_ID")
+    grant.add_argument("roles", nargs="+")
+    sub.add_parser("jobs", help="list upcoming reminders")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``gendan`` and ``python -m bot``."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if args.cmd == "serve":
+        overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+        return _serve(load_settings(**overrides) if overrides else settings)
+    if args.cmd == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.cmd == "grant":
+        return asyncio.run(_grant(settings, args.who, args.roles))
+    if args.cmd == "chat":
+        return asyncio.run(_chat(settings, args.user, args.name, args.chat))
+    if args.cmd == "jobs":
+        return asyncio.run(_jobs(settings))
+    return 2
+
+
+def _serve(settings: Settings) -> int:
+    from bot.app import create_app
+
+    app = create_app(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"跟单助手 listening on {base}")
+    if settings.local_adapter_on:
+        print(f"  web console:   {base}/console")
+        print(f"  local adapter: POST {base}/local/message, GET {base}/local/sent?chat=…")
+    print(f"  health:        {base}/healthz   metrics: {base}/metrics")
+    print(f"  REST API:      {base}/api/v1/orders" + ("" if settings.api_token.get_secret_value()
+                                                      else "  (off: set GENDAN_API_TOKEN)"))
+    print(f"  WeCom:         {base}/wecom/callback  {base}/wecom/aibot")
+    print(f"  DingTalk:      {base}/dingtalk/callback  {base}/dingtalk/card  {base}/dingtalk/event")
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    db = Database(settings.database_url)
+    await upgrade(db.engine)
+    await db.dispose()
+    print("migrations applied")
+    return 0
+
+
+async def _grant(settings: Settings, who: str, roles: list[str]) -> int:
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.services import people
+    from storage.vocab import Role
+
+    if ":" not in who:
+        print("who must be PLATFORM:USER_ID, e.g. local:boss", file=sys.stderr)
+        return 2
+    valid = {r.value for r in Role}
+    bad = [r for r in roles if r not in valid]
+    if bad:
+        print(f"unknown role(s) {bad}; valid: {sorted(valid)}", file=sys.stderr)
+        return 2
+    platform, user_id = who.split(":", 1)
+    db = Database(settings.database_url)
+    await upgrade(db.engine)
+    async with db.uow() as uow:
+        person = await people.register(uow, platform, user_id, "", tenant=platform)
+        _, after = await people.set_roles(uow, person, roles, [], None)
+    await db.dispose()
+    print(f"{who}: {', '.join(sorted(after))}")
+    return 0
+
+
+async def _chat(settings: Settings, user: str, name: str, chat: str) -> int:
+    """Read lines from stdin, send each through the dispatcher, print the replies and new messages."""
+    from bot.app import build_core
+    from bot.events import Actor, CardAction, ChatMessage, ChatRef
+    from bot.local import PLATFORM, LocalTransport
+    from bot.outbox import OutboxSender
+    from storage.migrate import upgrade
+
+    db, dispatcher = build_core(settings)
+    await upgrade(db.engine)
+    sender = OutboxSender(db, {PLATFORM: LocalTransport(db)}, dispatcher.texts)
+    chat = chat or user
+    ref = ChatRef(PLATFORM, chat, "single" if chat == user else "group")
+    actor = Actor(PLATFORM, user, name, tenant=PLATFORM)
+    print(f"跟单助手 terminal chat as {user} in {chat}. Type /帮助; 'press <action>' presses a card button; Ctrl-D quits.")
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        event: ChatMessage | CardAction
+        if line.startswith("press "):
+            event = CardAction(PLATFORM, "a-" + secrets.token_hex(8), ref, actor, line[6:].strip())
+        else:
+            event = ChatMessage(PLATFORM, "m-" + secrets.token_hex(8), ref, actor, line)
+        for message in await dispatcher.handle(event) or []:
+            _print(message)
+        await sender.flush()
+    await db.dispose()
+    return 0
+
+
+def _print(message: object) -> None:
+    from bot.outbound import Message
+
+    assert isinstance(message, Message)
+    print("🤖 " + message.text.replace("\n", "\n   "))
+    if message.card:
+        for b in message.card.buttons:
+            print(f"   [{b.label}] press {b.action}")
+
+
+async def _jobs(settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.models import Reminder
+
+    db = Database(settings.database_url)
+    await upgrade(db.engine)
+    async with db.uow() as uow:
+        rows = (await uow.session.execute(select(Reminder).where(Reminder.status == "PENDING")
+                                          .order_by(Reminder.due_at).limit(50))).scalars()
+        for r in rows:
+            print(f"{r.due_at.astimezone(settings.tz):%Y-%m-%d %H:%M}  {r.kind:<10} person={r.person_id} "
+                  f"order={r.order_id or '-'}  {r.text}")
+    await db.dispose()
+    return 0

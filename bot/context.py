@@ -1,0 +1,125 @@
+"""The context a handler receives: who, where, the clock, replies and notifications.
+
+Passed explicitly (no contextvars). Notifications and replies written through
+it land in the outbox in the same transaction as the handler's change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from bot.events import CardAction, ChatMessage, ChatRef
+from bot.outbound import Message
+from storage.db import Database, UnitOfWork
+from storage.outbox import Envelope, enqueue, mark_inbox_done
+from storage.services.base import Provenance, Rules
+
+if TYPE_CHECKING:
+    from bot.dispatch import Dispatcher
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    """The registered person behind an actor."""
+
+    id: int
+    platform: str
+    user_id: str
+    name: str
+    roles: frozenset[str]
+
+
+@dataclass
+class Context:
+    """Everything a handler may use; one per inbound event."""
+
+    inbound: ChatMessage | CardAction
+    person: PersonInfo
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime]
+    dispatcher: Dispatcher
+    replies: list[Message] = field(default_factory=list)
+    _pending: list[Envelope] = field(default_factory=list)
+    _flushed_replies: int = 0
+    inbox_done: bool = False
+
+    # ---- time -------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """Now, aware, in the business time zone."""
+        return self.clock().astimezone(self.settings.tz)
+
+    def today(self) -> date:
+        """Today in the business time zone."""
+        return self.now().date()
+
+    # ---- who and where ---------------------------------------------------------------
+    @property
+    def chat(self) -> ChatRef:
+        """Where the event came from."""
+        return self.inbound.chat
+
+    @property
+    def prov(self) -> Provenance:
+        """Provenance for audit events."""
+        return Provenance(
+            person_id=self.person.id, platform=self.person.platform, user_id=self.person.user_id,
+            name=self.person.name, roles=self.person.roles, chat_platform=self.chat.platform,
+            chat_id=self.chat.chat_id, source="card" if isinstance(self.inbound, CardAction) else "message",
+            source_ref=self.inbound.event_id,
+        )
+
+    @property
+    def rules(self) -> Rules:
+        """Approval thresholds."""
+        return Rules(self.settings.approval_t1, self.settings.approval_t2)
+
+    # ---- output ----------------------------------------------------------------------
+    def reply(self, message: Message | str) -> None:
+        """Answer in the chat the event came from."""
+        self.replies.append(Message.plain(message) if isinstance(message, str) else message)
+
+    def send(self, platform: str, chat_id: str, chat_type: str, message: Message,
+             event_key: str | None = None) -> None:
+        """Send to another chat (a notification or a card); written with the next commit."""
+        self._pending.append(Envelope(platform, chat_id, chat_type, message.to_dict(), event_key=event_key,
+                                      card_key=message.card_key))
+
+    def update_cards(self, platform: str, chat_id: str, chat_type: str, message: Message) -> None:
+        """Update every copy of ``message.card_key`` delivered to that chat."""
+        self._pending.append(Envelope(platform, chat_id, chat_type, message.to_dict(), op="update",
+                                      card_key=message.card_key))
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work whose commit also writes this event's outbox rows and marks it done."""
+        uow = self.db.uow()
+        uow.before_commit.append(self._flush)
+        uow.after_commit.append(self.dispatcher.wake_sender)
+        return uow
+
+    async def _flush(self, uow: UnitOfWork) -> None:
+        now = self.clock()
+        envelopes = self._take_pending()
+        enqueue(uow, envelopes, now)
+        if not self.inbox_done:
+            await mark_inbox_done(uow, self.inbound.platform, self.inbound.event_id, now)
+            self.inbox_done = True
+
+    def _take_pending(self) -> list[Envelope]:
+        hints = dict(self.inbound.reply_hints)
+        replies = [
+            Envelope(self.chat.platform, self.chat.chat_id, self.chat.chat_type, m.to_dict(),
+                     reply_to=self.inbound.event_id, reply_hints=hints, card_key=m.card_key)
+            for m in self.replies[self._flushed_replies:]
+        ]
+        self._flushed_replies = len(self.replies)
+        pending, self._pending = self._pending, []
+        return replies + pending
+
+    def discard_pending(self) -> None:
+        """Forget notifications of a failed transaction (replies stay: they explain the failure)."""
+        self._pending = []

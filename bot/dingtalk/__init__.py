@@ -1,0 +1,17 @@
+"""DingTalk (钉钉) adapter: verification, payload translation, rendering, HTTP client, transport.
+
+Wiring (in ``bot/app.py``)::
+
+    client = DingTalkClient(session, settings)
+    transport = DingTalkTransport(client, settings, link_for)
+    setup_routes(app, sink, settings)
+
+Nothing here imports ``handlers`` or ``storage``.
+"""
+
+from bot.dingtalk.client import DingTalkClient, SessionExpired
+from bot.dingtalk.routes import setup_routes
+from bot.dingtalk.signing import CallbackRejected
+from bot.dingtalk.transport import DingTalkTransport
+
+__all__ = ["CallbackRejected", "DingTalkClient", "DingTalkTransport", "SessionExpired", "setup_routes"]

@@ -1,0 +1,291 @@
+"""Routers, the command/action registry, and the dispatcher that runs handlers.
+
+Inbound flow: ``submit`` (or ``handle``) records the event in the inbox (unique
+per platform event id, so a platform retry changes nothing), then the event is
+processed: person and chat registered, command parsed and looked up, role gate,
+handler run, errors turned into replies. One error path for every handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot import commands
+from bot.config import Settings
+from bot.context import Context, PersonInfo
+from bot.errors import UserError, error_ref
+from bot.events import CardAction, ChatMessage, DirectoryEvent, Inbound, inbound_from_dict
+from bot.outbound import ActionData, ActionDataError, Message
+from storage.db import Database
+from storage.lifecycle import Refused
+from storage.models import InboxEvent
+from storage.outbox import enqueue, mark_inbox_done
+from storage.services import people
+
+log = logging.getLogger("gendan.dispatch")
+
+Handler = Callable[[Context, commands.CommandText], Awaitable[None]]
+ActionHandler = Callable[[Context, Any], Awaitable[None]]
+DirectoryHandler = Callable[["Dispatcher", DirectoryEvent], Awaitable[None]]
+FallbackHandler = Callable[[Context], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A registered command: names, who may use it, and its help text."""
+
+    name: str
+    aliases: tuple[str, ...]
+    roles: frozenset[str] | None
+    usage: str
+    summary: str
+    example: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A registered card-button payload type and its handler."""
+
+    data_type: type[ActionData]
+    handler: ActionHandler
+
+
+class Router:
+    """Collects a module's commands and actions; included into a dispatcher explicitly."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.commands: list[CommandSpec] = []
+        self.actions: list[ActionSpec] = []
+        self.fallbacks: list[FallbackHandler] = []
+        self.directory: list[DirectoryHandler] = []
+
+    def command(
+        self, name: str, *, aliases: Iterable[str] = (), roles: Iterable[str] | None = None,
+        usage: str = "", summary: str = "", example: str = "",
+    ) -> Callable[[Handler], Handler]:
+        """Register a command handler (``roles=None``: everybody)."""
+
+        def deco(fn: Handler) -> Handler:
+            self.commands.append(CommandSpec(name, tuple(aliases), frozenset(roles) if roles is not None else None,
+                                             usage or f"/{name}", summary, example, fn))
+            return fn
+
+        return deco
+
+    def action(self, data_type: type[ActionData]) -> Callable[[ActionHandler], ActionHandler]:
+        """Register a handler for a card-button payload type."""
+
+        def deco(fn: ActionHandler) -> ActionHandler:
+            self.actions.append(ActionSpec(data_type, fn))
+            return fn
+
+        return deco
+
+    def fallback(self, fn: FallbackHandler) -> FallbackHandler:
+        """Register a handler for plain text (e.g. the answer to a question the bot asked)."""
+        self.fallbacks.append(fn)
+        return fn
+
+    def on_directory(self, fn: DirectoryHandler) -> DirectoryHandler:
+        """Register a handler for contact events (a person left)."""
+        self.directory.append(fn)
+        return fn
+
+
+class Dispatcher:
+    """Registry plus the processing of inbound events; one per app (no global state)."""
+
+    def __init__(self, db: Database, settings: Settings, texts: Any,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.texts = texts
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.by_name: dict[str, CommandSpec] = {}
+        self.specs: list[CommandSpec] = []
+        self.actions: list[ActionSpec] = []
+        self.fallbacks: list[FallbackHandler] = []
+        self.directory: list[DirectoryHandler] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._wake: Callable[[], None] = lambda: None
+
+    # ---- wiring ----------------------------------------------------------------------
+    def include_routers(self, *routers: Router) -> None:
+        """Register every command, alias and action of the routers."""
+        for router in routers:
+            for spec in router.commands:
+                self.specs.append(spec)
+                for key in (spec.name, *spec.aliases):
+                    if key.lower() in self.by_name:
+                        raise ValueError(f"command name {key!r} registered twice")
+                    self.by_name[key.lower()] = spec
+            self.actions.extend(router.actions)
+            self.fallbacks.extend(router.fallbacks)
+            self.directory.extend(router.directory)
+
+    def set_sender_wake(self, wake: Callable[[], None]) -> None:
+        """Called after every commit that may have written outbox rows."""
+        self._wake = wake
+
+    def wake_sender(self) -> None:
+        """Tell the outbox sender there is work."""
+        self._wake()
+
+    # ---- intake ----------------------------------------------------------------------
+    async def record(self, inbound: Inbound) -> bool:
+        """Insert into the inbox; False when this platform event id was seen before."""
+        try:
+            async with self.db.uow() as uow:
+                uow.session.add(InboxEvent(platform=inbound.platform, event_id=inbound.event_id,
+                                           payload=inbound.to_dict(), status="PENDING",
+                                           received_at=self.clock()))
+        except IntegrityError:
+            log.info("duplicate inbound %s:%s ignored", inbound.platform, inbound.event_id)
+            return False
+        return True
+
+    async def submit(self, inbound: Inbound) -> bool:
+        """Record durably, then process in a tracked background task (adapters ack right after)."""
+        if not await self.record(inbound):
+            return False
+        task = asyncio.create_task(self.process(inbound), name=f"inbound:{inbound.event_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def handle(self, inbound: Inbound) -> list[Message] | None:
+        """Record and process now; the replies, or None for a duplicate (local adapter, CLI)."""
+        if not await self.record(inbound):
+            return None
+        return await self.process(inbound)
+
+    async def drain(self) -> None:
+        """Wait for every background task (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def recover(self) -> int:
+        """Process inbox events a crash left unprocessed; returns how many."""
+        async with self.db.uow() as uow:
+            rows = list((await uow.session.execute(
+                select(InboxEvent).where(InboxEvent.status == "PENDING").order_by(InboxEvent.id))).scalars())
+        for row in rows:
+            await self.process(inbound_from_dict(row.payload))
+        return len(rows)
+
+    # ---- processing ------------------------------------------------------------------
+    async def process(self, inbound: Inbound) -> list[Message]:
+        """Run the event through its handler; always ends with the inbox row marked."""
+        if isinstance(inbound, DirectoryEvent):
+            await self._directory(inbound)
+            return []
+        ctx: Context | None = None
+        try:
+            ctx = await self._context(inbound)
+            await self._route(ctx)
+        except Exception as exc:  # one error path for every handler
+            if ctx is None:
+                log.exception("inbound %s failed before routing", inbound.event_id)
+                return []
+            self._error_reply(ctx, exc)
+        await self._finish(ctx)
+        return ctx.replies
+
+    async def _context(self, inbound: ChatMessage | CardAction) -> Context:
+        actor = inbound.actor
+        async with self.db.uow() as uow:
+            person = await people.register(
+                uow, actor.platform, actor.user_id, actor.name, tenant=actor.tenant,
+                default_roles=[r.strip() for r in self.settings.default_roles.split(",") if r.strip()],
+                admins=self.settings.admin_ids,
+            )
+            await people.chat_for(uow, inbound.chat.platform, inbound.chat.chat_id, inbound.chat.chat_type,
+                                  inbound.chat.title)
+            info = PersonInfo(person.id, person.platform, person.user_id, person.name or actor.name,
+                              person.role_names)
+        return Context(inbound=inbound, person=info, settings=self.settings, db=self.db, clock=self.clock,
+                       dispatcher=self)
+
+    async def _route(self, ctx: Context) -> None:
+        inbound = ctx.inbound
+        if isinstance(inbound, CardAction):
+            await self._action(ctx, inbound)
+            return
+        cmd = commands.parse_command(inbound.text, self.by_name.keys())
+        if cmd is None:
+            for fallback in self.fallbacks:
+                if await fallback(ctx):
+                    return
+            if inbound.mentioned_bot or inbound.chat.chat_type == "single":
+                ctx.reply(self.texts.not_a_command())
+            return
+        spec = self.by_name.get(cmd.name.lower())
+        if spec is None:
+            ctx.reply(self.texts.unknown_command(cmd.name))
+            return
+        if spec.roles is not None and not (spec.roles & ctx.person.roles):
+            ctx.reply(self.texts.no_role(spec, ctx.person.roles))
+            return
+        try:
+            await spec.handler(ctx, cmd)
+        except UserError as err:
+            ctx.discard_pending()
+            ctx.reply(self.texts.with_usage(err, spec))
+
+    async def _action(self, ctx: Context, inbound: CardAction) -> None:
+        for spec in self.actions:
+            if spec.data_type.matches(inbound.payload):
+                try:
+                    data = spec.data_type.unpack(inbound.payload)
+                except ActionDataError:
+                    break
+                await spec.handler(ctx, data)
+                return
+        ctx.reply(self.texts.bad_action())
+
+    def _error_reply(self, ctx: Context, exc: Exception) -> None:
+        ctx.discard_pending()
+        if isinstance(exc, UserError):
+            ctx.reply(exc.text)
+        elif isinstance(exc, Refused):
+            ctx.reply(self.texts.refused(exc.code, exc.params, None))
+        elif isinstance(exc, StaleDataError | OperationalError | IntegrityError):
+            # a concurrent change to the same order won; nothing of ours was written
+            log.info("conflict on %s: %s", ctx.inbound.event_id, exc)
+            ctx.reply(self.texts.conflict())
+        else:
+            ref = error_ref()
+            log.exception("handler failed (event %s, ref %s)", ctx.inbound.event_id, ref)
+            ctx.reply(self.texts.internal_error(ref))
+
+    async def _finish(self, ctx: Context) -> None:
+        """Write what is left (replies after the last commit) and mark the inbox row."""
+        try:
+            async with self.db.uow() as uow:
+                enqueue(uow, ctx._take_pending(), self.clock())
+                if not ctx.inbox_done:
+                    await mark_inbox_done(uow, ctx.inbound.platform, ctx.inbound.event_id, self.clock())
+                    ctx.inbox_done = True
+            self.wake_sender()
+        except Exception:
+            log.exception("could not record the outcome of %s", ctx.inbound.event_id)
+
+    async def _directory(self, event: DirectoryEvent) -> None:
+        try:
+            for handler in self.directory:
+                await handler(self, event)
+        except Exception:
+            log.exception("directory event %s failed", event.event_id)
+        async with self.db.uow() as uow:
+            await mark_inbox_done(uow, event.platform, event.event_id, self.clock())

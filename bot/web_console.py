@@ -1,0 +1,61 @@
+"""``GET /console``: a phone-sized web chat on the local adapter (try the bot without a platform)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>跟单助手 · 本地控制台</title>
+<style>
+body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f2f3f5}
+header{background:#1f6feb;color:#fff;padding:10px 14px;font-size:16px}
+#who{display:flex;gap:6px;padding:8px;background:#fff;border-bottom:1px solid #ddd;flex-wrap:wrap}
+#who input{flex:1;min-width:80px;padding:6px;border:1px solid #ccc;border-radius:6px}
+#log{padding:10px;height:calc(100vh - 190px);overflow-y:auto}
+.m{max-width:85%;margin:6px 0;padding:8px 10px;border-radius:10px;white-space:pre-wrap;line-height:1.45}
+.me{background:#95ec69;margin-left:auto}.bot{background:#fff}
+.card{border:1px solid #1f6feb}.card b{display:block;margin-bottom:4px}
+.card button{margin:6px 6px 0 0;padding:6px 14px;border-radius:6px;border:0;background:#1f6feb;color:#fff}
+.card button.danger{background:#d1242f}.closed{opacity:.6}
+form{display:flex;gap:6px;padding:8px;background:#fff;position:fixed;bottom:0;left:0;right:0}
+form textarea{flex:1;padding:8px;border:1px solid #ccc;border-radius:6px;height:44px}
+form button{padding:0 16px;border:0;border-radius:6px;background:#1f6feb;color:#fff}
+</style></head><body>
+<header>跟单助手 · 本地控制台</header>
+<div id="who"><input id="user" placeholder="用户ID" value="u1"><input id="name" placeholder="名字" value="张三">
+<input id="chat" placeholder="群ID（空=私聊）" value="g1"><button onclick="refresh()">刷新</button></div>
+<div id="log"></div>
+<form onsubmit="send();return false"><textarea id="text" placeholder="/下单 华为 A100×20@300 交期12-15"></textarea>
+<button>发送</button></form>
+<script>
+const $=id=>document.getElementById(id);
+function who(){const u=$('user').value.trim();return{user:u,name:$('name').value.trim(),chat:$('chat').value.trim()||u}}
+function bubble(text,cls){const d=document.createElement('div');d.className='m '+cls;d.textContent=text;$('log').appendChild(d);return d}
+function render(msg){
+  if(msg.card){const d=bubble('', 'bot card'+(msg.card.closed?' closed':''));const b=document.createElement('b');
+    b.textContent=msg.card.title;d.appendChild(b);d.appendChild(document.createTextNode(msg.card.body));
+    if(!msg.card.closed)for(const btn of msg.card.buttons){const e=document.createElement('button');
+      e.textContent=btn.label;if(btn.style==='danger')e.className='danger';e.onclick=()=>press(btn.action);d.appendChild(e)}}
+  else bubble(msg.text,'bot');$('log').scrollTop=1e9}
+async function refresh(){const w=who();const r=await fetch('/local/sent?chat='+encodeURIComponent(w.chat));
+  const j=await r.json();$('log').innerHTML='';for(const m of j.messages)render(m)}
+async function send(){const w=who();const text=$('text').value;if(!text.trim())return;bubble(text,'me');$('text').value='';
+  await fetch('/local/message',{method:'POST',headers:{'Content-Type':'application/json'},
+    body:JSON.stringify({...w,chat_type:w.chat===w.user?'single':'group',text})});await refresh()}
+async function press(action){const w=who();const text=action.endsWith(':no')?(prompt('驳回理由')||''):'';
+  await fetch('/local/action',{method:'POST',headers:{'Content-Type':'application/json'},
+    body:JSON.stringify({...w,action,text})});await refresh()}
+refresh();
+</script></body></html>
+"""
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register ``/console``."""
+
+    async def console(request: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html", charset="utf-8")
+
+    app.router.add_get("/console", console)

@@ -1,0 +1,16 @@
+"""Business reactions to commands and card presses; platform-neutral.
+
+``ROUTERS`` is wired into the dispatcher explicitly by the composition roots
+(``bot.app``, ``bot.cli``); importing this package registers nothing globally.
+"""
+
+from __future__ import annotations
+
+from bot.dispatch import Router
+
+
+def routers() -> tuple[Router, ...]:
+    """Every router, in help order."""
+    from handlers import approvals, fulfilment, info, manage, orders, reports
+
+    return (orders.router, approvals.router, fulfilment.router, manage.router, info.router, reports.router)

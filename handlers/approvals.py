@@ -1,0 +1,103 @@
+"""Approval decisions: card presses (通过 / 驳回), the /审批 text fallback, and the reject-reason prompt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from bot.commands import CommandText
+from bot.context import Context
+from bot.dispatch import Router
+from bot.errors import UserError
+from handlers import args
+from handlers.cards import ApprovalAction
+from handlers.common import load_order, refusing
+from handlers.notify import dispatch_events
+from handlers.texts import replies as t
+from storage.models import Approval, Order, Prompt
+from storage.services import approvals as svc
+from storage.vocab import STATE_LABELS, Role
+
+router = Router("approvals")
+REASON_PROMPT = "reject_reason"
+
+
+async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve: bool,
+                  comment: str | None) -> None:
+    async with ctx.uow() as uow:
+        if approval_id is not None:
+            step = await uow.session.get(Approval, approval_id)
+            if step is None:
+                raise UserError(t.bad_action())
+            order = await uow.session.get_one(Order, step.order_id)
+            order = await load_order(uow, order.no)  # take the row lock
+        else:
+            assert no is not None
+            order = await load_order(uow, no)
+            found = await svc.pending_step(uow, order)
+            if found is None:
+                raise UserError(f"#{no} 当前没有待审批的步骤（状态：{STATE_LABELS.get(order.state, order.state)}）。")
+            step = found
+        with refusing(order.no):
+            events = await svc.decide(uow, order, step, ctx.prov, approve, comment, ctx.now())
+        await dispatch_events(ctx, uow, order, events)
+        ctx.reply(f"#{order.no} 已{'通过' if approve else '驳回'}" + (f"：{comment}" if comment else "")
+                  + f"，当前状态「{STATE_LABELS.get(order.state, order.state)}」。")
+
+
+@router.command("审批", aliases=("approve",), roles={Role.MANAGER, Role.BOSS},
+                usage="/审批 #单号 通过|驳回 [理由]", example="/审批 #12 驳回 价格太低",
+                summary="审批（卡片按钮的文字版）")
+async def approve_cmd(ctx: Context, cmd: CommandText) -> None:
+    try:
+        no, approve, reason = args.parse_approval(cmd.args)
+    except args.ArgError as err:
+        raise UserError(str(err)) from err
+    if not approve and not reason:
+        raise UserError(f"驳回需要写理由：/审批 #{no} 驳回 理由")
+    await _decide(ctx, no, None, approve, reason)
+
+
+@router.action(ApprovalAction)
+async def approval_pressed(ctx: Context, data: ApprovalAction) -> None:
+    """A press on an approval card; the state and role are checked again on every press."""
+    if data.decision == "ok":
+        await _decide(ctx, None, data.approval_id, True, None)
+        return
+    reason = ctx.inbound.text.strip() if hasattr(ctx.inbound, "text") else ""
+    if reason:
+        await _decide(ctx, None, data.approval_id, False, reason)
+        return
+    # Ask for the reason; the next plain message in this chat answers it.
+    async with ctx.uow() as uow:
+        step = await uow.session.get(Approval, data.approval_id)
+        if step is None:
+            raise UserError(t.bad_action())
+        order = await uow.session.get_one(Order, step.order_id)
+        if step.status != "PENDING":
+            raise UserError(t.refused("stale", {"state": order.state}, order.no))
+        await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id,
+                                                       Prompt.chat_id == ctx.chat.chat_id))
+        uow.session.add(Prompt(person_id=ctx.person.id, chat_id=ctx.chat.chat_id, kind=REASON_PROMPT,
+                               data={"approval_id": step.id}, expires_at=ctx.now() + timedelta(minutes=30)))
+        ctx.reply(f"请直接回复驳回 #{order.no} 的理由（30 分钟内有效），"
+                  f"或发送 /审批 #{order.no} 驳回 理由。")
+
+
+@router.fallback
+async def reason_answer(ctx: Context) -> bool:
+    """Plain text from someone the bot asked for a reject reason."""
+    async with ctx.uow() as uow:
+        prompt = (await uow.session.execute(select(Prompt).where(
+            Prompt.person_id == ctx.person.id, Prompt.chat_id == ctx.chat.chat_id))).scalar_one_or_none()
+        if prompt is None:
+            return False
+        await uow.session.delete(prompt)
+        if prompt.expires_at < ctx.now() or prompt.kind != REASON_PROMPT:
+            return False
+    text = getattr(ctx.inbound, "text", "").strip()
+    if not text:
+        return False
+    await _decide(ctx, None, int(prompt.data["approval_id"]), False, text)
+    return True

@@ -1,0 +1,69 @@
+"""Shared pieces of the argument grammars: the error type, preparation and tokenising."""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands import normalize
+
+__all__ = ["ArgError", "clip", "glue_operators", "prep", "split_words", "tokenize"]
+
+
+class ArgError(Exception):
+    """Arguments that were not understood; ``reason`` is the Chinese reply text.
+
+    The reason quotes the offending fragment; the dispatcher appends the usage.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def prep(text: str) -> str:
+    """Normalise (idempotent, so args already normalised by the dispatcher are unchanged)."""
+    return normalize(text)
+
+
+def clip(fragment: str, limit: int = 24) -> str:
+    """A fragment short enough to quote on a phone."""
+    flat = fragment.replace("\n", " ").strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# A comma is a thousands separator only between a digit and exactly three digits
+# ("1,200", "20,000"); anywhere else it separates items ("A100×20,B200×5").
+_TOKEN_SPLIT_RE = re.compile(r"\s+|[;、。]|(?<!\d)[,，]|[,，](?!\d{3}(?!\d))")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split on spaces, line breaks and list separators, keeping thousands separators."""
+    return [tok for tok in _TOKEN_SPLIT_RE.split(text) if tok]
+
+
+def split_words(text: str) -> list[str]:
+    """Split on spaces only (free text keeps its punctuation)."""
+    return [w for w in text.split(" ") if w]
+
+
+_CN_DIGIT = "零〇一二两三四五六七八九十"
+_GLUE_RULES = (
+    # "A100 × 20", "A100 *20" → "A100×20"
+    (re.compile(r"\s*([×*])\s*"), r"\1"),
+    # "螺丝 乘 100" → "螺丝乘100" (only before a number: 乘 also occurs in names)
+    (re.compile(rf"\s*乘\s*(?=[\d{_CN_DIGIT}])"), "乘"),
+    # "Box x 20" → "Box×20": a spaced x is always the multiplication sign
+    (re.compile(rf"(?<=\S)\s+[xX]\s+(?=[\d{_CN_DIGIT}])"), "×"),
+    # "A100×20@300" and "A100×20 @ 300" → "A100×20 @300": the price is its own token
+    (re.compile(r"\s*@\s*"), " @"),
+)
+
+
+def glue_operators(text: str) -> str:
+    """Attach ``× * 乘 x`` to both operands and ``@`` to the price that follows it."""
+    for pattern, repl in _GLUE_RULES:
+        text = pattern.sub(repl, text)
+    return text.strip()

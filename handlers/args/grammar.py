@@ -1,0 +1,322 @@
+"""The order grammar shared by ``/下单``, ``/补充`` and ``/变更``.
+
+A message is read line by line; each line is split into free text (备注, 地址) and
+structured text. Structured text is tokenised and read left to right: keywords
+(``客户 交期 付款 联系人 产品 数量 单价``, with or without ``=``/``:``), order lines
+(``A100×20@300``, ``A100 20台 300元``, ``A100 数量20 单价300``), keyword-less dates and
+payment terms. In ``/下单`` the leading words of the first line are the customer.
+Words that fit nowhere are refused with a quote, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from handlers.args.base import ArgError, clip, glue_operators, prep, tokenize
+from handlers.args.dates import match_date, parse_date
+from handlers.args.fields import KEYWORD_SEP_RE, PAYTERM_RE, line_segments, split_keyword
+from handlers.args.numbers import looks_like_money, parse_money, parse_qty, try_number, try_qty
+from handlers.texts import parse as t
+
+__all__ = ["DraftLine", "OrderReader", "split_px"]
+
+Tok = tuple[str | None, str]  # (field of a keyword, text)
+_PX_SEPS = "×*乘xX"
+_PHONE_RE = re.compile(r"1\d{10}|0\d{2,3}-?\d{7,8}")
+_ARROW_RE = re.compile(r"\s*(?:→|->|=>|⇒|➡)\s*")
+_CHANGE_WORD_RE = re.compile(r"(?<=\d)\s*改(?:为|成|到)?\s*(?=[\d零一二两三四五六七八九十])")
+_CONNECTOR_RE = re.compile(r"^(?:调整为|调整到|变更为|延期到|推迟到|改到|改为|改成|延到|推到|提前到|调到|变为|变成|改)")
+
+
+@dataclass
+class DraftLine:
+    """An order line while it is being read."""
+
+    product: str
+    qty: Decimal | None = None
+    unit: str | None = None
+    price: Decimal | None = None
+
+
+def split_px(word: str) -> tuple[str, Decimal, str | None] | None:
+    """``A100×20`` ``A100*20台`` ``螺丝乘100`` ``A100x20`` → (product, qty, unit).
+
+    An ASCII x between a letter and the number is part of the product (``AX2``).
+    """
+    for index, ch in enumerate(word):
+        if ch not in _PX_SEPS or index == 0:
+            continue
+        product, tail = word[:index], word[index + 1 :]
+        if ch in "xX" and product[-1].isascii() and product[-1].isalpha():
+            continue
+        found = try_qty(tail) if tail else None
+        if found is not None and any(c.isalnum() for c in product):
+            return product, found[0], found[1]
+    return None
+
+
+def _arrow_new(word: str) -> str:
+    """``20→30`` → ``30``; ``A100×20→30`` → ``A100×30``: a change keeps the new value."""
+    left, new = word.split("→", 1)[0], word.rsplit("→", 1)[1]
+    px = split_px(left)
+    if px is not None:
+        return f"{px[0]}×{new}"
+    return "@" + new if left.startswith("@") else new
+
+
+class OrderReader:
+    """Reads order fields; ``values`` and ``lines`` hold the result after :meth:`read`."""
+
+    def __init__(self, today: date, *, positional_customer: bool, change: bool = False) -> None:
+        self.today = today
+        self.positional = positional_customer
+        self.change = change
+        self.values: dict[str, str] = {}
+        self.due: date | None = None
+        self.lines: list[DraftLine] = []
+        self.multiline = False
+
+    # -- driver ---------------------------------------------------------------------------
+    def read(self, text: str) -> None:
+        """Read the whole message (already without the order reference)."""
+        rows = prep(text).split("\n")
+        self.multiline = len(rows) > 1
+        i = 0
+        while i < len(rows):
+            segments = line_segments(rows[i])
+            for k, (field, value) in enumerate(segments):
+                if not field:
+                    self._read_plain(value, leading=self.positional and i == 0 and k == 0, at_start=k == 0)
+                    continue
+                if field == "note" and k == len(segments) - 1:
+                    while i + 1 < len(rows) and not self._starts_field(rows[i + 1]):
+                        i += 1
+                        value = f"{value}\n{rows[i]}" if value else rows[i]
+                self._set(field, value, frag=t.FIELD_LABELS[field])
+            i += 1
+
+    def _starts_field(self, row: str) -> bool:
+        """Whether a line after 备注 starts something else (a keyword, an order line, a date)."""
+        toks = self._tokens(row)
+        if not toks or toks[0][0] is not None or self._is_date(toks[0][1]):
+            return True
+        return self._line_at(toks, 0) is not None
+
+    # -- tokens ---------------------------------------------------------------------------
+    def _tokens(self, text: str) -> list[Tok]:
+        text = KEYWORD_SEP_RE.sub(r"\1=", glue_operators(text))
+        if self.change:
+            text = _CHANGE_WORD_RE.sub("→", _ARROW_RE.sub("→", text))
+        toks: list[Tok] = []
+        for word in tokenize(text):
+            found = split_keyword(word)
+            if found is None:
+                toks.append((None, word))
+                continue
+            toks.append((found[0], word[: len(word) - len(found[1])].rstrip("=:")))
+            if found[1]:
+                toks.append((None, found[1]))
+        return self._change_values(toks) if self.change else toks
+
+    @staticmethod
+    def _change_values(toks: list[Tok]) -> list[Tok]:
+        out: list[Tok] = []
+        for field, word in toks:
+            if field is None and out and out[-1][0] is not None:
+                word = _CONNECTOR_RE.sub("", word)  # 交期改到12-20 → 交期 12-20
+                if not word:
+                    continue
+            out.append((field, _arrow_new(word) if field is None and "→" in word else word))
+        return out
+
+    # -- classification ---------------------------------------------------------------------
+    @staticmethod
+    def _is_date(word: str) -> bool:
+        try:
+            return match_date(word) is not None
+        except ArgError:
+            return True
+
+    def _is_name(self, word: str) -> bool:
+        if word.startswith("@") or not any(ch.isalnum() for ch in word):
+            return False
+        return try_qty(word) is None and not looks_like_money(word) and not self._is_date(word)
+
+    @staticmethod
+    def _is_qty(word: str) -> bool:
+        return not _PHONE_RE.fullmatch(word) and not looks_like_money(word) and try_qty(word) is not None
+
+    def _line_at(self, toks: list[Tok], j: int) -> tuple[DraftLine, int, str] | None:
+        """An order line starting at token j: (line, next index, "px" | "name")."""
+        field, word = toks[j]
+        if field is not None:
+            return None
+        px = split_px(word)
+        if px is not None:
+            line = DraftLine(px[0], px[1], px[2])
+            return line, self._attrs(toks, j + 1, line, after_qty=True), "px"
+        if "×" in word or "*" in word:
+            raise ArgError(t.QTY_NOT_NUMBER.format(frag=clip(word)))
+        if j + 1 >= len(toks) or not self._is_name(word):
+            return None
+        next_field, next_word = toks[j + 1]
+        follows = next_field in ("qty", "price") or (
+            next_field is None
+            and (self._is_qty(next_word) or looks_like_money(next_word) or next_word.startswith("@"))
+        )
+        if not follows:
+            return None
+        line = DraftLine(word)
+        return line, self._attrs(toks, j + 1, line, after_qty=False), "name"
+
+    # -- line attributes ----------------------------------------------------------------------
+    def _value(self, toks: list[Tok], k: int) -> str:
+        if k + 1 >= len(toks) or toks[k + 1][0] is not None:
+            raise ArgError(t.FIELD_EMPTY.format(field=toks[k][1]))
+        return toks[k + 1][1]
+
+    def _set_qty(self, line: DraftLine, text: str) -> None:
+        if line.qty is not None:
+            raise ArgError(t.LINE_TWICE.format(frag=clip(line.product), what=t.FIELD_LABELS["qty"]))
+        line.qty, line.unit = parse_qty(text)
+
+    def _set_price(self, line: DraftLine, text: str) -> None:
+        if line.price is not None:
+            raise ArgError(t.LINE_TWICE.format(frag=clip(line.product), what=t.FIELD_LABELS["price"]))
+        line.price = parse_money(text)
+
+    def _attrs(self, toks: list[Tok], k: int, line: DraftLine, *, after_qty: bool) -> int:
+        """Read quantity and price after a product; returns the first index not used."""
+        while k < len(toks):
+            field, word = toks[k]
+            if field in ("qty", "price"):
+                value = self._value(toks, k)
+                if field == "qty":
+                    self._set_qty(line, value)
+                else:
+                    self._set_price(line, value)
+                k, after_qty = k + 2, field == "qty"
+                continue
+            if field is not None:
+                break
+            if word.startswith("@"):
+                self._set_price(line, word[1:])
+            elif line.qty is None and self._is_qty(word):
+                self._set_qty(line, word)
+                k, after_qty = k + 1, True
+                continue
+            elif line.price is None and (looks_like_money(word) or (after_qty and try_number(word) is not None)):
+                self._set_price(line, word)  # "A100 20 300": a bare number right after the quantity
+            else:
+                break
+            k, after_qty = k + 1, False
+        return k
+
+    # -- structured text ----------------------------------------------------------------------
+    def _read_plain(self, text: str, *, leading: bool, at_start: bool) -> None:
+        toks = self._tokens(text)
+        pending: list[str] = []
+        j = 0
+        while j < len(toks):
+            field, word = toks[j]
+            if field is not None:
+                leading = self._flush(pending, leading)
+                j = self._keyword(toks, j)
+                continue
+            start = self._line_at(toks, j)
+            # the first word of /下单 is the customer even when a quantity follows ("华为 20台")
+            if start is not None and not (leading and not pending and start[2] == "name"):
+                line, next_j, _ = start
+                if pending and not leading and at_start and self.multiline and j == len(pending):
+                    line.product = " ".join([*pending, line.product])  # "螺丝 M8 100个" on its own line
+                    pending.clear()
+                leading = self._flush(pending, leading)
+                self.lines.append(line)
+                j = next_j
+                continue
+            if self._is_date(word):
+                self._flush(pending, leading)  # a date does not end the leading customer words
+                self._set_due(word)
+            elif PAYTERM_RE.fullmatch(word):
+                self._flush(pending, leading)
+                self._set("pay", word, frag=word)
+            elif self._is_name(word):
+                pending.append(word)
+            else:
+                raise ArgError(t.NOT_UNDERSTOOD.format(frag=clip(" ".join([*pending, word]))) + _hint(word))
+            j += 1
+        self._flush(pending, leading)
+
+    def _flush(self, pending: list[str], leading: bool) -> bool:
+        """Leading words are the customer; elsewhere they were not understood. Returns False."""
+        if pending and leading:
+            self._set("customer", " ".join(pending), frag=" ".join(pending))
+        elif pending:
+            raise ArgError(t.NOT_UNDERSTOOD.format(frag=clip(" ".join(pending))) + t.HINT_FREE_TEXT)
+        pending.clear()
+        return False
+
+    def _phrase(self, toks: list[Tok], j: int) -> tuple[str, int]:
+        """The words after a keyword up to the next keyword, order line or date."""
+        words = [self._value(toks, j)]
+        k = j + 2
+        while k < len(toks) and toks[k][0] is None and not self._is_date(toks[k][1]):
+            if self._line_at(toks, k) is not None:
+                break
+            words.append(toks[k][1])
+            k += 1
+        return " ".join(words), k
+
+    def _keyword(self, toks: list[Tok], j: int) -> int:
+        field, word = toks[j]
+        assert field is not None
+        if field in ("customer", "pay", "contact"):
+            if field == "customer" and self.change:
+                raise ArgError(t.CHANGE_NO_CUSTOMER)
+            value, k = self._phrase(toks, j)
+            self._set(field, value, frag=value)
+            return k
+        if field == "due":
+            self._set_due(self._value(toks, j), dotted=True)
+            return j + 2
+        if field == "product":
+            line = DraftLine(self._value(toks, j))
+            self.lines.append(line)
+            return self._attrs(toks, j + 2, line, after_qty=False)
+        if field in ("qty", "price"):
+            if not self.lines:
+                raise ArgError(t.CHANGE_NEEDS_PRODUCT if self.change else t.QTY_WITHOUT_PRODUCT.format(kw=word))
+            k = self._attrs(toks, j, self.lines[-1], after_qty=False)
+            return k
+        # 备注/地址 glued inside structured text ("A100×20,备注加急"): the rest is theirs
+        self._set(field, " ".join(w for _, w in toks[j + 1 :]), frag=word)
+        return len(toks)
+
+    # -- values -------------------------------------------------------------------------------
+    def _set(self, field: str, value: str, *, frag: str) -> None:
+        value = value.strip()
+        if not value:
+            raise ArgError(t.FIELD_EMPTY.format(field=t.FIELD_LABELS[field]))
+        if field in self.values:
+            raise ArgError(t.FIELD_TWICE.format(field=t.FIELD_LABELS[field], frag=clip(frag)))
+        self.values[field] = value
+
+    def _set_due(self, text: str, *, dotted: bool = False) -> None:
+        if self.due is not None:
+            raise ArgError(t.FIELD_TWICE.format(field=t.FIELD_LABELS["due"], frag=clip(text)))
+        if not dotted and match_date(text) is None:
+            raise ArgError(t.NOT_A_DATE.format(frag=clip(text)))
+        self.due = parse_date(text, self.today)
+
+
+def _hint(word: str) -> str:
+    if word.endswith("块") and try_number(word[:-1]) is not None:
+        return t.HINT_BLOCK
+    if looks_like_money(word) or word.startswith("@"):
+        return t.HINT_PRICE_NEEDS_LINE
+    if try_qty(word) is not None:
+        return t.HINT_QTY_NEEDS_PRODUCT
+    return t.HINT_FREE_TEXT

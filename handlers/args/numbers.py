@@ -1,0 +1,209 @@
+"""Numbers, money and quantities as typed in Chinese chats.
+
+``20``, ``1,200``, ``0.5``, ``1.5万``, ``3千``, ``2w``, ``二十``, ``两百``, ``一千二`` (=1200),
+``一万五`` (=15000), ``十二``, ``一百零五``; money adds ``元 块 ¥``; quantities add a unit.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from handlers.args.base import ArgError, clip, prep
+from handlers.texts import parse as t
+
+__all__ = [
+    "QTY_UNITS",
+    "looks_like_money",
+    "parse_money",
+    "parse_number",
+    "parse_qty",
+    "try_money",
+    "try_number",
+    "try_qty",
+]
+
+_DIGITS = {
+    "零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3,
+    "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8,
+    "九": 9, "玖": 9,
+}  # fmt: skip
+_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "k": 1000, "K": 1000}
+_BIG = {"万": 10**4, "w": 10**4, "W": 10**4, "亿": 10**8}
+_PIECE_RE = re.compile(
+    r"(?P<num>\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    rf"|(?P<cn>[{''.join(_DIGITS)}])|(?P<small>[{''.join(_SMALL)}])|(?P<big>[{''.join(_BIG)}])"
+)
+#: numbers beyond this are typos (and would overflow the database columns)
+_LIMIT = Decimal(10) ** 12
+
+
+class _NotANumber(Exception):
+    """Internal: the text does not have the shape of a number."""
+
+
+def _pieces(text: str) -> list[tuple[str, Decimal]]:
+    pieces: list[tuple[str, Decimal]] = []
+    pos = 0
+    while pos < len(text):
+        match = _PIECE_RE.match(text, pos)
+        if match is None:
+            raise _NotANumber
+        kind = match.lastgroup or ""
+        raw = match.group()
+        if kind == "num":
+            value = Decimal(raw.replace(",", ""))
+        else:
+            value = Decimal({"cn": _DIGITS, "small": _SMALL, "big": _BIG}[kind][raw])
+        pieces.append((kind, value))
+        pos = match.end()
+    return pieces
+
+
+def _evaluate(pieces: list[tuple[str, Decimal]]) -> Decimal:
+    """Value of digit/unit pieces: 一千二 → 1200, 一百零五 → 105, 1.5万 → 15000."""
+    total = section = Decimal(0)
+    current: Decimal | None = None
+    last_small: Decimal | None = None
+    last_big: Decimal | None = None
+    # a single trailing digit right after a unit is shorthand for the next lower unit
+    abbrev: Decimal | None = None
+    prev = ""
+    for kind, value in pieces:
+        if kind in ("num", "cn"):
+            if current is not None:
+                raise _NotANumber  # "一二", "3 5"
+            if kind == "cn" and value == 0:
+                abbrev, prev = None, "zero"  # 一百零五: the 五 is ones, not tens
+                continue
+            current = value
+        elif kind == "small":
+            if (last_small is not None and value >= last_small) or (current is None and value != 10):
+                raise _NotANumber
+            section += (Decimal(1) if current is None else current) * value
+            current, last_small, abbrev = None, value, value / 10
+        else:
+            if (last_big is not None and value >= last_big) or (current is None and section == 0):
+                raise _NotANumber
+            seg = section + (current or 0)
+            total = (total + seg) * value if value > _BIG["万"] else total + seg * value
+            section, current, last_small, last_big, abbrev = Decimal(0), None, None, value, value / 10
+        prev = kind
+    if current is not None:
+        short = prev in ("num", "cn") and current == current.to_integral_value() and current < 10
+        after_unit = abbrev is not None and short and len(pieces) > 1 and pieces[-2][0] in ("small", "big")
+        section += current * abbrev if after_unit and abbrev is not None else current
+    return total + section
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """20 rather than 20.0 or 2E+1; 1.5 rather than 1.50."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def try_number(text: str) -> Decimal | None:
+    """The number, or None when the text is not shaped like one; ArgError when too big."""
+    body = prep(text).replace("，", ",")
+    sign = Decimal(1)
+    if body[:1] in ("-", "+"):
+        sign, body = (Decimal(-1) if body[0] == "-" else Decimal(1)), body[1:]
+    if not body:
+        return None
+    try:
+        value = _evaluate(_pieces(body))
+    except _NotANumber:
+        return None
+    if value > _LIMIT:
+        raise ArgError(t.NUMBER_TOO_BIG.format(frag=clip(text)))
+    return _tidy(sign * value)
+
+
+def parse_number(text: str) -> Decimal:
+    """``20`` ``1,200`` ``0.5`` ``1.5万`` ``3千`` ``二十`` ``两百`` ``一千二`` ``一万五`` ``十二`` → Decimal."""
+    value = try_number(text)
+    if value is None:
+        raise ArgError(t.NOT_A_NUMBER.format(frag=clip(text)))
+    return value
+
+
+_MONEY_RE = re.compile(r"(?:¥|RMB|rmb|人民币)?(?P<num>.+?)(?:元整|元|块钱|块|圆)?(?:(?:/|每)(?P<per>[^\d/]{1,3}))?")
+_CENT = Decimal("0.01")
+
+
+def try_money(text: str) -> Decimal | None:
+    """The amount (quantized to 0.01), or None when the text is not shaped like money.
+
+    Accepts ``300`` ``300元`` ``¥300`` ``300块`` ``2万`` ``2万元`` ``1,200.50`` and a
+    per-unit tail ``300元/台``.
+    """
+    body = prep(text).replace(" ", "")
+    match = _MONEY_RE.fullmatch(body)
+    if match is None:
+        return None
+    per = match.group("per")
+    if per and unit_of(per) is None:
+        return None
+    value = try_number(match.group("num"))
+    return None if value is None else value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_money(text: str) -> Decimal:
+    """An amount of money: ``¥20000`` ``20,000元`` ``2万`` ``300块`` → Decimal, quantized to 0.01."""
+    value = try_money(text)
+    if value is None:
+        raise ArgError(t.NOT_A_MONEY.format(frag=clip(text)))
+    return value
+
+
+_MONEY_MARK_RE = re.compile(r"^(?:¥|RMB|rmb|人民币)|(?:元整|元|块钱|块|圆)(?:/.{1,3}|每.{1,3})?$")
+
+
+def looks_like_money(text: str) -> bool:
+    """Whether the token is explicitly money (a currency sign or 元/块 after the number)."""
+    return bool(_MONEY_MARK_RE.search(text)) and try_money(text) is not None
+
+
+#: unit words accepted after a quantity. ``块`` is NOT among them: after a number
+#: it is money (300块 = 300 yuan), so "5块" is refused as a quantity.
+QTY_UNITS = (
+    "个", "件", "台", "套", "箱", "吨", "米", "只", "支", "条", "张", "瓶", "袋", "包", "盒",
+    "卷", "桶", "公斤", "斤", "千克", "克", "平米", "平方米", "平方", "方", "立方米", "立方",
+    "对", "双", "批", "片", "根", "组", "本", "把", "辆", "部", "粒", "罐", "颗", "捆", "托",
+    "板", "扎", "打", "副", "升", "kg", "g", "t", "m", "pcs", "pc", "set", "sets",
+)  # fmt: skip
+_UNITS_BY_LENGTH = sorted(QTY_UNITS, key=len, reverse=True)
+
+
+def unit_of(word: str) -> str | None:
+    """The canonical unit if ``word`` is exactly a unit word (ASCII case-insensitive)."""
+    lowered = word.lower()
+    return lowered if lowered in QTY_UNITS else None
+
+
+def try_qty(text: str) -> tuple[Decimal, str | None] | None:
+    """(quantity, unit) or None when the text is not shaped like a quantity."""
+    body = prep(text).replace(" ", "")
+    lowered = body.lower()
+    for unit in _UNITS_BY_LENGTH:
+        if lowered.endswith(unit) and len(body) > len(unit):
+            value = try_number(body[: -len(unit)])
+            if value is not None:
+                return value, unit
+    value = try_number(body)
+    return None if value is None else (value, None)
+
+
+def parse_qty(text: str) -> tuple[Decimal, str | None]:
+    """``20台`` → (20, "台"); ``二十`` → (20, None); ``1.5吨`` → (1.5, "吨").
+
+    ``块`` is money, not a unit: ``5块`` is refused (write ``5片`` or ``5个``).
+    """
+    found = try_qty(text)
+    if found is None:
+        body = prep(text)
+        if body.endswith("块") and try_number(body[:-1]) is not None:
+            raise ArgError(t.QTY_IS_MONEY.format(frag=clip(text)))
+        raise ArgError(t.NOT_A_QTY.format(frag=clip(text)))
+    return found

@@ -1,0 +1,116 @@
+"""Routing domain events to chats (product.md §4).
+
+Each event goes to the chat where the order was created, the groups
+subscribed to its topic, and 1:1 to the people who must act; one event never
+reaches the same chat twice, and the chat the command came from gets the
+reply instead of a notification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.outbound import Mention, Message
+from handlers import cards
+from handlers.texts import notices
+from storage.db import UnitOfWork
+from storage.models import Approval, ChangeRequest, Order, OutboxMessage, Person
+from storage.services import people
+from storage.services.base import DomainEvent
+
+TOPIC = {
+    "submitted": "新订单", "confirmed": "审批", "approval_needed": "审批", "step_approved": "审批",
+    "approved": "审批", "rejected": "审批", "withdrawn": "审批", "change_requested": "审批",
+    "change_approved": "审批", "change_rejected": "审批", "change_applied": "审批",
+    "production_started": "生产", "production_finished": "生产", "shipped": "发货", "signed": "发货",
+    "paid": "回款", "completed": "回款", "held": "审批", "resumed": "审批", "closed": "审批",
+    "cancelled": "审批", "reopened": "审批", "ticket_opened": "售后", "ticket_resolved": "售后",
+    "reassigned": "新订单",
+}
+#: events the owner must hear about 1:1 when the order did not come from a chat they are in
+OWNER_EVENTS = {"approved", "rejected", "change_approved", "change_rejected", "shipped", "paid", "completed",
+                "held", "resumed", "closed", "cancelled", "reopened", "confirmed", "reassigned"}
+DECISIONS = {"approved": "通过", "step_approved": "通过", "change_approved": "通过", "rejected": "驳回",
+             "change_rejected": "驳回"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A chat to send to."""
+
+    platform: str
+    chat_id: str
+    chat_type: str
+
+
+async def dispatch_events(ctx: Context, uow: UnitOfWork, order: Order, events: list[DomainEvent]) -> None:
+    """Queue every notification, card and card update the events call for."""
+    for event in events:
+        await _one(ctx, uow, order, event)
+
+
+async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) -> None:
+    here = (ctx.chat.platform, ctx.chat.chat_id)
+    seen: set[tuple[str, str]] = {here}
+    key = f"{event.kind}:{order.no}:{ctx.inbound.event_id}"
+    if event.kind in DECISIONS or event.kind in ("withdrawn", "cancelled"):
+        await _close_cards(ctx, uow, order, event)
+    if event.kind == "approval_needed":
+        await _approval_cards(ctx, uow, order, event, seen, key)
+    text = notices.notice(event.kind, order, event.data, ctx.person.name or ctx.person.user_id)
+    if text is None:
+        return
+    owner: Person = order.owner
+    mention = Mention(owner.platform, owner.user_id, owner.label)
+    targets: list[tuple[Target, tuple[Mention, ...]]] = []
+    origin = Target(order.origin_platform, order.origin_chat_id, order.origin_chat_type)
+    targets.append((origin, (mention,) if origin.chat_type == "group" else ()))
+    for chat in await people.subscribed_chats(uow, TOPIC.get(event.kind, "")):
+        targets.append((Target(chat.platform, chat.chat_id, chat.chat_type), ()))
+    if event.kind in OWNER_EVENTS and owner.id != ctx.person.id:
+        targets.append((Target(owner.platform, owner.user_id, "single"), ()))
+    if event.kind == "production_finished":
+        for person in await people.holders_of(uow, "warehouse"):
+            targets.append((Target(person.platform, person.user_id, "single"), ()))
+    for target, mentions in targets:
+        if (target.platform, target.chat_id) in seen:
+            continue
+        seen.add((target.platform, target.chat_id))
+        if target.chat_id == ctx.person.user_id and target.platform == ctx.person.platform:
+            continue  # never notify the actor 1:1 about their own action
+        ctx.send(target.platform, target.chat_id, target.chat_type, Message.plain(text, *mentions),
+                 event_key=key)
+
+
+async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent,
+                          seen: set[tuple[str, str]], key: str) -> None:
+    step = await uow.session.get_one(Approval, event.data["approval_id"])
+    change = None
+    if step.change_request_id is not None:
+        cr = await uow.session.get_one(ChangeRequest, step.change_request_id)
+        change = {"diff": cr.diff}
+    card = cards.approval_card(order, step, change)
+    approvers = [p for p in await people.holders_of(uow, step.role) if p.id != order.owner_id]
+    for person in approvers:
+        seen.add((person.platform, person.user_id))
+        ctx.send(person.platform, person.user_id, "single", card, event_key=f"card:{key}")
+    if not approvers:
+        ctx.reply(f"⚠️ #{order.no} 目前没有人担任审批所需的角色，请管理员用 /角色 指定。")
+
+
+async def _close_cards(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) -> None:
+    ids = event.data.get("closed_approvals") or ([event.data["approval_id"]] if "approval_id" in event.data else [])
+    for approval_id in ids:
+        step = await uow.session.get_one(Approval, approval_id)
+        outcome = DECISIONS.get(event.kind, "已撤回" if event.kind == "withdrawn" else "已作废")
+        who = ctx.person.name or ctx.person.user_id
+        msg = cards.decided_card(order, step, who, outcome, ctx.now())
+        key = cards.card_key(approval_id)
+        rows = await uow.session.execute(
+            select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
+            .where(OutboxMessage.card_key == key, OutboxMessage.op == "send").distinct())
+        for platform, chat_id, chat_type in rows:
+            ctx.update_cards(platform, chat_id, chat_type, msg)

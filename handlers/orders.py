@@ -1,0 +1,163 @@
+"""/下单 /补充 /提交 /撤回 /变更 /查单 /订单."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.commands import CommandText
+from bot.context import Context
+from bot.dispatch import Router
+from bot.errors import UserError
+from handlers import args
+from handlers.common import load_order, refusing, resolve_fields
+from handlers.flow import on_order
+from handlers.notify import dispatch_events
+from handlers.texts import orders as ot
+from handlers.texts.replies import candidates
+from storage.models import AuditEvent, Order
+from storage.services import catalog, changes
+from storage.services import orders as svc
+from storage.vocab import Role
+
+router = Router("orders")
+
+
+@router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES},
+                usage="/下单 客户 产品×数量@单价 … 交期12-15 [备注 …]",
+                example="/下单 华为 A100×20@300 B200×5@1200 交期12-15 备注 加急",
+                summary="新建订单，信息齐全时直接提交")
+async def create_order(ctx: Context, cmd: CommandText) -> None:
+    try:
+        fields = args.parse_new_order(cmd.args, ctx.today())
+    except args.ArgError as err:
+        raise UserError(str(err)) from err
+    async with ctx.uow() as uow:
+        resolved = await resolve_fields(uow, fields, ctx.person.id)
+        origin = svc.Origin(ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
+        with refusing(None):
+            order, events = await svc.create(uow, ctx.prov, resolved.data, origin, ctx.rules, ctx.now())
+        await dispatch_events(ctx, uow, order, events)
+        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines))
+
+
+@router.command("补充", aliases=("fill",), usage="/补充 #单号 字段 值 …",
+                example="/补充 #12 交期 12-15 A100×20@300", summary="补全草稿或被驳回的订单")
+async def fill_order(ctx: Context, cmd: CommandText) -> None:
+    try:
+        no, fields = args.parse_supplement(cmd.args, ctx.today())
+    except args.ArgError as err:
+        raise UserError(str(err)) from err
+    async with ctx.uow() as uow:
+        order = await load_order(uow, no)
+        resolved = await resolve_fields(uow, fields, ctx.person.id)
+        with refusing(no):
+            events = await svc.fill(uow, order, ctx.prov, resolved.data, ctx.rules, ctx.now())
+        await dispatch_events(ctx, uow, order, events)
+        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines))
+
+
+@router.command("提交", aliases=("submit",), usage="/提交 #单号", example="/提交 #12", summary="提交审批")
+async def submit_order(ctx: Context, cmd: CommandText) -> None:
+    no = _ref(cmd)
+    await on_order(ctx, no, lambda uow, o: svc.submit(uow, o, ctx.prov, ctx.rules, ctx.now()),
+                   lambda o, ev: ot.created(o, None, ()))
+
+
+@router.command("撤回", aliases=("withdraw",), usage="/撤回 #单号", example="/撤回 #12",
+                summary="审批前撤回为草稿")
+async def withdraw_order(ctx: Context, cmd: CommandText) -> None:
+    no = _ref(cmd)
+    await on_order(ctx, no, lambda uow, o: svc.withdraw(uow, o, ctx.prov, ctx.now()),
+                   lambda o, ev: f"#{o.no} 已撤回为草稿，可 /补充 修改后 /提交。")
+
+
+@router.command("变更", aliases=("change",), usage="/变更 #单号 字段 新值 …",
+                example="/变更 #12 交期 12-20 A100 数量 30", summary="已确认订单的变更申请")
+async def change_order(ctx: Context, cmd: CommandText) -> None:
+    try:
+        no, change = args.parse_change(cmd.args, ctx.today())
+    except args.ArgError as err:
+        raise UserError(str(err)) from err
+    async with ctx.uow() as uow:
+        order = await load_order(uow, no)
+        lines = []
+        for lc in change.lines:
+            match = await catalog.match_product(uow, lc.product)
+            sku = match.found.sku if match.found else lc.product
+            if match.candidates:
+                raise UserError(candidates("产品", lc.product, [p.sku for p in match.candidates]))
+            lines.append(changes.LineChange(sku, lc.qty, lc.unit_price))
+        data = changes.ChangeInput(tuple(lines), change.due_date, change.payment_terms, change.note,
+                                   change.address, change.contact)
+        with refusing(no):
+            cr, events = await changes.request(uow, order, ctx.prov, data, ctx.rules, ctx.now())
+        await dispatch_events(ctx, uow, order, events)
+        applied = any(e.kind == "change_applied" for e in events)
+        head = f"#{no} 变更{'已生效（v' + str(order.version) + '）' if applied else '已提交审批'}："
+        ctx.reply(head + "\n" + ot.diff_text(cr.diff if cr else []))
+
+
+@router.command("查单", aliases=("查询", "查看"), usage="/查单 #单号", example="/查单 #12",
+                summary="订单卡片：明细、进度、记录")
+async def show_order(ctx: Context, cmd: CommandText) -> None:
+    no = _ref(cmd)
+    async with ctx.uow() as uow:
+        order = await load_order(uow, no, lock=False)
+        history = list((await uow.session.execute(
+            select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id.desc()).limit(6)
+        )).scalars())
+        ctx.reply(ot.order_card(order, ctx.today(), list(reversed(history)), ctx.settings.tz))
+
+
+def _ref(cmd: CommandText) -> int:
+    try:
+        return args.split_order_ref(cmd.args)[0]
+    except args.ArgError as err:
+        raise UserError(str(err)) from err
+
+
+async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
+    """Orders for /订单, newest first."""
+    from datetime import timedelta
+
+    stmt = select(Order).order_by(Order.id.desc()).limit(15)
+    today = ctx.today()
+    if flt.kind == "mine":
+        stmt = stmt.where(Order.owner_id == ctx.person.id)
+    elif flt.kind == "pending":
+        stmt = stmt.where(Order.state == "PENDING_APPROVAL")
+    elif flt.kind == "overdue":
+        stmt = stmt.where(Order.state == "CONFIRMED", Order.due_date < today)
+    elif flt.kind == "week":
+        start = today - timedelta(days=today.weekday())
+        stmt = stmt.where(Order.due_date >= start, Order.due_date <= start + timedelta(days=6))
+    async with ctx.uow() as uow:
+        if flt.kind == "customer" and flt.customer:
+            match = await catalog.match_customer(uow, flt.customer)
+            ids = [match.found.id] if match.found else [c.id for c in match.candidates]
+            stmt = stmt.where(Order.customer_id.in_(ids))
+        rows = list((await uow.session.execute(stmt)).scalars())
+    if flt.kind == "overdue":
+        from storage import lifecycle
+
+        rows = [o for o in rows if not lifecycle.fully_shipped(o)]
+    return rows
+
+
+@router.command("订单", aliases=("orders", "list"), usage="/订单 [我的|待审批|逾期|本周|客户名]",
+                example="/订单 逾期", summary="订单列表，最新在前")
+async def list_orders(ctx: Context, cmd: CommandText) -> None:
+    stripped = cmd.args.strip()
+    if stripped[:1] in ("#", "＃") or stripped.endswith("号单"):
+        await show_order(ctx, cmd)
+        return
+    try:
+        flt = args.parse_list_filter(cmd.args)
+    except args.ArgError as err:
+        raise UserError(str(err)) from err
+    rows = await list_orders_query(ctx, flt)
+    if not rows:
+        ctx.reply("没有符合条件的订单。")
+        return
+    ctx.reply("\n".join(ot.progress_line(o, ctx.today()) + (f"｜{o.customer.name}" if o.customer else "")
+                        for o in rows))

@@ -1,0 +1,1 @@
+"""Every user-facing Chinese string lives in this package."""

@@ -1,0 +1,65 @@
+"""Notification texts, one per domain event kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.texts.replies import money
+from storage.models import Order
+from storage.vocab import ROLE_LABELS
+
+
+def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | None:
+    """The one-line notification for an event, or None when the event notifies nobody."""
+    no = f"#{order.no}"
+    cust = order.customer.name if order.customer else ""
+    d = data
+    texts = {
+        "submitted": lambda: f"🆕 {no} 新订单｜{cust} {money(order.amount)}｜{order.owner.label}",
+        "approval_needed": lambda: f"⏳ {no} 待{ROLE_LABELS.get(d.get('role', ''), '')}审批｜{cust} {money(order.amount)}",
+        "step_approved": lambda: f"☑️ {no} {actor} 已通过，等待下一级审批",
+        "approved": lambda: f"✅ {no} 审批通过（{actor}），订单已确认",
+        "confirmed": lambda: f"✅ {no} 已确认（金额低于审批线，自动确认）",
+        "rejected": lambda: f"❌ {no} 被驳回（{actor}）：{d.get('comment') or '未填理由'}。修改后 /提交 #{order.no}",
+        "withdrawn": lambda: f"↩️ {no} 已撤回为草稿（{actor}）",
+        "change_requested": lambda: f"✏️ {no} 申请变更（{actor}）",
+        "change_approved": lambda: f"✅ {no} 变更已通过（{actor}）",
+        "change_rejected": lambda: f"❌ {no} 变更被驳回（{actor}）：{d.get('comment') or '未填理由'}",
+        "change_applied": lambda: f"📝 {no} 变更已生效，版本 v{d.get('version')}",
+        "production_started": lambda: f"🏭 {no} 开始生产（{actor}）",
+        "production_finished": lambda: f"📦 {no} 已完工，待发货（{actor}）",
+        "shipped": lambda: f"🚚 {no} 第{d.get('seq')}批发货：{_lines(d)}{_carrier(d)}"
+                           f"{'（已全部发货）' if d.get('full') else ''}",
+        "signed": lambda: f"✍️ {no} 客户已签收",
+        "paid": lambda: f"💰 {no} 回款 {money(_dec(d.get('amount')))}{_method(d)}，待收 {money(_dec(d.get('balance')))}",
+        "completed": lambda: f"🎉 {no} 已完成（全部发货并回款）",
+        "held": lambda: f"⏸ {no} 已挂起（{actor}）：{d.get('reason') or ''}",
+        "resumed": lambda: f"▶️ {no} 已恢复（{actor}）",
+        "closed": lambda: f"⏹ {no} 已关闭（{actor}）：{d.get('reason') or ''}",
+        "cancelled": lambda: f"🗑 {no} 已作废（{actor}）：{d.get('reason') or ''}",
+        "reopened": lambda: f"🔁 {no} 已重开（{actor}）：{d.get('reason') or ''}",
+        "ticket_opened": lambda: f"🛠 {no} 售后 T{d.get('ticket_no')}：{d.get('text')}",
+        "ticket_resolved": lambda: f"✅ {no} 售后 T{d.get('ticket_no')} 已解决",
+        "reassigned": lambda: f"👤 {no} 负责人变更为 {d.get('to')}（{d.get('from')} 已离职）",
+    }
+    make = texts.get(kind)
+    return make() if make else None
+
+
+def _dec(value: Any) -> Any:
+    from decimal import Decimal
+
+    return Decimal(str(value)) if value is not None else None
+
+
+def _lines(d: dict[str, Any]) -> str:
+    return "、".join(f"{sku}×{q.rstrip('0').rstrip('.') if '.' in q else q}{unit}" for sku, q, unit in d.get("lines", []))
+
+
+def _carrier(d: dict[str, Any]) -> str:
+    parts = [p for p in (d.get("carrier"), d.get("tracking_no")) if p]
+    return f"，{' '.join(parts)}" if parts else ""
+
+
+def _method(d: dict[str, Any]) -> str:
+    return f"（{d['method']}）" if d.get("method") else ""

@@ -1,0 +1,114 @@
+"""How orders read in chat: the progress line, the order card, approval cards, notifications."""
+
+from __future__ import annotations
+
+from datetime import date, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from storage import lifecycle
+from storage.models import Approval, AuditEvent, Order
+from storage.vocab import ROLE_LABELS
+from handlers.texts.replies import REASON_LABELS, fields_text, money, qty, short_date, state_label
+
+
+
+def _pct(part: Decimal, whole: Decimal) -> int:
+    if whole <= 0:
+        return 0
+    return int((part * 100 / whole).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def progress_line(order: Order, today: date) -> str:
+    """``#12 已确认·部分发货 | 已发 60% · 已收 30% · 交期 12-15 (逾期 2 天)``."""
+    stage = lifecycle.stage(order)
+    total_qty = sum((ln.qty for ln in order.lines), Decimal(0))
+    shipped = sum((ln.shipped_qty for ln in order.lines), Decimal(0))
+    parts = [f"已发 {_pct(shipped, total_qty)}%", f"已收 {_pct(order.paid_amount, order.amount)}%",
+             f"交期 {short_date(order.due_date)}"]
+    line = f"#{order.no} {state_label(order.state, stage.value if stage else None)} | " + " · ".join(parts)
+    if order.due_date and order.due_date < today and not lifecycle.fully_shipped(order) \
+            and order.state in ("CONFIRMED", "PENDING_APPROVAL"):
+        line += f" (逾期 {(today - order.due_date).days} 天)"
+    return line
+
+
+def lines_text(order: Order) -> str:
+    """One row per line: A100 ×20台 @¥300 = ¥6,000 (已发 8)."""
+    rows = []
+    for ln in order.lines:
+        name = f"{ln.sku}" + (f"({ln.name})" if ln.name and ln.name != ln.sku else "")
+        row = f"· {name} ×{qty(ln.qty)}{ln.unit or ''} @{money(ln.unit_price)}"
+        if ln.unit_price is not None:
+            row += f" = {money(ln.line_amount)}"
+        if ln.shipped_qty:
+            row += f"（已发 {qty(ln.shipped_qty)}）"
+        rows.append(row)
+    return "\n".join(rows) if rows else "· （还没有产品明细）"
+
+
+def order_card(order: Order, today: date, history: list[AuditEvent], tz: tzinfo) -> str:
+    """The /查单 card: lines, progress, dates, last events."""
+    out = [progress_line(order, today),
+           f"客户：{order.customer.name if order.customer else '（未填）'}　负责人：{order.owner.label}",
+           lines_text(order),
+           f"金额 {money(order.amount)} · 已收 {money(order.paid_amount)} · 待收 {money(lifecycle.balance(order))}",
+           f"付款方式：{order.payment_terms or '—'}"]
+    if order.note:
+        out.append(f"备注：{order.note}")
+    missing = lifecycle.missing(order)
+    if missing and order.state in ("DRAFT", "REJECTED"):
+        out.append(f"还缺：{fields_text(missing)}（/补充 #{order.no} …）")
+    if order.state_reason:
+        out.append(f"原因：{order.state_reason}")
+    if history:
+        out.append("最近记录：")
+        for ev in history:
+            out.append(f"  {ev.at.astimezone(tz).strftime('%m-%d %H:%M')} "
+                       f"{ev.actor_name or ev.actor_user_id} {ev.summary or ev.action}")
+    return "\n".join(out)
+
+
+def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...]) -> str:
+    """Reply to /下单 (or /补充) about the order's status and what is missing."""
+    notes = []
+    if new_customer:
+        notes.append(f"新客户「{new_customer}」已建档。")
+    if free_lines:
+        notes.append(f"产品 {'、'.join(free_lines)} 不在产品库，按自由文本记录（不管库存）。")
+    head = f"#{order.no} {order.customer.name if order.customer else ''} 金额 {money(order.amount)}"
+    missing = lifecycle.missing(order)
+    if order.state == "DRAFT" and missing:
+        body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：/补充 #{order.no} 交期 12-15"
+    elif order.state == "PENDING_APPROVAL":
+        body = "已提交审批，等待主管处理。"
+    elif order.state == "CONFIRMED":
+        body = "金额低于审批线，已自动确认。"
+    else:
+        body = state_label(order.state, None)
+    return "\n".join([head, lines_text(order), f"交期 {short_date(order.due_date)}", body, *notes])
+
+
+def approval_body(order: Order, step: Approval, change: dict[str, Any] | None) -> str:
+    """What an approver needs to decide: customer, lines, amount, due date, who submitted, why."""
+    why = "、".join(REASON_LABELS.get(r, r) for r in step.reasons)
+    rows = [f"客户：{order.customer.name if order.customer else '—'}",
+            f"金额：{money(order.amount)}　交期：{short_date(order.due_date)}",
+            f"提交人：{order.owner.label}",
+            lines_text(order)]
+    if change:
+        rows.insert(0, "变更内容：\n" + diff_text(change.get("diff", [])))
+    rows.append(f"审批原因：{why}（{ROLE_LABELS.get(step.role, step.role)}审批）")
+    return "\n".join(rows)
+
+
+def diff_text(diff: list[dict[str, Any]]) -> str:
+    """交期 12-15 → 12-20, A100 数量 20 → 30."""
+    from handlers.texts.replies import FIELD_LABELS
+
+    rows = []
+    for row in diff:
+        label = FIELD_LABELS.get(row["field"], row["field"])
+        prefix = f"{row['sku']} " if row.get("sku") else ""
+        rows.append(f"· {prefix}{label}：{row['before'] or '—'} → {row['after']}")
+    return "\n".join(rows)

@@ -1,0 +1,1 @@
+"""Persistence and domain rules. Imports neither aiohttp nor ``bot``/``handlers``."""

@@ -1,0 +1,166 @@
+"""What every service shares: provenance, domain events, audit records, counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage import lifecycle
+from storage.db import UnitOfWork
+from storage.models import AuditEvent, Counter, Order
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Who did it, from which chat, caused by which message or card press."""
+
+    person_id: int
+    platform: str
+    user_id: str
+    name: str
+    roles: frozenset[str]
+    chat_platform: str | None = None
+    chat_id: str | None = None
+    #: message / card / api / cli / scheduler
+    source: str = "message"
+    source_ref: str | None = None
+
+    @property
+    def actor(self) -> lifecycle.Actor:
+        """The actor as the lifecycle rules see it."""
+        return lifecycle.Actor(self.person_id, self.roles)
+
+
+@dataclass
+class DomainEvent:
+    """Something happened that people may need to hear about."""
+
+    kind: str
+    order_id: int | None = None
+    order_no: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Business settings the services need."""
+
+    t1: Decimal
+    t2: Decimal
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals, dates and nested containers as JSON-safe values (audit before/after)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def audit(
+    uow: UnitOfWork,
+    prov: Provenance,
+    action: str,
+    order: Order | None,
+    now: datetime,
+    *,
+    summary: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit event in the current transaction."""
+    uow.session.add(
+        AuditEvent(
+            at=now,
+            order_id=order.id if order is not None else None,
+            order_version=order.version if order is not None else None,
+            action=action,
+            summary=summary,
+            actor_platform=prov.platform,
+            actor_user_id=prov.user_id,
+            actor_name=prov.name,
+            actor_roles=sorted(prov.roles),
+            chat_platform=prov.chat_platform,
+            chat_id=prov.chat_id,
+            source=prov.source,
+            source_ref=prov.source_ref,
+            before=jsonable(before) if before is not None else None,
+            after=jsonable(after) if after is not None else None,
+        )
+    )
+
+
+async def next_number(uow: UnitOfWork, name: str) -> int:
+    """The next value of a named counter; an upsert, safe under concurrency on both databases."""
+    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Counter)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
+        .returning(Counter.value)
+    )
+    return int((await uow.session.execute(stmt)).scalar_one())
+
+
+async def order_by_no(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order | None:
+    """Load an order by its number; ``lock`` takes the row lock (PostgreSQL) for the transaction."""
+    stmt = select(Order).where(Order.no == no)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await uow.session.execute(stmt)).scalar_one_or_none()
+
+
+def state_snapshot(order: Order) -> dict[str, Any]:
+    """The part of an order that state changes touch (audit before/after)."""
+    stage = lifecycle.stage(order)
+    return {
+        "state": order.state,
+        "stage": stage.value if stage else None,
+        "paid_amount": order.paid_amount,
+        "written_off": order.written_off,
+    }
+
+
+def content_snapshot(order: Order) -> dict[str, Any]:
+    """The full content of an order (versions and change requests)."""
+    return jsonable(
+        {
+            "customer_id": order.customer_id,
+            "customer": order.customer.name if order.customer else None,
+            "due_date": order.due_date,
+            "payment_terms": order.payment_terms,
+            "note": order.note,
+            "address": order.address,
+            "contact": order.contact,
+            "amount": order.amount,
+            "lines": [
+                {
+                    "line_no": line.line_no,
+                    "sku": line.sku,
+                    "name": line.name,
+                    "qty": line.qty,
+                    "unit": line.unit,
+                    "unit_price": line.unit_price,
+                    "shipped_qty": line.shipped_qty,
+                }
+                for line in order.lines
+            ],
+        }
+    )
+
+
+def recompute_amount(order: Order) -> None:
+    """Order amount = sum of priced lines."""
+    order.amount = sum((line.line_amount for line in order.lines), Decimal("0.00")).quantize(CENT)

@@ -1,0 +1,108 @@
+"""Customer and product matching, customers and stock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+
+from storage.db import UnitOfWork
+from storage.models import Customer, Product, StockMove
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Match(Generic[T]):
+    """The result of matching a name: one ``found``, several ``candidates``, or nothing."""
+
+    found: T | None = None
+    candidates: tuple[T, ...] = ()
+
+
+async def match_customer(uow: UnitOfWork, name: str) -> Match[Customer]:
+    """Exact name, then unique containment (华为 → 华为技术有限公司); several → candidates."""
+    name = name.strip()
+    exact = (await uow.session.execute(select(Customer).where(Customer.name == name))).scalar_one_or_none()
+    if exact is not None:
+        return Match(found=exact)
+    pattern = f"%{_escape_like(name)}%"
+    rows = list(
+        (
+            await uow.session.execute(
+                select(Customer).where(Customer.name.like(pattern, escape="\\")).order_by(Customer.name).limit(11)
+            )
+        ).scalars()
+    )
+    if len(rows) == 1:
+        return Match(found=rows[0])
+    return Match(candidates=tuple(rows))
+
+
+async def match_product(uow: UnitOfWork, text: str) -> Match[Product]:
+    """SKU exact (any case), then name exact, then unique containment in SKU or name."""
+    text = text.strip()
+    by_sku = (
+        await uow.session.execute(select(Product).where(func.lower(Product.sku) == text.lower()))
+    ).scalar_one_or_none()
+    if by_sku is not None:
+        return Match(found=by_sku)
+    by_name = list((await uow.session.execute(select(Product).where(Product.name == text))).scalars())
+    if len(by_name) == 1:
+        return Match(found=by_name[0])
+    pattern = f"%{_escape_like(text.lower())}%"
+    rows = list(
+        (
+            await uow.session.execute(
+                select(Product)
+                .where(
+                    func.lower(Product.sku).like(pattern, escape="\\")
+                    | func.lower(Product.name).like(pattern, escape="\\")
+                )
+                .order_by(Product.sku)
+                .limit(11)
+            )
+        ).scalars()
+    )
+    if len(rows) == 1:
+        return Match(found=rows[0])
+    return Match(candidates=tuple(rows))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def add_customer(
+    uow: UnitOfWork,
+    name: str,
+    *,
+    contact: str | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+    owner_id: int | None = None,
+) -> Customer:
+    """Create a customer (the caller checked that the name is free)."""
+    customer = Customer(name=name.strip(), contact=contact, phone=phone, address=address, owner_id=owner_id)
+    uow.session.add(customer)
+    await uow.session.flush()
+    return customer
+
+
+async def stock_in(
+    uow: UnitOfWork, product: Product, qty: Decimal, person_id: int, now: datetime, reason: str = "stock_in"
+) -> Decimal:
+    """Add to a product's stock; returns the new stock."""
+    product.stock = product.stock + qty
+    uow.session.add(StockMove(product_id=product.id, delta=qty, reason=reason, person_id=person_id, created_at=now))
+    await uow.session.flush()
+    return product.stock
+
+
+async def lock_product(uow: UnitOfWork, product_id: int) -> Product:
+    """Load a product with its row lock (stock changes)."""
+    stmt = select(Product).where(Product.id == product_id).with_for_update()
+    return (await uow.session.execute(stmt)).scalar_one()

@@ -1,0 +1,161 @@
+"""Change requests (变更) on confirmed orders, with a diff, approval and versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from storage import lifecycle
+from storage.db import UnitOfWork
+from storage.models import Approval, ChangeRequest, Order, OrderVersion
+from storage.services import approvals
+from storage.services.base import CENT, DomainEvent, Provenance, Rules, audit, content_snapshot, jsonable
+from storage.vocab import Action
+
+#: fields whose change needs the approval rules; others apply at once
+CONTROLLED = ("qty", "unit_price", "due_date", "payment_terms")
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """New quantity and/or price for the order line with this SKU."""
+
+    sku: str
+    qty: Decimal | None = None
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ChangeInput:
+    """What to change; None means "unchanged"."""
+
+    lines: tuple[LineChange, ...] = ()
+    due_date: date | None = None
+    payment_terms: str | None = None
+    note: str | None = None
+    address: str | None = None
+    contact: str | None = None
+
+
+def _proposed(order: Order, change: ChangeInput) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The content after the change, and the diff rows (field, before, after, controlled)."""
+    before = content_snapshot(order)
+    after = jsonable(dict(before))
+    after["lines"] = [dict(line) for line in before["lines"]]
+    diff: list[dict[str, Any]] = []
+    for lc in change.lines:
+        line = next((ln for ln in after["lines"] if ln["sku"].lower() == lc.sku.lower()), None)
+        if line is None:
+            raise lifecycle.Refused("no_such_line", sku=lc.sku)
+        for key, value in (("qty", lc.qty), ("unit_price", lc.unit_price)):
+            if value is not None and Decimal(str(line[key])) != value:
+                diff.append({"field": key, "sku": line["sku"], "before": line[key], "after": str(value)})
+                line[key] = str(value)
+        if Decimal(str(line["qty"])) < Decimal(str(line["shipped_qty"])):
+            raise lifecycle.Refused("qty_below_shipped", sku=line["sku"], shipped=line["shipped_qty"])
+    for key in ("due_date", "payment_terms", "note", "address", "contact"):
+        value = jsonable(getattr(change, key))
+        if value is not None and value != before[key]:
+            diff.append({"field": key, "before": before[key], "after": value})
+            after[key] = value
+    amount = sum(
+        (Decimal(str(ln["qty"])) * Decimal(str(ln["unit_price"] or 0)) for ln in after["lines"]), Decimal(0)
+    ).quantize(CENT)
+    after["amount"] = str(amount)
+    for row in diff:
+        row["controlled"] = row["field"] in CONTROLLED
+    return after, diff
+
+
+async def request(
+    uow: UnitOfWork, order: Order, prov: Provenance, change: ChangeInput, rules: Rules, now: datetime
+) -> tuple[ChangeRequest | None, list[DomainEvent]]:
+    """/变更: apply at once when nothing controlled changes or no approval is needed; else ask."""
+    lifecycle.check(order, Action.CHANGE, prov.actor)
+    if await _pending(uow, order) is not None:
+        raise lifecycle.Refused("change_pending")
+    after, diff = _proposed(order, change)
+    if not diff:
+        raise lifecycle.Refused("no_change")
+    amount = Decimal(after["amount"])
+    if amount < order.paid_amount:
+        raise lifecycle.Refused("amount_below_paid", paid=order.paid_amount)
+    cr = ChangeRequest(
+        order_id=order.id, requested_by=prov.person_id, from_version=order.version, diff=diff,
+        before=content_snapshot(order), after=after, created_at=now,
+    )
+    uow.session.add(cr)
+    await uow.session.flush()
+    chain: list[lifecycle.Step] = []
+    if any(row["controlled"] for row in diff):
+        prices = [(Decimal(str(ln["unit_price"])) if ln["unit_price"] is not None else None,
+                   ol.floor_price) for ln, ol in zip(after["lines"], order.lines, strict=True)]
+        chain = await approvals.chain_for(uow, order, rules, amount=amount, prices=prices)
+    data = {"change_request_id": cr.id, "diff": diff}
+    audit(uow, prov, "change_request", order, now, summary="申请变更", before=cr.before, after=after)
+    if not chain:
+        events = [DomainEvent("change_requested", order.id, order.no, {**data, "auto": True})]
+        return cr, events + await apply(uow, order, cr, prov, now)
+    order.approval_round += 1
+    first = await approvals.open_chain(uow, order, chain, cr, now)
+    return cr, [DomainEvent("change_requested", order.id, order.no, data), approvals.needed_event(order, first)]
+
+
+async def _pending(uow: UnitOfWork, order: Order) -> ChangeRequest | None:
+    stmt = select(ChangeRequest).where(ChangeRequest.order_id == order.id, ChangeRequest.status == "PENDING")
+    return (await uow.session.execute(stmt)).scalars().first()
+
+
+async def apply(
+    uow: UnitOfWork, order: Order, cr: ChangeRequest, prov: Provenance, now: datetime
+) -> list[DomainEvent]:
+    """Write the change: version n+1 with the full before/after."""
+    after = cr.after
+    by_sku = {ln["sku"].lower(): ln for ln in after["lines"]}
+    for line in order.lines:
+        new = by_sku[line.sku.lower()]
+        line.qty = Decimal(str(new["qty"]))
+        line.unit_price = Decimal(str(new["unit_price"])) if new["unit_price"] is not None else None
+    for key in ("payment_terms", "note", "address", "contact"):
+        setattr(order, key, after[key])
+    order.due_date = date.fromisoformat(after["due_date"]) if after["due_date"] else None
+    order.amount = Decimal(after["amount"])
+    order.version += 1
+    order.updated_at = now
+    cr.status = "APPLIED"
+    cr.decided_at = now
+    uow.session.add(OrderVersion(order_id=order.id, version=order.version, snapshot=content_snapshot(order),
+                                 change_request_id=cr.id, created_by=cr.requested_by, created_at=now))
+    audit(uow, prov, "change_applied", order, now, summary=f"变更生效（v{order.version}）",
+          before=cr.before, after=content_snapshot(order))
+    events = [DomainEvent("change_applied", order.id, order.no,
+                          {"change_request_id": cr.id, "diff": cr.diff, "version": order.version})]
+    if lifecycle.settle(order):
+        order.completed_at = now
+        events.append(DomainEvent("completed", order.id, order.no))
+    return events
+
+
+async def after_decision(
+    uow: UnitOfWork, order: Order, step: Approval, prov: Provenance, approve: bool, comment: str | None,
+    now: datetime, data: dict[str, Any],
+) -> list[DomainEvent]:
+    """Continue a change request's chain after one step was decided."""
+    cr = await uow.session.get_one(ChangeRequest, step.change_request_id)
+    if cr.status != "PENDING":
+        raise lifecycle.Refused("stale", state=order.state)
+    if not approve:
+        cr.status = "REJECTED"
+        cr.decided_at = now
+        cr.reason = comment
+        audit(uow, prov, "change_rejected", order, now, summary=f"变更被驳回：{comment or ''}")
+        return [DomainEvent("change_rejected", order.id, order.no, data)]
+    nxt = await approvals._activate_next(uow, order, step, now)
+    if nxt is not None:
+        return [DomainEvent("step_approved", order.id, order.no, data), approvals.needed_event(order, nxt)]
+    events = [DomainEvent("change_approved", order.id, order.no, data)]
+    return events + await apply(uow, order, cr, prov, now)

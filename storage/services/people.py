@@ -1,0 +1,136 @@
+"""People, roles, tenants and chats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from storage.db import UnitOfWork
+from storage.models import Chat, Person, PersonRole, Tenant
+from storage.vocab import Role
+
+
+async def tenant_for(uow: UnitOfWork, platform: str, org_id: str) -> Tenant:
+    """The tenant row of a platform organisation, created on first sight."""
+    org_id = org_id or platform
+    found = (
+        await uow.session.execute(select(Tenant).where(Tenant.platform == platform, Tenant.org_id == org_id))
+    ).scalar_one_or_none()
+    if found is None:
+        found = Tenant(platform=platform, org_id=org_id, name=org_id)
+        uow.session.add(found)
+        await uow.session.flush()
+    return found
+
+
+async def register(
+    uow: UnitOfWork,
+    platform: str,
+    user_id: str,
+    name: str,
+    *,
+    tenant: str = "",
+    default_roles: Iterable[str] = (),
+    admins: frozenset[tuple[str, str]] = frozenset(),
+) -> Person:
+    """Get or create the person; keep their display name fresh; make configured admins admin."""
+    person = (
+        await uow.session.execute(select(Person).where(Person.platform == platform, Person.user_id == user_id))
+    ).scalar_one_or_none()
+    if person is None:
+        ten = await tenant_for(uow, platform, tenant)
+        person = Person(platform=platform, user_id=user_id, name=name, tenant_id=ten.id, roles=[])
+        person.roles = [PersonRole(role=r) for r in sorted(set(default_roles))]
+        uow.session.add(person)
+        await uow.session.flush()
+    elif name and person.name != name:
+        person.name = name
+    if not person.active:
+        person.active = True
+        person.left_at = None
+    if (platform, user_id) in admins and Role.ADMIN not in person.role_names:
+        person.roles.append(PersonRole(role=Role.ADMIN))
+        await uow.session.flush()
+    return person
+
+
+async def set_roles(
+    uow: UnitOfWork, person: Person, grant: Iterable[str], revoke: Iterable[str], by: int | None
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Grant and revoke roles; returns (before, after)."""
+    before = person.role_names
+    for role in grant:
+        if role not in person.role_names:
+            person.roles.append(PersonRole(role=role, granted_by=by))
+    drop = set(revoke)
+    person.roles = [r for r in person.roles if r.role not in drop]
+    await uow.session.flush()
+    return before, person.role_names
+
+
+async def find_people(uow: UnitOfWork, ref: str, platform: str | None = None) -> list[Person]:
+    """People matching a reference: ``platform:user_id``, a user id, or a name (exact first)."""
+    ref = ref.strip().lstrip("@")
+    if ":" in ref:
+        plat, uid = ref.split(":", 1)
+        stmt = select(Person).where(Person.platform == plat, Person.user_id == uid)
+        return list((await uow.session.execute(stmt)).scalars())
+    stmt = select(Person).where(or_(Person.user_id == ref, Person.name == ref))
+    found = list((await uow.session.execute(stmt)).scalars())
+    if platform and len(found) > 1:
+        same = [p for p in found if p.platform == platform]
+        found = same or found
+    return found
+
+
+async def holders_of(uow: UnitOfWork, role: str) -> list[Person]:
+    """Active people holding ``role``, stable order."""
+    stmt = (
+        select(Person)
+        .join(PersonRole)
+        .where(PersonRole.role == role, Person.active.is_(True))
+        .order_by(Person.id)
+    )
+    return list((await uow.session.execute(stmt)).scalars().unique())
+
+
+async def person(uow: UnitOfWork, person_id: int) -> Person:
+    """Load a person by primary key."""
+    return await uow.session.get_one(Person, person_id)
+
+
+async def chat_for(
+    uow: UnitOfWork, platform: str, chat_id: str, chat_type: str = "group", title: str = ""
+) -> Chat:
+    """The chat row, created on first sight."""
+    found = (
+        await uow.session.execute(select(Chat).where(Chat.platform == platform, Chat.chat_id == chat_id))
+    ).scalar_one_or_none()
+    if found is None:
+        found = Chat(platform=platform, chat_id=chat_id, chat_type=chat_type, title=title, subscriptions=[])
+        uow.session.add(found)
+        await uow.session.flush()
+    elif title and found.title != title:
+        found.title = title
+    return found
+
+
+async def subscribed_chats(uow: UnitOfWork, topic: str) -> list[Chat]:
+    """Groups that subscribed to a topic."""
+    from storage.models import ChatSubscription
+
+    stmt = select(Chat).join(ChatSubscription).where(ChatSubscription.topic == topic).order_by(Chat.id)
+    return list((await uow.session.execute(stmt)).scalars().unique())
+
+
+async def count_people(uow: UnitOfWork) -> int:
+    """How many people are registered."""
+    return int((await uow.session.execute(select(func.count(Person.id)))).scalar_one())
+
+
+def mark_left(person: Person, now: datetime) -> None:
+    """A person left the organisation: keep the row (history), mark inactive."""
+    person.active = False
+    person.left_at = now

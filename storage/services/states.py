@@ -1,0 +1,46 @@
+"""Hold, resume, close, cancel and reopen: state changes with reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage import lifecycle
+from storage.db import UnitOfWork
+from storage.models import Order
+from storage.services import approvals
+from storage.services.base import DomainEvent, Provenance, audit, state_snapshot
+from storage.vocab import Action, State
+
+EVENT_OF = {
+    Action.HOLD: "held",
+    Action.RESUME: "resumed",
+    Action.CLOSE: "closed",
+    Action.CANCEL: "cancelled",
+    Action.REOPEN: "reopened",
+}
+
+
+async def change_state(
+    uow: UnitOfWork, order: Order, prov: Provenance, action: Action, reason: str | None, now: datetime
+) -> list[DomainEvent]:
+    """Apply one of the reasoned state changes."""
+    rule = lifecycle.check(order, action, prov.actor)
+    assert rule.target is not None  # every rule of these actions has a target
+    before = state_snapshot(order)
+    data: dict[str, object] = {"reason": reason, "from": order.state}
+    if order.state == State.PENDING_APPROVAL:
+        # cancelling while approval is pending: the cards must close
+        closed = approvals.cancel_open(await approvals.round_steps(uow, order), now)
+        data["closed_approvals"] = [a.id for a in closed]
+    if action is Action.CLOSE:
+        # ended early: the remaining balance is written off
+        order.written_off = lifecycle.balance(order) + order.written_off
+        data["written_off"] = str(order.written_off)
+    if action is Action.REOPEN and order.state == State.CLOSED:
+        order.written_off = order.written_off * 0
+    lifecycle.set_state(order, rule.target)
+    order.state_reason = reason
+    order.updated_at = now
+    audit(uow, prov, action.value.lower(), order, now, summary=reason or "", before=before,
+          after={**state_snapshot(order), "reason": reason})
+    return [DomainEvent(EVENT_OF[action], order.id, order.no, data)]

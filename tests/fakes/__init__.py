@@ -1,0 +1,1 @@
+"""Fakes shared by the tests: fake platform servers and request builders."""
