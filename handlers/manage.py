@@ -70,7 +70,7 @@ async def follow_up(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(f"#{no} 已记录跟进：{text}")
 
 
-@router.command("角色", aliases=("role", "roles"), roles={Role.ADMIN}, usage="/角色 用户 角色… [-角色]",
+@router.command("角色", aliases=("role", "roles"), roles={Role.ADMIN}, usage="/角色 用户 角色…（设为这些角色；+角色 增加，-角色 取消）",
                 example="/角色 @王经理 主管", summary="授予或取消角色")
 async def set_roles(ctx: Context, cmd: CommandText) -> None:
     try:
@@ -84,6 +84,9 @@ async def set_roles(ctx: Context, cmd: CommandText) -> None:
         if len(found) > 1:
             raise UserError(f"「{ref}」对应多人：{'、'.join(p.platform + ':' + p.user_id for p in found)}，请写 ID。")
         person = found[0]
+        # "/角色 老陈 仓库" sets exactly these roles; "+角色" / "-角色" change one at a time
+        if not revoke and "+" not in cmd.args:
+            revoke = tuple(person.role_names - set(grant))
         before, after = await people.set_roles(uow, person, grant, revoke, ctx.person.id)
         audit(uow, ctx.prov, "roles", None, ctx.now(), summary=f"{person.label} 角色",
               before={"user": person.user_id, "roles": sorted(before)},

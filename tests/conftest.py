@@ -98,7 +98,7 @@ class Bot:
 
     async def say(self, user: str, text: str, chat: str = "g1", name: str = "", msg_id: str | None = None,
                   chat_type: str | None = None) -> list[dict[str, Any]]:
-        body: dict[str, Any] = {"user": user, "name": name or user, "chat": chat, "text": text,
+        body: dict[str, Any] = {"user": user, "name": name, "chat": chat, "text": text,
                                 "chat_type": chat_type or ("single" if chat == user else "group")}
         if msg_id:
             body["msg_id"] = msg_id
@@ -111,7 +111,7 @@ class Bot:
         return "\n".join(r["text"] for r in await self.say(user, text, chat, **kw))
 
     async def press(self, user: str, action: str, chat: str | None = None, text: str = "") -> str:
-        resp = await self.client.post("/local/action", json={"user": user, "name": user, "chat": chat or user,
+        resp = await self.client.post("/local/action", json={"user": user, "chat": chat or user,
                                                              "action": action, "text": text})
         assert resp.status == 200, await resp.text()
         return "\n".join(r["text"] for r in (await resp.json())["replies"])

@@ -49,7 +49,12 @@ def test_parse_approval(text: str, expected: tuple[int, bool, str | None]) -> No
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("#12", "通过 或 驳回"), ("#12 再看看", "没看懂「再看看」"), ("#12 nothing", "没看懂"), ("通过", "要写单号")],
+    [
+        ("#12", "通过 或 驳回"),
+        ("#12 再看看", "没看懂「再看看」"),
+        ("#12 nothing", "没看懂"),
+        ("通过", "要写单号"),
+    ],
 )
 def test_parse_approval_refused(text: str, fragment: str) -> None:
     with pytest.raises(ArgError) as err:
@@ -89,7 +94,8 @@ def test_parse_after_sales(text: str, expected: TicketOpen | TicketUpdate) -> No
 
 
 @pytest.mark.parametrize(
-    ("text", "fragment"), [("#12", "要写 #12 的问题"), ("T3", "要写状态"), ("T3 好了吗", "要写状态"), ("", "要写单号")]
+    ("text", "fragment"),
+    [("#12", "要写 #12 的问题"), ("T3", "要写状态"), ("T3 好了吗", "要写状态"), ("", "要写单号")],
 )
 def test_parse_after_sales_refused(text: str, fragment: str) -> None:
     with pytest.raises(ArgError) as err:
@@ -140,11 +146,17 @@ def test_is_customer_add(text: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("新增 华为技术 张三 13800138000 深圳坂田", CustomerArgs("华为技术", "张三", "13800138000", "深圳坂田")),
+        (
+            "新增 华为技术 张三 13800138000 深圳坂田",
+            CustomerArgs("华为技术", "张三", "13800138000", "深圳坂田"),
+        ),
         ("新增 华为技术", CustomerArgs("华为技术")),
         ("新增 华为技术 张三", CustomerArgs("华为技术", "张三")),
         ("新增 华为技术 13800138000", CustomerArgs("华为技术", phone="13800138000")),
-        ("新增 华为技术 0755-28780808 深圳市龙岗区", CustomerArgs("华为技术", phone="0755-28780808", address="深圳市龙岗区")),
+        (
+            "新增 华为技术 0755-28780808 深圳市龙岗区",
+            CustomerArgs("华为技术", phone="0755-28780808", address="深圳市龙岗区"),
+        ),
         ("新增 华为技术 深圳市龙岗区坂田", CustomerArgs("华为技术", address="深圳市龙岗区坂田")),
         (
             "新增 华为技术 张三 13800138000 深圳市 龙岗区 坂田",
@@ -183,7 +195,13 @@ def test_parse_stock_in(text: str, expected: tuple[str, Decimal]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("", "要写产品和数量"), ("A100", "没看懂"), ("100台", "没看懂"), ("A100 0台", "要大于 0"), ("A100 100元", "没看懂")],
+    [
+        ("", "要写产品和数量"),
+        ("A100", "没看懂"),
+        ("100台", "没看懂"),
+        ("A100 0台", "要大于 0"),
+        ("A100 100元", "没看懂"),
+    ],
 )
 def test_parse_stock_in_refused(text: str, fragment: str) -> None:
     with pytest.raises(ArgError) as err:

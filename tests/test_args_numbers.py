@@ -57,7 +57,9 @@ def test_parse_number(text: str, expected: Decimal) -> None:
     assert "E" not in str(value)  # 20000, never 2E+4
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1,2", "12,00", "1.2.3", "一二", "百", "万", "二十一二", "5 5", "1e5"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1,2", "12,00", "1.2.3", "一二", "百", "万", "二十一二", "5 5", "1e5"]
+)
 def test_parse_number_refused(text: str) -> None:
     with pytest.raises(ArgError) as err:
         parse_number(text)

@@ -13,7 +13,7 @@ TODAY = date(2026, 11, 29)  # Sunday
 D = Decimal
 
 
-def L(product: str, qty: int | str, price: int | str | None = None, unit: str | None = None) -> LineArg:  # noqa: N802
+def L(product: str, qty: int | str, price: int | str | None = None, unit: str | None = None) -> LineArg:
     return LineArg(product, D(qty), unit, None if price is None else D(price))
 
 
@@ -110,7 +110,10 @@ def L(product: str, qty: int | str, price: int | str | None = None, unit: str | 
             "华为 A100×2 地址 深圳坂田 12-15 联系人 李四",
             OrderFields("华为", (L("A100", 2),), address="深圳坂田 12-15", contact="李四"),
         ),
-        ("华为 A100×2 备注 加急，周五前发 12.15 交货", OrderFields("华为", (L("A100", 2),), note="加急，周五前发 12.15 交货")),
+        (
+            "华为 A100×2 备注 加急，周五前发 12.15 交货",
+            OrderFields("华为", (L("A100", 2),), note="加急，周五前发 12.15 交货"),
+        ),
         ("华为 A100×2 备注加急", OrderFields("华为", (L("A100", 2),), note="加急")),
         ("华为 A100×2 备注：加急", OrderFields("华为", (L("A100", 2),), note="加急")),
         (
@@ -131,7 +134,10 @@ def L(product: str, qty: int | str, price: int | str | None = None, unit: str | 
         ),
         # multi-line: a product name with spaces on its own line
         ("华为\n螺丝 M8 100个 2元", OrderFields("华为", (L("螺丝 M8", 100, 2, "个"),))),
-        ("华为\nA100 二十台\nB200×5@1,200", OrderFields("华为", (L("A100", 20, None, "台"), L("B200", 5, 1200)))),
+        (
+            "华为\nA100 二十台\nB200×5@1,200",
+            OrderFields("华为", (L("A100", 20, None, "台"), L("B200", 5, 1200))),
+        ),
     ],
 )
 def test_parse_new_order(text: str, expected: OrderFields) -> None:
@@ -192,16 +198,30 @@ def test_parse_new_order_refused(text: str, fragment: str) -> None:
     ("text", "expected"),
     [
         (
-            "#12 客户 华为 交期 12-15 A100×20@300 备注 xx 付款方式 月结30天 地址 深圳南山 联系人 张三 13800138000",
-            (12, OrderFields("华为", (L("A100", 20, 300),), date(2026, 12, 15), "xx", "月结30天", "深圳南山",
-                             "张三 13800138000")),
+            "#12 客户 华为 交期 12-15 A100×20@300 备注 xx 付款方式 月结30天 "
+            "地址 深圳南山 联系人 张三 13800138000",
+            (
+                12,
+                OrderFields(
+                    "华为",
+                    (L("A100", 20, 300),),
+                    date(2026, 12, 15),
+                    "xx",
+                    "月结30天",
+                    "深圳南山",
+                    "张三 13800138000",
+                ),
+            ),
         ),
         ("#12 交期 12-15", (12, OrderFields(due_date=date(2026, 12, 15)))),
         ("＃12 A100×20@300", (12, OrderFields(lines=(L("A100", 20, 300),)))),
         ("#12 A100 20台 单价300", (12, OrderFields(lines=(L("A100", 20, 300, "台"),)))),
         ("12号单 客户=华为技术", (12, OrderFields("华为技术"))),
         ("#12 付款方式 款到发货", (12, OrderFields(payment_terms="款到发货"))),
-        ("#12\n地址 深圳市南山区科技园\n联系人 王五", (12, OrderFields(address="深圳市南山区科技园", contact="王五"))),
+        (
+            "#12\n地址 深圳市南山区科技园\n联系人 王五",
+            (12, OrderFields(address="深圳市南山区科技园", contact="王五")),
+        ),
         ("#12 备注 客户要求木箱包装", (12, OrderFields(note="客户要求木箱包装"))),
         ("12 交期 下周三", (12, OrderFields(due_date=date(2026, 12, 2)))),
     ],

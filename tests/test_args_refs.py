@@ -31,7 +31,9 @@ def test_parse_order_ref(text: str, expected: int) -> None:
     assert parse_order_ref(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "#", "#0", "12号", "#abc", "T3", "#1234567890", "十二", "#12 #13", "-12"])
+@pytest.mark.parametrize(
+    "text", ["", "#", "#0", "12号", "#abc", "T3", "#1234567890", "十二", "#12 #13", "-12"]
+)
 def test_parse_order_ref_refused(text: str) -> None:
     with pytest.raises(ArgError, match="单号"):
         parse_order_ref(text)
@@ -59,7 +61,9 @@ def test_split_order_ref(text: str, no: int, rest: str) -> None:
     assert split_order_ref(text) == (no, rest)
 
 
-@pytest.mark.parametrize("text", ["", "通过", "顺丰 SF1234567890", "A100 20台", "12台", "#0 通过", "单号 SF123"])
+@pytest.mark.parametrize(
+    "text", ["", "通过", "顺丰 SF1234567890", "A100 20台", "12台", "#0 通过", "单号 SF123"]
+)
 def test_split_order_ref_refused(text: str) -> None:
     with pytest.raises(ArgError, match="单号"):
         split_order_ref(text)

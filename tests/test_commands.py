@@ -8,7 +8,21 @@ from hypothesis import strategies as st
 
 from bot.commands import CommandText, normalize, parse_command, strip_mentions
 
-NAMES = ("下单", "开单", "新订单", "help", "?", "帮助", "发货", "补充", "查单", "查询", "订单", "回款", "提醒")
+NAMES = (
+    "下单",
+    "开单",
+    "新订单",
+    "help",
+    "?",
+    "帮助",
+    "发货",
+    "补充",
+    "查单",
+    "查询",
+    "订单",
+    "回款",
+    "提醒",
+)
 BOTS = ("跟单助手", "Gendan Bot")
 
 

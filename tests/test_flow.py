@@ -81,7 +81,7 @@ async def test_above_t2_needs_manager_then_boss(team: Bot) -> None:
 
 
 async def test_self_approval_refused_and_db_unchanged(team: Bot) -> None:
-    await team.text("admin", "/角色 u1 主管", chat="admin")
+    await team.text("admin", "/角色 u1 +主管", chat="admin")
     await team.text("u1", "/下单 华为 A100×50@300 交期12-15")
     before = await fingerprint(team.db)
     reply = await team.text("u1", "/审批 #1 通过")
@@ -90,7 +90,6 @@ async def test_self_approval_refused_and_db_unchanged(team: Bot) -> None:
 
 
 async def test_stale_card_press(team: Bot) -> None:
-    await team.text("admin", "/角色 m2 主管", chat="admin") if False else None
     await team.say("m2", "/帮助", chat="m2", name="孙经理")
     await team.text("admin", "/角色 m2 主管", chat="admin")
     await team.text("u1", "/下单 华为 A100×50@300 交期12-15")

@@ -93,7 +93,7 @@ _SECRET_RE = re.compile(r"SEC[0-9A-Za-z]{8,}")
 
 
 def _robot_kind(url: str) -> str:
-    """"wecom" or "dingtalk" for an accepted robot URL; ArgError otherwise."""
+    """ "wecom" or "dingtalk" for an accepted robot URL; ArgError otherwise."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

@@ -6,9 +6,9 @@ import re
 from decimal import Decimal
 
 from handlers.args.base import ArgError, clip, glue_operators, prep, split_words
-from handlers.args.grammar import split_px
 from handlers.args.models import CustomerArgs
 from handlers.args.numbers import looks_like_money, try_qty
+from handlers.args.words import split_px
 from handlers.texts import parse as t
 
 __all__ = ["is_customer_add", "parse_customer_add", "parse_stock_in"]

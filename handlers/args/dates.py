@@ -44,7 +44,18 @@ _OFFSET_WORDS = {
 }  # fmt: skip
 _WEEK_WORDS = {"": _BARE_WEEK, "这": 0, "这个": 0, "本": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2,
                "上": -1, "上个": -1}  # fmt: skip
-_MONTH_WORDS = {"": 0, "本": 0, "这": 0, "这个": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2, "上": -1, "上个": -1}
+_MONTH_WORDS = {
+    "": 0,
+    "本": 0,
+    "这": 0,
+    "这个": 0,
+    "下": 1,
+    "下个": 1,
+    "下下": 2,
+    "下下个": 2,
+    "上": -1,
+    "上个": -1,
+}
 _YEAR_WORDS = {"": 0, "今": 0, "本": 0, "明": 1, "去": -1}
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1, "3": 2,
              "4": 3, "5": 4, "6": 5, "7": 6}  # fmt: skip
@@ -96,7 +107,11 @@ def _day(m: re.Match[str]) -> DateSpec:
 _FORMS: tuple[tuple[re.Pattern[str], _Builder, bool], ...] = (
     (re.compile(r"(?P<w>大后天|大前天|今天|今日|明天|明日|后天|昨天|昨日|前天)"), _offset, False),
     (re.compile(rf"(?P<n>{_N})个?(?P<u>天|日|周|星期|礼拜)(?:以后|之后|后)"), _after, False),
-    (re.compile(r"(?P<wo>下下个?|下个?|上个?|这个?|本)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])"), _weekday, False),
+    (
+        re.compile(r"(?P<wo>下下个?|下个?|上个?|这个?|本)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])"),
+        _weekday,
+        False,
+    ),
     (re.compile(r"(?P<mo>下下个?|下个?|上个?|这个?|本)?月(?P<mp>初|中|底|末)"), _month_part, False),
     (re.compile(r"(?P<yo>今|本|明|去)?年(?P<yp>初|底|末)"), _year_part, False),
     (re.compile(rf"(?P<y>\d{{4}})年(?P<m>{_N})月(?P<d>{_N})[日号]?"), _ymd, False),
@@ -160,7 +175,9 @@ def _resolve_fixed(spec: DateSpec, today: date, forward: bool) -> date:
         return today + timedelta(days=7 * spec.offset + spec.day - today.weekday())
     if spec.kind == "month_part":
         year, month = _add_months(today, spec.offset)
-        return {"初": date(year, month, 1), "中": date(year, month, 15)}.get(spec.part) or month_end(year, month)
+        return {"初": date(year, month, 1), "中": date(year, month, 15)}.get(spec.part) or month_end(
+            year, month
+        )
     if spec.kind == "year_part":
         year = today.year + spec.offset
         return date(year, 1, 1) if spec.part == "初" else date(year, 12, 31)
@@ -171,7 +188,9 @@ def resolve_date(spec: DateSpec, today: date, *, forward: bool, frag: str) -> da
     """Turn a spec into a date (no past/future check here); ArgError if impossible."""
     if spec.kind in ("md", "d"):
         month_ok = spec.kind == "d" or 1 <= spec.month <= 12
-        if not month_ok or not 1 <= spec.day <= (31 if spec.kind == "d" else calendar.monthrange(2000, spec.month)[1]):
+        if not month_ok or not 1 <= spec.day <= (
+            31 if spec.kind == "d" else calendar.monthrange(2000, spec.month)[1]
+        ):
             raise ArgError(t.INVALID_DATE.format(frag=clip(frag)))
         step = 1 if forward else -1
         for day in _candidates(spec, today, step):

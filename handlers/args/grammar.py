@@ -10,25 +10,18 @@ Words that fit nowhere are refused with a quote, never dropped.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from handlers.args.base import ArgError, clip, glue_operators, prep, tokenize
+from handlers.args.base import ArgError, clip, prep
 from handlers.args.dates import match_date, parse_date
-from handlers.args.fields import KEYWORD_SEP_RE, PAYTERM_RE, line_segments, split_keyword
-from handlers.args.numbers import looks_like_money, parse_money, parse_qty, try_number, try_qty
+from handlers.args.fields import PAYTERM_RE, line_segments
+from handlers.args.numbers import looks_like_money, parse_money, parse_qty, try_number
+from handlers.args.words import Tok, is_date_word, is_name, is_qty_word, order_tokens, split_px, unknown_hint
 from handlers.texts import parse as t
 
-__all__ = ["DraftLine", "OrderReader", "split_px"]
-
-Tok = tuple[str | None, str]  # (field of a keyword, text)
-_PX_SEPS = "×*乘xX"
-_PHONE_RE = re.compile(r"1\d{10}|0\d{2,3}-?\d{7,8}")
-_ARROW_RE = re.compile(r"\s*(?:→|->|=>|⇒|➡)\s*")
-_CHANGE_WORD_RE = re.compile(r"(?<=\d)\s*改(?:为|成|到)?\s*(?=[\d零一二两三四五六七八九十])")
-_CONNECTOR_RE = re.compile(r"^(?:调整为|调整到|变更为|延期到|推迟到|改到|改为|改成|延到|推到|提前到|调到|变为|变成|改)")
+__all__ = ["DraftLine", "OrderReader"]
 
 
 @dataclass
@@ -39,32 +32,6 @@ class DraftLine:
     qty: Decimal | None = None
     unit: str | None = None
     price: Decimal | None = None
-
-
-def split_px(word: str) -> tuple[str, Decimal, str | None] | None:
-    """``A100×20`` ``A100*20台`` ``螺丝乘100`` ``A100x20`` → (product, qty, unit).
-
-    An ASCII x between a letter and the number is part of the product (``AX2``).
-    """
-    for index, ch in enumerate(word):
-        if ch not in _PX_SEPS or index == 0:
-            continue
-        product, tail = word[:index], word[index + 1 :]
-        if ch in "xX" and product[-1].isascii() and product[-1].isalpha():
-            continue
-        found = try_qty(tail) if tail else None
-        if found is not None and any(c.isalnum() for c in product):
-            return product, found[0], found[1]
-    return None
-
-
-def _arrow_new(word: str) -> str:
-    """``20→30`` → ``30``; ``A100×20→30`` → ``A100×30``: a change keeps the new value."""
-    left, new = word.split("→", 1)[0], word.rsplit("→", 1)[1]
-    px = split_px(left)
-    if px is not None:
-        return f"{px[0]}×{new}"
-    return "@" + new if left.startswith("@") else new
 
 
 class OrderReader:
@@ -100,54 +67,10 @@ class OrderReader:
 
     def _starts_field(self, row: str) -> bool:
         """Whether a line after 备注 starts something else (a keyword, an order line, a date)."""
-        toks = self._tokens(row)
-        if not toks or toks[0][0] is not None or self._is_date(toks[0][1]):
+        toks = order_tokens(row, change=self.change)
+        if not toks or toks[0][0] is not None or is_date_word(toks[0][1]):
             return True
         return self._line_at(toks, 0) is not None
-
-    # -- tokens ---------------------------------------------------------------------------
-    def _tokens(self, text: str) -> list[Tok]:
-        text = KEYWORD_SEP_RE.sub(r"\1=", glue_operators(text))
-        if self.change:
-            text = _CHANGE_WORD_RE.sub("→", _ARROW_RE.sub("→", text))
-        toks: list[Tok] = []
-        for word in tokenize(text):
-            found = split_keyword(word)
-            if found is None:
-                toks.append((None, word))
-                continue
-            toks.append((found[0], word[: len(word) - len(found[1])].rstrip("=:")))
-            if found[1]:
-                toks.append((None, found[1]))
-        return self._change_values(toks) if self.change else toks
-
-    @staticmethod
-    def _change_values(toks: list[Tok]) -> list[Tok]:
-        out: list[Tok] = []
-        for field, word in toks:
-            if field is None and out and out[-1][0] is not None:
-                word = _CONNECTOR_RE.sub("", word)  # 交期改到12-20 → 交期 12-20
-                if not word:
-                    continue
-            out.append((field, _arrow_new(word) if field is None and "→" in word else word))
-        return out
-
-    # -- classification ---------------------------------------------------------------------
-    @staticmethod
-    def _is_date(word: str) -> bool:
-        try:
-            return match_date(word) is not None
-        except ArgError:
-            return True
-
-    def _is_name(self, word: str) -> bool:
-        if word.startswith("@") or not any(ch.isalnum() for ch in word):
-            return False
-        return try_qty(word) is None and not looks_like_money(word) and not self._is_date(word)
-
-    @staticmethod
-    def _is_qty(word: str) -> bool:
-        return not _PHONE_RE.fullmatch(word) and not looks_like_money(word) and try_qty(word) is not None
 
     def _line_at(self, toks: list[Tok], j: int) -> tuple[DraftLine, int, str] | None:
         """An order line starting at token j: (line, next index, "px" | "name")."""
@@ -160,12 +83,12 @@ class OrderReader:
             return line, self._attrs(toks, j + 1, line, after_qty=True), "px"
         if "×" in word or "*" in word:
             raise ArgError(t.QTY_NOT_NUMBER.format(frag=clip(word)))
-        if j + 1 >= len(toks) or not self._is_name(word):
+        if j + 1 >= len(toks) or not is_name(word):
             return None
         next_field, next_word = toks[j + 1]
         follows = next_field in ("qty", "price") or (
             next_field is None
-            and (self._is_qty(next_word) or looks_like_money(next_word) or next_word.startswith("@"))
+            and (is_qty_word(next_word) or looks_like_money(next_word) or next_word.startswith("@"))
         )
         if not follows:
             return None
@@ -204,11 +127,13 @@ class OrderReader:
                 break
             if word.startswith("@"):
                 self._set_price(line, word[1:])
-            elif line.qty is None and self._is_qty(word):
+            elif line.qty is None and is_qty_word(word):
                 self._set_qty(line, word)
                 k, after_qty = k + 1, True
                 continue
-            elif line.price is None and (looks_like_money(word) or (after_qty and try_number(word) is not None)):
+            elif line.price is None and (
+                looks_like_money(word) or (after_qty and try_number(word) is not None)
+            ):
                 self._set_price(line, word)  # "A100 20 300": a bare number right after the quantity
             else:
                 break
@@ -217,7 +142,7 @@ class OrderReader:
 
     # -- structured text ----------------------------------------------------------------------
     def _read_plain(self, text: str, *, leading: bool, at_start: bool) -> None:
-        toks = self._tokens(text)
+        toks = order_tokens(text, change=self.change)
         pending: list[str] = []
         j = 0
         while j < len(toks):
@@ -237,16 +162,18 @@ class OrderReader:
                 self.lines.append(line)
                 j = next_j
                 continue
-            if self._is_date(word):
+            if is_date_word(word):
                 self._flush(pending, leading)  # a date does not end the leading customer words
                 self._set_due(word)
             elif PAYTERM_RE.fullmatch(word):
                 self._flush(pending, leading)
                 self._set("pay", word, frag=word)
-            elif self._is_name(word):
+            elif is_name(word):
                 pending.append(word)
             else:
-                raise ArgError(t.NOT_UNDERSTOOD.format(frag=clip(" ".join([*pending, word]))) + _hint(word))
+                raise ArgError(
+                    t.NOT_UNDERSTOOD.format(frag=clip(" ".join([*pending, word]))) + unknown_hint(word)
+                )
             j += 1
         self._flush(pending, leading)
 
@@ -263,7 +190,7 @@ class OrderReader:
         """The words after a keyword up to the next keyword, order line or date."""
         words = [self._value(toks, j)]
         k = j + 2
-        while k < len(toks) and toks[k][0] is None and not self._is_date(toks[k][1]):
+        while k < len(toks) and toks[k][0] is None and not is_date_word(toks[k][1]):
             if self._line_at(toks, k) is not None:
                 break
             words.append(toks[k][1])
@@ -288,7 +215,9 @@ class OrderReader:
             return self._attrs(toks, j + 2, line, after_qty=False)
         if field in ("qty", "price"):
             if not self.lines:
-                raise ArgError(t.CHANGE_NEEDS_PRODUCT if self.change else t.QTY_WITHOUT_PRODUCT.format(kw=word))
+                raise ArgError(
+                    t.CHANGE_NEEDS_PRODUCT if self.change else t.QTY_WITHOUT_PRODUCT.format(kw=word)
+                )
             k = self._attrs(toks, j, self.lines[-1], after_qty=False)
             return k
         # 备注/地址 glued inside structured text ("A100×20,备注加急"): the rest is theirs
@@ -310,13 +239,3 @@ class OrderReader:
         if not dotted and match_date(text) is None:
             raise ArgError(t.NOT_A_DATE.format(frag=clip(text)))
         self.due = parse_date(text, self.today)
-
-
-def _hint(word: str) -> str:
-    if word.endswith("块") and try_number(word[:-1]) is not None:
-        return t.HINT_BLOCK
-    if looks_like_money(word) or word.startswith("@"):
-        return t.HINT_PRICE_NEEDS_LINE
-    if try_qty(word) is not None:
-        return t.HINT_QTY_NEEDS_PRODUCT
-    return t.HINT_FREE_TEXT

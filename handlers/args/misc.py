@@ -82,13 +82,16 @@ def parse_after_sales(args: str) -> TicketOpen | TicketUpdate:
     """``#12 屏幕有坏点`` → TicketOpen; ``T3 已解决 换货完成`` (``t3``, ``Ｔ３``) → TicketUpdate."""
     body = prep(args)
     ticket = _TICKET_RE.match(body)
-    if ticket is not None and (ticket.end() == len(body) or not body[ticket.end()].isascii()
-                               or body[ticket.end()] in _SEPARATORS):
+    if ticket is not None and (
+        ticket.end() == len(body) or not body[ticket.end()].isascii() or body[ticket.end()] in _SEPARATORS
+    ):
         rest = body[ticket.end() :].strip().lstrip(_SEPARATORS)
         number = int(ticket.group(1))
         for word in _STATUS_BY_LENGTH:
             if rest.startswith(word) and number > 0:
-                return TicketUpdate(ticket_no=number, status=_STATUS_WORDS[word], note=_reason(rest[len(word) :]))
+                return TicketUpdate(
+                    ticket_no=number, status=_STATUS_WORDS[word], note=_reason(rest[len(word) :])
+                )
         raise ArgError(t.TICKET_NO_STATUS.format(frag=clip(body)))
     no, rest = split_order_ref(body)
     text = _reason(rest)

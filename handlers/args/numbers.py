@@ -121,14 +121,19 @@ def try_number(text: str) -> Decimal | None:
 
 
 def parse_number(text: str) -> Decimal:
-    """``20`` ``1,200`` ``0.5`` ``1.5万`` ``3千`` ``二十`` ``两百`` ``一千二`` ``一万五`` ``十二`` → Decimal."""
+    """``20`` ``1,200`` ``0.5`` ``1.5万`` ``3千`` ``二十`` ``两百`` ``一千二`` ``一万五`` ``十二`` → Decimal.
+
+    Raises ArgError quoting the text when it is not a number or is above 10¹².
+    """
     value = try_number(text)
     if value is None:
         raise ArgError(t.NOT_A_NUMBER.format(frag=clip(text)))
     return value
 
 
-_MONEY_RE = re.compile(r"(?:¥|RMB|rmb|人民币)?(?P<num>.+?)(?:元整|元|块钱|块|圆)?(?:(?:/|每)(?P<per>[^\d/]{1,3}))?")
+_MONEY_RE = re.compile(
+    r"(?:¥|RMB|rmb|人民币)?(?P<num>.+?)(?:元整|元|块钱|块|圆)?(?:(?:/|每)(?P<per>[^\d/]{1,3}))?"
+)
 _CENT = Decimal("0.01")
 
 

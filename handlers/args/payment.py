@@ -24,8 +24,12 @@ _METHODS_BY_LENGTH = sorted(PAYMENT_METHODS, key=len, reverse=True)
 _METHOD_ALT = "|".join(_METHODS_BY_LENGTH)
 # "转账2万" / "2万转账": a method glued to the amount
 _GLUED_RE = re.compile(rf"(?P<pre>{_METHOD_ALT})(?P<amount>.+)|(?P<amount2>.+?)(?P<post>{_METHOD_ALT})")
-_KEYWORD_RE = re.compile(r"(?P<kw>金额|回款|收款|方式|付款方式|日期|到账日期|收款日期|付款日期)[:=]?(?P<rest>.*)")
-_FILLERS = frozenset({"收到", "已收", "到账", "已到账", "已收到", "共", "合计", "客户", "付款", "打款", "收款"})
+_KEYWORD_RE = re.compile(
+    r"(?P<kw>金额|回款|收款|方式|付款方式|日期|到账日期|收款日期|付款日期)[:=]?(?P<rest>.*)"
+)
+_FILLERS = frozenset(
+    {"收到", "已收", "到账", "已到账", "已收到", "共", "合计", "客户", "付款", "打款", "收款"}
+)
 
 
 class _Payment:
@@ -61,7 +65,9 @@ class _Payment:
             self.set_date(word)
         elif (amount := try_money(word)) is not None:
             self.set_amount(amount, word)
-        elif (glued := _GLUED_RE.fullmatch(word)) is not None and try_money(glued["amount"] or glued["amount2"]):
+        elif (glued := _GLUED_RE.fullmatch(word)) is not None and try_money(
+            glued["amount"] or glued["amount2"]
+        ):
             self.set_method(glued["pre"] or glued["post"])
             self.word(glued["amount"] or glued["amount2"], None)
         elif word not in _FILLERS:

@@ -96,13 +96,15 @@ def parse_statement(args: str, today: date) -> tuple[str, date, date]:
     return " ".join(words), today.replace(day=1), today
 
 
-_REPORT_WORDS = {"": "本周", "本周": "本周", "这周": "本周", "本星期": "本周", "上周": "上周", "上星期": "上周",
-                 "本月": "本月", "这个月": "本月", "这月": "本月", "上月": "上月", "上个月": "上月",
-                 "今年": "今年", "本年": "今年"}  # fmt: skip
+_REPORT_WORDS = {
+    "": "本周", "本周": "本周", "这周": "本周", "本星期": "本周", "上周": "上周", "上星期": "上周",
+    "本月": "本月", "这个月": "本月", "这月": "本月", "上月": "上月", "上个月": "上月",
+    "今年": "今年", "本年": "今年",
+}  # fmt: skip
 
 
 def parse_report_period(args: str, today: date) -> tuple[str, date, date]:
-    """``本周`` (default) / ``上周`` / ``本月`` / ``上月`` / ``今年`` → (label, first day, last day inclusive).
+    """``本周`` (default) / ``上周`` / ``本月`` / ``上月`` / ``今年`` → (label, first day, last day).
 
     Weeks run Monday to Sunday; 本周 and 本月 end on their last day even if it is ahead.
     """

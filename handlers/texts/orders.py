@@ -6,11 +6,10 @@ from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from handlers.texts.replies import REASON_LABELS, fields_text, money, qty, short_date, state_label
 from storage import lifecycle
 from storage.models import Approval, AuditEvent, Order
 from storage.vocab import ROLE_LABELS
-from handlers.texts.replies import REASON_LABELS, fields_text, money, qty, short_date, state_label
-
 
 
 def _pct(part: Decimal, whole: Decimal) -> int:

@@ -99,6 +99,8 @@ ROLE_UNKNOWN = "没有「{frag}」这个角色；可选：{valid}"
 ROLES_CONFLICT = "同一个角色又加又取消：{frag}"
 BIND_MISSING = "要写机器人的 webhook 地址"
 BIND_TWO_URLS = "只能写一个 webhook 地址"
-BIND_BAD_URL = "「{frag}」不是群机器人地址：企业微信是 …/cgi-bin/webhook/send?key=…，钉钉是 …/robot/send?access_token=…"
+BIND_BAD_URL = (
+    "「{frag}」不是群机器人地址：企业微信是 …/cgi-bin/webhook/send?key=…，钉钉是 …/robot/send?access_token=…"
+)
 BIND_BAD_SECRET = "没看懂「{frag}」：加签密钥以 SEC 开头"
 BIND_WECOM_SECRET = "企业微信群机器人不用加签密钥，只写地址即可"

@@ -150,15 +150,20 @@ def content_snapshot(order: Order) -> dict[str, Any]:
                     "line_no": line.line_no,
                     "sku": line.sku,
                     "name": line.name,
-                    "qty": line.qty,
+                    "qty": plain(line.qty),
                     "unit": line.unit,
                     "unit_price": line.unit_price,
-                    "shipped_qty": line.shipped_qty,
+                    "shipped_qty": plain(line.shipped_qty),
                 }
                 for line in order.lines
             ],
         }
     )
+
+
+def plain(value: Decimal) -> str:
+    """A quantity without trailing zeros: 10.000 → "10", 2.500 → "2.5"."""
+    return f"{value.normalize():f}"
 
 
 def recompute_amount(order: Order) -> None:

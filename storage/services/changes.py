@@ -13,7 +13,7 @@ from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Order, OrderVersion
 from storage.services import approvals
-from storage.services.base import CENT, DomainEvent, Provenance, Rules, audit, content_snapshot, jsonable
+from storage.services.base import CENT, DomainEvent, plain, Provenance, Rules, audit, content_snapshot, jsonable
 from storage.vocab import Action
 
 #: fields whose change needs the approval rules; others apply at once
@@ -53,8 +53,9 @@ def _proposed(order: Order, change: ChangeInput) -> tuple[dict[str, Any], list[d
             raise lifecycle.Refused("no_such_line", sku=lc.sku)
         for key, value in (("qty", lc.qty), ("unit_price", lc.unit_price)):
             if value is not None and Decimal(str(line[key])) != value:
-                diff.append({"field": key, "sku": line["sku"], "before": line[key], "after": str(value)})
-                line[key] = str(value)
+                after_text = plain(value) if key == "qty" else str(value)
+                diff.append({"field": key, "sku": line["sku"], "before": line[key], "after": after_text})
+                line[key] = after_text
         if Decimal(str(line["qty"])) < Decimal(str(line["shipped_qty"])):
             raise lifecycle.Refused("qty_below_shipped", sku=line["sku"], shipped=line["shipped_qty"])
     for key in ("due_date", "payment_terms", "note", "address", "contact"):

@@ -1,0 +1,57 @@
+"""Concurrent changes to one order never both win."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from storage.models import AuditEvent, Order
+from tests.conftest import Bot
+
+
+async def test_concurrent_approve_and_reject_exactly_one_wins(team: Bot) -> None:
+    await team.say("m2", "/帮助", chat="m2", name="孙经理")
+    await team.text("admin", "/角色 m2 主管", chat="admin")
+    await team.text("u1", "/下单 华为 A100×50@300 交期12-15")
+    cards = {u: [m for m in await team.sent(u) if m["card"]][-1]["card"] for u in ("m1", "m2")}
+    ok = next(b["action"] for b in cards["m1"]["buttons"] if b["label"] == "通过")
+    no = next(b["action"] for b in cards["m2"]["buttons"] if b["label"] == "驳回")
+    r1, r2 = await asyncio.gather(team.press("m1", ok), team.press("m2", no, text="太贵"))
+    async with team.db.uow() as uow:
+        order = (await uow.session.execute(select(Order))).scalar_one()
+        decisions = list((await uow.session.execute(
+            select(AuditEvent.action).where(AuditEvent.action.in_(("approve", "reject"))))).scalars())
+    assert len(decisions) == 1
+    assert order.state == {"approve": "CONFIRMED", "reject": "REJECTED"}[decisions[0]]
+    loser = r2 if decisions[0] == "approve" else r1
+    assert "状态已变化" in loser
+
+
+async def test_many_concurrent_payments_never_exceed_the_amount(team: Bot) -> None:
+    await team.text("u1", "/下单 华为 A100×10@300 交期12-15")  # ¥3,000, auto-confirmed
+    replies = await asyncio.gather(*(team.text("f1", "/回款 #1 1000", chat="fin") for _ in range(5)))
+    assert sum("已记录" in r for r in replies) == 3
+    order = await team.api("/orders/1")
+    assert order["paid_amount"] == "3000.00"
+
+
+async def test_optimistic_version_check(bot: Bot) -> None:
+    """Two sessions that read the same version: the second write fails (PostgreSQL; SQLite serialises
+    whole transactions with BEGIN IMMEDIATE, so the interleaving cannot happen there)."""
+    if bot.db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; the interleaving needs PostgreSQL")
+    await bot.say("admin", "/角色 admin 销售 管理员", chat="admin")
+    await bot.text("admin", "/下单 华为 A100×1@1 交期12-15", chat="admin")
+    a, b = bot.db.uow(), bot.db.uow()
+    async with a:
+        order_a = (await a.session.execute(select(Order))).scalar_one()
+        async with b:
+            order_b = (await b.session.execute(select(Order))).scalar_one()
+            order_b.note = "b"
+        order_a.note = "a"
+        with pytest.raises(StaleDataError):
+            await a.session.flush()
+        await a.session.rollback()
