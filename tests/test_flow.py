@@ -126,3 +126,24 @@ async def test_duplicate_inbound_event_has_one_effect(team: Bot) -> None:
         orders = list((await uow.session.execute(select(Order))).scalars())
         creates = list((await uow.session.execute(select(AuditEvent).where(AuditEvent.action == "create"))).scalars())
     assert len(orders) == 1 and len(creates) == 1
+
+
+async def test_person_leaving_reassigns_open_orders(team: Bot) -> None:
+    from bot.app import DISPATCHER, SENDER
+    from bot.events import DirectoryEvent
+
+    await team.text("u1", "/下单 华为 A100×10@300 交期12-15")
+    await team.text("u1", "/下单 小米 A100×1", chat="g2")
+    await team.text("u1", "/下单 腾讯 A100×1@1 交期12-15")
+    await team.text("f1", "/回款 #3 1", chat="fin")  # #3 completed? no: not shipped, stays open
+    dispatcher = team.app[DISPATCHER]
+    await dispatcher.handle(DirectoryEvent("local", "left-u1", "user_left", "u1"))
+    for no in (1, 2, 3):
+        assert (await team.api(f"/orders/{no}"))["owner"]["user_id"] == "m1"
+    await team.app[SENDER].flush()
+    assert any("已转给你负责" in m["text"] and "#1" in m["text"] for m in await team.sent("m1"))
+    assert any("负责人变更为 王经理" in m["text"] for m in await team.sent("g2"))
+    events = (await team.api("/orders/2/events"))["items"]
+    assert events[-1]["action"] == "reassign"
+    # the same contact event again changes nothing
+    assert await dispatcher.handle(DirectoryEvent("local", "left-u1", "user_left", "u1")) is None

@@ -1,0 +1,40 @@
+"""Contact events: a person left the organisation (WeCom delete_user, DingTalk user_leave_org)."""
+
+from __future__ import annotations
+
+from bot.dispatch import Dispatcher, Router
+from bot.events import DirectoryEvent
+from bot.outbound import Message
+from storage.outbox import Envelope, enqueue
+from storage.services import staff
+
+router = Router("staff")
+
+
+@router.on_directory
+async def person_left(dispatcher: Dispatcher, event: DirectoryEvent) -> None:
+    """Reassign the leaver's open orders; tell the successor 1:1 and each order's group."""
+    now = dispatcher.clock()
+    async with dispatcher.db.uow() as uow:
+        handover, events = await staff.person_left(uow, event.platform, event.user_id, now)
+        if handover is None or not handover.orders:
+            return
+        nos = "、".join(f"#{o.no}" for o in handover.orders)
+        out: list[Envelope] = []
+        if handover.successor is None:
+            return  # nobody to take over: the orders stay visible as the leaver's in every list
+        succ = handover.successor
+        text = f"👤 {handover.left.label} 已离职，其进行中的订单 {nos} 已转给你负责。"
+        out.append(Envelope(succ.platform, succ.user_id, "single", Message.plain(text).to_dict(),
+                            event_key=f"left:{event.event_id}"))
+        seen = {(succ.platform, succ.user_id)}
+        for order, ev in events:
+            key = (order.origin_platform, order.origin_chat_id)
+            if key in seen:
+                continue
+            seen.add(key)
+            msg = Message.plain(f"👤 #{order.no} 负责人变更为 {succ.label}（{handover.left.label} 已离职）")
+            out.append(Envelope(order.origin_platform, order.origin_chat_id, order.origin_chat_type, msg.to_dict(),
+                                event_key=f"left:{event.event_id}:{ev.order_no}"))
+        enqueue(uow, out, now)
+    dispatcher.wake_sender()
