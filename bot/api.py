@@ -131,7 +131,9 @@ def setup_routes(app: web.Application, db: Database, settings: Settings) -> None
     async def _order(uow: Any, raw: str) -> Order | None:
         if not raw.isdigit():
             return None
-        return (await uow.session.execute(select(Order).where(Order.no == int(raw)))).scalar_one_or_none()
+        result = await uow.session.execute(select(Order).where(Order.no == int(raw)))
+        found: Order | None = result.scalar_one_or_none()
+        return found
 
     async def get_order(request: web.Request) -> web.Response:
         async with db.uow() as uow:

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot import api, dingtalk, local, web_console, wecom
+from bot import api, approval_links, dingtalk, local, web_console, wecom
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.metrics import Metrics, setup_metrics
@@ -104,6 +104,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     # Platform callbacks: each adapter registers only what its keys configure.
     wecom.setup_routes(app, dispatcher, settings)
     dingtalk.setup_routes(app, dispatcher, settings)
+    from handlers.texts import links as link_texts
+    approval_links.setup_routes(app, dispatcher, settings, approval_links.LinkKeys(db, settings), link_texts)
     return app
 
 
@@ -112,8 +114,9 @@ def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, s
     if "wecom" not in sender.transports:
         sender.transports["wecom"] = wecom.WeComTransport(wecom.WeComClient.from_settings(session, settings))
     if "dingtalk" not in sender.transports:
+        links = approval_links.LinkKeys(sender.db, settings).link_source(sender.clock)
         sender.transports["dingtalk"] = dingtalk.DingTalkTransport(dingtalk.DingTalkClient(session, settings),
-                                                                   settings, None)
+                                                                   settings, None, link_source=links)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -121,7 +121,8 @@ async def _chat(settings: Settings, user: str, name: str, chat: str) -> int:
     chat = chat or user
     ref = ChatRef(PLATFORM, chat, "single" if chat == user else "group")
     actor = Actor(PLATFORM, user, name, tenant=PLATFORM)
-    print(f"跟单助手 terminal chat as {user} in {chat}. Type /帮助; 'press <action>' presses a card button; Ctrl-D quits.")
+    print(f"跟单助手 terminal chat as {user} in {chat}. Type /帮助; 'press <action>' presses a card button; "
+          "Ctrl-D quits.")
     loop = asyncio.get_running_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)

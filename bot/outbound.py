@@ -7,7 +7,7 @@ adapter decides *how* it is encoded (``render_card`` in ``bot/wecom`` and
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
 MessageKind = Literal["text", "markdown", "card"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.outbound import Message, Mention
+from bot.outbound import Mention, Message
 from bot.transport import (
     CardExpired,
     Delivery,
@@ -95,10 +96,8 @@ class OutboxSender:
                 await self.flush()
             except Exception:
                 log.exception("outbox pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), self.poll_interval)
-            except TimeoutError:
-                pass
             self._event.clear()
 
     async def flush(self) -> int:

@@ -32,7 +32,8 @@ form button{padding:0 16px;border:0;border-radius:6px;background:#1f6feb;color:#
 <script>
 const $=id=>document.getElementById(id);
 function who(){const u=$('user').value.trim();return{user:u,name:$('name').value.trim(),chat:$('chat').value.trim()||u}}
-function bubble(text,cls){const d=document.createElement('div');d.className='m '+cls;d.textContent=text;$('log').appendChild(d);return d}
+function bubble(text,cls){const d=document.createElement('div');d.className='m '+cls;
+  d.textContent=text;$('log').appendChild(d);return d}
 function render(msg){
   if(msg.card){const d=bubble('', 'bot card'+(msg.card.closed?' closed':''));const b=document.createElement('b');
     b.textContent=msg.card.title;d.appendChild(b);d.appendChild(document.createTextNode(msg.card.body));
@@ -41,7 +42,8 @@ function render(msg){
   else bubble(msg.text,'bot');$('log').scrollTop=1e9}
 async function refresh(){const w=who();const r=await fetch('/local/sent?chat='+encodeURIComponent(w.chat));
   const j=await r.json();$('log').innerHTML='';for(const m of j.messages)render(m)}
-async function send(){const w=who();const text=$('text').value;if(!text.trim())return;bubble(text,'me');$('text').value='';
+async function send(){const w=who();const text=$('text').value;if(!text.trim())return;
+  bubble(text,'me');$('text').value='';
   await fetch('/local/message',{method:'POST',headers:{'Content-Type':'application/json'},
     body:JSON.stringify({...w,chat_type:w.chat===w.user?'single':'group',text})});await refresh()}
 async function press(action){const w=who();const text=action.endsWith(':no')?(prompt('驳回理由')||''):'';

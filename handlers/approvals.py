@@ -14,10 +14,12 @@ from handlers import args
 from handlers.cards import ApprovalAction
 from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
+from handlers.texts import messages as msg
 from handlers.texts import replies as t
+from handlers.texts.help import of as help_of
 from storage.models import Approval, Order, Prompt
 from storage.services import approvals as svc
-from storage.vocab import STATE_LABELS, Role
+from storage.vocab import Role
 
 router = Router("approvals")
 REASON_PROMPT = "reject_reason"
@@ -37,25 +39,22 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
             order = await load_order(uow, no)
             found = await svc.pending_step(uow, order)
             if found is None:
-                raise UserError(f"#{no} 当前没有待审批的步骤（状态：{STATE_LABELS.get(order.state, order.state)}）。")
+                raise UserError(msg.no_pending_step(no, order.state))
             step = found
         with refusing(order.no):
             events = await svc.decide(uow, order, step, ctx.prov, approve, comment, ctx.now())
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(f"#{order.no} 已{'通过' if approve else '驳回'}" + (f"：{comment}" if comment else "")
-                  + f"，当前状态「{STATE_LABELS.get(order.state, order.state)}」。")
+        ctx.reply(msg.decided(order.no, approve, comment, order.state))
 
 
-@router.command("审批", aliases=("approve",), roles={Role.MANAGER, Role.BOSS},
-                usage="/审批 #单号 通过|驳回 [理由]", example="/审批 #12 驳回 价格太低",
-                summary="审批（卡片按钮的文字版）")
+@router.command("审批", aliases=("approve",), roles={Role.MANAGER, Role.BOSS}, **help_of("审批"))
 async def approve_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         no, approve, reason = args.parse_approval(cmd.args)
     except args.ArgError as err:
         raise UserError(str(err)) from err
     if not approve and not reason:
-        raise UserError(f"驳回需要写理由：/审批 #{no} 驳回 理由")
+        raise UserError(msg.reject_needs_reason(no))
     await _decide(ctx, no, None, approve, reason)
 
 
@@ -81,8 +80,7 @@ async def approval_pressed(ctx: Context, data: ApprovalAction) -> None:
                                                        Prompt.chat_id == ctx.chat.chat_id))
         uow.session.add(Prompt(person_id=ctx.person.id, chat_id=ctx.chat.chat_id, kind=REASON_PROMPT,
                                data={"approval_id": step.id}, expires_at=ctx.now() + timedelta(minutes=30)))
-        ctx.reply(f"请直接回复驳回 #{order.no} 的理由（30 分钟内有效），"
-                  f"或发送 /审批 #{order.no} 驳回 理由。")
+        ctx.reply(msg.ask_reject_reason(order.no))
 
 
 @router.fallback

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -13,86 +13,95 @@ from bot.errors import UserError
 from handlers import args
 from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
+from handlers.texts import messages as msg
 from handlers.texts import replies as t
+from handlers.texts.help import of as help_of
 from storage import lifecycle
 from storage.models import Customer, Order, Product, Reminder, Ticket
 from storage.services import catalog
 from storage.services.base import DomainEvent, audit, next_number
-from storage.vocab import ACTION_COMMANDS, STATE_LABELS, Role
+from storage.vocab import ACTION_COMMANDS, Role
 
 router = Router("info")
 
 
-@router.command("帮助", aliases=("help", "?", "？"), usage="/帮助 [命令|#单号]", example="/帮助 #12",
-                summary="用法；/帮助 #12 列出我现在能对 #12 做什么")
+@router.command("帮助", aliases=("help", "?", "？"), **help_of("帮助"))
 async def help_cmd(ctx: Context, cmd: CommandText) -> None:
     text = cmd.args.strip().lstrip("/").lstrip("／")
     specs = ctx.dispatcher.specs
-    if text[:1] in ("#", "＃") or text.endswith("号单") or text.isdigit():
-        no = args.split_order_ref(text)[0]
+    no = _order_ref(text)
+    if no is not None:
         async with ctx.uow() as uow:
             order = await load_order(uow, no, lock=False)
             allowed = lifecycle.allowed_actions(order, ctx.prov.actor)
-        label = STATE_LABELS.get(order.state, order.state)
         if not allowed:
-            ctx.reply(f"#{no}（{label}）：你现在没有可做的操作，可 /查单 #{no} 查看。")
+            ctx.reply(msg.help_nothing(no, order.state))
             return
-        ctx.reply(f"#{no}（{label}）你现在可以：\n" + "\n".join(
-            f"· {ACTION_COMMANDS[a].split(' ')[0]} #{no}{' ' + ACTION_COMMANDS[a].split(' ')[1] if ' ' in ACTION_COMMANDS[a] else ''}"
-            for a in allowed))
+        ctx.reply(msg.help_actions(no, order.state, [_with_ref(ACTION_COMMANDS[a], no) for a in allowed]))
         return
     if text:
         spec = ctx.dispatcher.by_name.get(text.lower())
         if spec is None:
             raise UserError(t.unknown_command(text))
-        aliases = f"（别名：{'、'.join('/' + a for a in spec.aliases)}）" if spec.aliases else ""
-        who = f"\n权限：{t.roles_text(spec.roles)}" if spec.roles else ""
-        ctx.reply(f"/{spec.name}{aliases}：{spec.summary}\n格式：{spec.usage}\n例如：{spec.example}{who}")
+        ctx.reply(msg.help_command(spec.name, spec.aliases, spec.summary, spec.usage, spec.example, spec.roles))
         return
-    mine = [s for s in specs if s.roles is None or s.roles & ctx.person.roles]
-    ctx.reply("可用命令（/帮助 命令 查看详情）：\n" + "\n".join(f"{s.usage}　{s.summary}" for s in mine)
-              + f"\n你的角色：{t.roles_text(ctx.person.roles)}")
+    mine = [(s.usage, s.summary) for s in specs if s.roles is None or s.roles & ctx.person.roles]
+    ctx.reply(msg.help_all(mine, ctx.person.roles))
 
 
-@router.command("客户", aliases=("customer",), usage="/客户 [名字] | /客户 新增 名字 [联系人] [电话] [地址]",
-                example="/客户 华为", summary="客户卡片（含欠款）/ 新增客户")
+def _order_ref(text: str) -> int | None:
+    """``/帮助 #12`` (or 12号单) names an order; ``/帮助 发货`` names a command."""
+    try:
+        return args.split_order_ref(text)[0] if text else None
+    except args.ArgError:
+        return None
+
+
+def _with_ref(command: str, no: int) -> str:
+    """``/审批 通过`` → ``/审批 #12 通过``."""
+    name, _, rest = command.partition(" ")
+    return f"{name} #{no}" + (f" {rest}" if rest else "")
+
+
+@router.command("客户", aliases=("customer",), **help_of("客户"))
 async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
     if args.is_customer_add(cmd.args):
         if Role.SALES not in ctx.person.roles and Role.ADMIN not in ctx.person.roles:
-            raise UserError("只有销售或管理员可以新增客户。")
-        new = args.parse_customer_add(cmd.args)
+            raise UserError(msg.customer_add_forbidden())
+        try:
+            new = args.parse_customer_add(cmd.args)
+        except args.ArgError as err:
+            raise UserError(str(err)) from err
         async with ctx.uow() as uow:
-            if (await catalog.match_customer(uow, new.name)).found is not None and \
-                    (await catalog.match_customer(uow, new.name)).found.name == new.name:  # type: ignore[union-attr]
-                raise UserError(f"客户「{new.name}」已存在。")
+            existing = (await catalog.match_customer(uow, new.name)).found
+            if existing is not None and existing.name == new.name:
+                raise UserError(msg.customer_exists(new.name))
             cust = await catalog.add_customer(uow, new.name, contact=new.contact, phone=new.phone,
                                               address=new.address, owner_id=ctx.person.id)
-            audit(uow, ctx.prov, "customer_add", None, ctx.now(), summary=f"新增客户 {cust.name}")
-            ctx.reply(f"已新增客户「{cust.name}」。")
+            audit(uow, ctx.prov, "customer_add", None, ctx.now(), summary=cust.name)
+            ctx.reply(msg.customer_added(cust.name))
         return
     async with ctx.uow() as uow:
         name = cmd.args.strip()
         if not name:
             rows = list((await uow.session.execute(select(Customer).order_by(Customer.name).limit(30))).scalars())
-            ctx.reply("客户：" + ("、".join(c.name for c in rows) if rows else "还没有客户"))
+            ctx.reply(msg.customer_list([c.name for c in rows]))
             return
         match = await catalog.match_customer(uow, name)
         if match.candidates:
             raise UserError(t.candidates("客户", name, [c.name for c in match.candidates]))
         if match.found is None:
-            raise UserError(f"没有客户「{name}」。新增：/客户 新增 {name}")
+            raise UserError(msg.customer_unknown(name))
         c = match.found
         open_q = select(func.count(Order.id), func.coalesce(func.sum(Order.amount - Order.paid_amount
                                                                       - Order.written_off), 0)).where(
             Order.customer_id == c.id, Order.state.in_(("CONFIRMED", "ON_HOLD", "PENDING_APPROVAL")))
         count, balance = (await uow.session.execute(open_q)).one()
-        ctx.reply("\n".join([
-            f"客户：{c.name}", f"联系人：{c.contact or '—'} {c.phone or ''}", f"地址：{c.address or '—'}",
-            f"付款方式：{c.payment_terms or '款到发货'}　信用额度：{t.money(c.credit_limit) if c.credit_limit else '不限'}",
-            f"进行中订单 {count} 张，未收 {t.money(balance)}"]))
+        ctx.reply(msg.customer_card(c.name, c.contact, c.phone, c.address, c.payment_terms, c.credit_limit,
+                                    int(count), Decimal(balance)))
 
 
-@router.command("库存", aliases=("stock",), usage="/库存 [产品]", example="/库存 A100", summary="查库存")
+@router.command("库存", aliases=("stock",), **help_of("库存"))
 async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
     async with ctx.uow() as uow:
         if cmd.args.strip():
@@ -103,13 +112,11 @@ async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
         else:
             rows = list((await uow.session.execute(select(Product).order_by(Product.sku).limit(30))).scalars())
         if not rows:
-            raise UserError("没有找到产品。产品可用 /入库 产品 数量 建立，或用 gendan import products 导入。")
-        ctx.reply("\n".join(f"{p.sku}{'(' + p.name + ')' if p.name else ''}：{t.qty(p.stock)}{p.unit or ''}"
-                            for p in rows if p is not None))
+            raise UserError(msg.no_products())
+        ctx.reply(msg.stock_rows([(p.sku, p.name, p.stock, p.unit) for p in rows if p is not None]))
 
 
-@router.command("入库", aliases=("stockin",), roles={Role.WAREHOUSE}, usage="/入库 产品 数量",
-                example="/入库 A100 100台", summary="入库（新产品自动建档）")
+@router.command("入库", aliases=("stockin",), roles={Role.WAREHOUSE}, **help_of("入库"))
 async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         product_text, qty = args.parse_stock_in(cmd.args)
@@ -125,13 +132,12 @@ async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
             uow.session.add(product)
             await uow.session.flush()
         stock = await catalog.stock_in(uow, product, qty, ctx.person.id, ctx.now())
-        audit(uow, ctx.prov, "stock_in", None, ctx.now(), summary=f"{product.sku} 入库 {t.qty(qty)}",
+        audit(uow, ctx.prov, "stock_in", None, ctx.now(), summary=product.sku,
               after={"sku": product.sku, "qty": qty, "stock": stock})
-        ctx.reply(f"{product.sku} 入库 {t.qty(qty)}，现有库存 {t.qty(stock)}" + ("（新产品已建档）" if created else ""))
+        ctx.reply(msg.stocked_in(product.sku, qty, stock, created))
 
 
-@router.command("提醒", aliases=("remind",), usage="/提醒 [#单号] 时间 内容", example="/提醒 #12 明天上午10点 催款",
-                summary="到时间提醒我（或 #单号 的负责人）")
+@router.command("提醒", aliases=("remind",), **help_of("提醒"))
 async def remind_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         parsed = args.parse_reminder(cmd.args, ctx.now())
@@ -145,12 +151,11 @@ async def remind_cmd(ctx: Context, cmd: CommandText) -> None:
             target, order_id = order.owner_id, order.id
         uow.session.add(Reminder(kind="custom", due_at=parsed.when, person_id=target, order_id=order_id,
                                  text=parsed.text, created_by=ctx.person.id, created_at=ctx.now()))
-        who = "你" if target == ctx.person.id else f"#{parsed.order_no} 的负责人"
-        ctx.reply(f"好的，{parsed.when.astimezone(ctx.settings.tz):%Y-%m-%d %H:%M} 提醒{who}：{parsed.text}")
+        ctx.reply(msg.reminder_set(parsed.when.astimezone(ctx.settings.tz), parsed.order_no,
+                                   target == ctx.person.id, parsed.text))
 
 
-@router.command("售后", aliases=("service",), usage="/售后 #单号 问题 | /售后 T单号 处理中|已解决 [说明]",
-                example="/售后 #12 屏幕有坏点", summary="售后工单")
+@router.command("售后", aliases=("service",), **help_of("售后"))
 async def after_sales(ctx: Context, cmd: CommandText) -> None:
     try:
         parsed = args.parse_after_sales(cmd.args)
@@ -162,26 +167,27 @@ async def after_sales(ctx: Context, cmd: CommandText) -> None:
             ticket = Ticket(no=await next_number(uow, "ticket"), order_id=order.id, text=parsed.text,
                             opened_by=ctx.person.id, created_at=ctx.now())
             uow.session.add(ticket)
-            audit(uow, ctx.prov, "ticket_open", order, ctx.now(), summary=f"售后 T{ticket.no}：{parsed.text}")
+            audit(uow, ctx.prov, "ticket_open", order, ctx.now(), summary=f"T{ticket.no} {parsed.text}")
             await dispatch_events(ctx, uow, order, [DomainEvent("ticket_opened", order.id, order.no,
                                                                 {"ticket_no": ticket.no, "text": parsed.text})])
-            ctx.reply(f"#{order.no} 已建售后工单 T{ticket.no}：{parsed.text}")
+            ctx.reply(msg.ticket_opened(order.no, ticket.no, parsed.text))
             return
         if Role.SERVICE not in ctx.person.roles:
-            raise UserError("只有客服可以更新售后工单状态。")
-        ticket_row = (await uow.session.execute(select(Ticket).where(Ticket.no == parsed.ticket_no))).scalar_one_or_none()
+            raise UserError(msg.ticket_forbidden())
+        found = await uow.session.execute(select(Ticket).where(Ticket.no == parsed.ticket_no))
+        ticket_row = found.scalar_one_or_none()
         if ticket_row is None:
-            raise UserError(f"没有售后工单 T{parsed.ticket_no}。")
+            raise UserError(msg.ticket_unknown(parsed.ticket_no))
         order = await load_order(uow, (await uow.session.get_one(Order, ticket_row.order_id)).no)
-        ticket_row.status = "RESOLVED" if parsed.status == "已解决" else "IN_PROGRESS"
+        ticket_row.status = "RESOLVED" if parsed.status == args.TICKET_RESOLVED else "IN_PROGRESS"
         ticket_row.note = parsed.note
         events = []
         if ticket_row.status == "RESOLVED":
             ticket_row.resolved_at = ctx.now()
             events.append(DomainEvent("ticket_resolved", order.id, order.no, {"ticket_no": ticket_row.no}))
-        audit(uow, ctx.prov, "ticket_update", order, ctx.now(), summary=f"售后 T{ticket_row.no} {parsed.status}")
+        audit(uow, ctx.prov, "ticket_update", order, ctx.now(), summary=f"T{ticket_row.no} {parsed.status}")
         with refusing(order.no):
             await dispatch_events(ctx, uow, order, events)
-        ctx.reply(f"售后 T{ticket_row.no} → {parsed.status}" + (f"：{parsed.note}" if parsed.note else ""))
+        ctx.reply(msg.ticket_updated(ticket_row.no, parsed.status, parsed.note))
 
 

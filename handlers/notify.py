@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.outbound import Mention, Message
 from handlers import cards
+from handlers.texts import messages as msg
 from handlers.texts import notices
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Order, OutboxMessage, Person
@@ -33,8 +34,8 @@ TOPIC = {
 #: events the owner must hear about 1:1 when the order did not come from a chat they are in
 OWNER_EVENTS = {"approved", "rejected", "change_approved", "change_rejected", "shipped", "paid", "completed",
                 "held", "resumed", "closed", "cancelled", "reopened", "confirmed", "reassigned"}
-DECISIONS = {"approved": "通过", "step_approved": "通过", "change_approved": "通过", "rejected": "驳回",
-             "change_rejected": "驳回"}
+#: events that close the cards of an approval step
+CLOSING = frozenset(notices.OUTCOMES)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) 
     here = (ctx.chat.platform, ctx.chat.chat_id)
     seen: set[tuple[str, str]] = {here}
     key = f"{event.kind}:{order.no}:{ctx.inbound.event_id}"
-    if event.kind in DECISIONS or event.kind in ("withdrawn", "cancelled"):
+    if event.kind in CLOSING:
         await _close_cards(ctx, uow, order, event)
     if event.kind == "approval_needed":
         await _approval_cards(ctx, uow, order, event, seen, key)
@@ -98,14 +99,14 @@ async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: Do
         seen.add((person.platform, person.user_id))
         ctx.send(person.platform, person.user_id, "single", card, event_key=f"card:{key}")
     if not approvers:
-        ctx.reply(f"⚠️ #{order.no} 目前没有人担任审批所需的角色，请管理员用 /角色 指定。")
+        ctx.reply(msg.no_approver(order.no))
 
 
 async def _close_cards(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) -> None:
     ids = event.data.get("closed_approvals") or ([event.data["approval_id"]] if "approval_id" in event.data else [])
     for approval_id in ids:
         step = await uow.session.get_one(Approval, approval_id)
-        outcome = DECISIONS.get(event.kind, "已撤回" if event.kind == "withdrawn" else "已作废")
+        outcome = notices.OUTCOMES[event.kind]
         who = ctx.person.name or ctx.person.user_id
         msg = cards.decided_card(order, step, who, outcome, ctx.now())
         key = cards.card_key(approval_id)

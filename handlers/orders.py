@@ -12,7 +12,9 @@ from handlers import args
 from handlers.common import load_order, refusing, resolve_fields
 from handlers.flow import on_order
 from handlers.notify import dispatch_events
+from handlers.texts import messages as msg
 from handlers.texts import orders as ot
+from handlers.texts.help import of as help_of
 from handlers.texts.replies import candidates
 from storage.models import AuditEvent, Order
 from storage.services import catalog, changes
@@ -22,10 +24,7 @@ from storage.vocab import Role
 router = Router("orders")
 
 
-@router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES},
-                usage="/下单 客户 产品×数量@单价 … 交期12-15 [备注 …]",
-                example="/下单 华为 A100×20@300 B200×5@1200 交期12-15 备注 加急",
-                summary="新建订单，信息齐全时直接提交")
+@router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES}, **help_of("下单"))
 async def create_order(ctx: Context, cmd: CommandText) -> None:
     try:
         fields = args.parse_new_order(cmd.args, ctx.today())
@@ -40,8 +39,7 @@ async def create_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines))
 
 
-@router.command("补充", aliases=("fill",), usage="/补充 #单号 字段 值 …",
-                example="/补充 #12 交期 12-15 A100×20@300", summary="补全草稿或被驳回的订单")
+@router.command("补充", aliases=("fill",), **help_of("补充"))
 async def fill_order(ctx: Context, cmd: CommandText) -> None:
     try:
         no, fields = args.parse_supplement(cmd.args, ctx.today())
@@ -56,23 +54,21 @@ async def fill_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines))
 
 
-@router.command("提交", aliases=("submit",), usage="/提交 #单号", example="/提交 #12", summary="提交审批")
+@router.command("提交", aliases=("submit",), **help_of("提交"))
 async def submit_order(ctx: Context, cmd: CommandText) -> None:
     no = _ref(cmd)
     await on_order(ctx, no, lambda uow, o: svc.submit(uow, o, ctx.prov, ctx.rules, ctx.now()),
                    lambda o, ev: ot.created(o, None, ()))
 
 
-@router.command("撤回", aliases=("withdraw",), usage="/撤回 #单号", example="/撤回 #12",
-                summary="审批前撤回为草稿")
+@router.command("撤回", aliases=("withdraw",), **help_of("撤回"))
 async def withdraw_order(ctx: Context, cmd: CommandText) -> None:
     no = _ref(cmd)
     await on_order(ctx, no, lambda uow, o: svc.withdraw(uow, o, ctx.prov, ctx.now()),
-                   lambda o, ev: f"#{o.no} 已撤回为草稿，可 /补充 修改后 /提交。")
+                   lambda o, ev: msg.withdrawn(o.no))
 
 
-@router.command("变更", aliases=("change",), usage="/变更 #单号 字段 新值 …",
-                example="/变更 #12 交期 12-20 A100 数量 30", summary="已确认订单的变更申请")
+@router.command("变更", aliases=("change",), **help_of("变更"))
 async def change_order(ctx: Context, cmd: CommandText) -> None:
     try:
         no, change = args.parse_change(cmd.args, ctx.today())
@@ -93,12 +89,10 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
             cr, events = await changes.request(uow, order, ctx.prov, data, ctx.rules, ctx.now())
         await dispatch_events(ctx, uow, order, events)
         applied = any(e.kind == "change_applied" for e in events)
-        head = f"#{no} 变更{'已生效（v' + str(order.version) + '）' if applied else '已提交审批'}："
-        ctx.reply(head + "\n" + ot.diff_text(cr.diff if cr else []))
+        ctx.reply(msg.change_head(no, applied, order.version) + "\n" + ot.diff_text(cr.diff if cr else []))
 
 
-@router.command("查单", aliases=("查询", "查看"), usage="/查单 #单号", example="/查单 #12",
-                summary="订单卡片：明细、进度、记录")
+@router.command("查单", aliases=("查询", "查看"), **help_of("查单"))
 async def show_order(ctx: Context, cmd: CommandText) -> None:
     no = _ref(cmd)
     async with ctx.uow() as uow:
@@ -144,11 +138,10 @@ async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
     return rows
 
 
-@router.command("订单", aliases=("orders", "list"), usage="/订单 [我的|待审批|逾期|本周|客户名]",
-                example="/订单 逾期", summary="订单列表，最新在前")
+@router.command("订单", aliases=("orders", "list"), **help_of("订单"))
 async def list_orders(ctx: Context, cmd: CommandText) -> None:
     stripped = cmd.args.strip()
-    if stripped[:1] in ("#", "＃") or stripped.endswith("号单"):
+    if _names_an_order(stripped):
         await show_order(ctx, cmd)
         return
     try:
@@ -157,7 +150,16 @@ async def list_orders(ctx: Context, cmd: CommandText) -> None:
         raise UserError(str(err)) from err
     rows = await list_orders_query(ctx, flt)
     if not rows:
-        ctx.reply("没有符合条件的订单。")
+        ctx.reply(msg.no_orders())
         return
     ctx.reply("\n".join(ot.progress_line(o, ctx.today()) + (f"｜{o.customer.name}" if o.customer else "")
                         for o in rows))
+
+
+def _names_an_order(text: str) -> bool:
+    """``/订单 #12`` shows the order card (people type it for /查单)."""
+    try:
+        args.split_order_ref(text)
+    except args.ArgError:
+        return False
+    return not text.isdigit()

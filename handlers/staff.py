@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.dispatch import Dispatcher, Router
 from bot.events import DirectoryEvent
 from bot.outbound import Message
+from handlers.texts import messages as msg
 from storage.outbox import Envelope, enqueue
 from storage.services import staff
 
@@ -19,12 +20,11 @@ async def person_left(dispatcher: Dispatcher, event: DirectoryEvent) -> None:
         handover, events = await staff.person_left(uow, event.platform, event.user_id, now)
         if handover is None or not handover.orders:
             return
-        nos = "、".join(f"#{o.no}" for o in handover.orders)
         out: list[Envelope] = []
         if handover.successor is None:
             return  # nobody to take over: the orders stay visible as the leaver's in every list
         succ = handover.successor
-        text = f"👤 {handover.left.label} 已离职，其进行中的订单 {nos} 已转给你负责。"
+        text = msg.handover_to_you(handover.left.label, [o.no for o in handover.orders])
         out.append(Envelope(succ.platform, succ.user_id, "single", Message.plain(text).to_dict(),
                             event_key=f"left:{event.event_id}"))
         seen = {(succ.platform, succ.user_id)}
@@ -33,8 +33,8 @@ async def person_left(dispatcher: Dispatcher, event: DirectoryEvent) -> None:
             if key in seen:
                 continue
             seen.add(key)
-            msg = Message.plain(f"👤 #{order.no} 负责人变更为 {succ.label}（{handover.left.label} 已离职）")
-            out.append(Envelope(order.origin_platform, order.origin_chat_id, order.origin_chat_type, msg.to_dict(),
+            note = Message.plain(msg.handover_in_group(order.no, succ.label, handover.left.label))
+            out.append(Envelope(order.origin_platform, order.origin_chat_id, order.origin_chat_type, note.to_dict(),
                                 event_key=f"left:{event.event_id}:{ev.order_no}"))
         enqueue(uow, out, now)
     dispatcher.wake_sender()

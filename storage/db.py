@@ -84,8 +84,7 @@ class UnitOfWork:
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
-        bind = self.session.bind
-        return bind.dialect.name
+        return self.session.get_bind().dialect.name
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._sessionmaker()

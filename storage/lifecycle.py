@@ -7,9 +7,9 @@ write the audit event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -66,30 +66,46 @@ TRANSITIONS: dict[Action, tuple[Rule, ...]] = {
 
 
 class LineView(Protocol):
-    """What the rules read of an order line."""
-
-    qty: Decimal
-    shipped_qty: Decimal
-    unit_price: Decimal | None
+    """What the rules read of an order line (read-only, so ORM rows and test doubles both fit)."""
 
     @property
-    def line_amount(self) -> Decimal: ...
+    def qty(self) -> Decimal: ...
+
+    @property
+    def shipped_qty(self) -> Decimal: ...
+
+    @property
+    def unit_price(self) -> Decimal | None: ...
 
 
 class OrderView(Protocol):
-    """What the rules read of an order (the ORM ``Order`` satisfies it)."""
+    """What the rules read of an order (the ORM ``Order`` satisfies it); ``state`` is written here."""
 
     state: str
-    production: str
-    owner_id: int
-    customer_id: int | None
-    due_date: object
-    amount: Decimal
-    paid_amount: Decimal
-    written_off: Decimal
 
     @property
-    def lines(self) -> list[LineView]: ...  # noqa: D102
+    def production(self) -> str: ...
+
+    @property
+    def owner_id(self) -> int: ...
+
+    @property
+    def customer_id(self) -> int | None: ...
+
+    @property
+    def due_date(self) -> date | None: ...
+
+    @property
+    def amount(self) -> Decimal: ...
+
+    @property
+    def paid_amount(self) -> Decimal: ...
+
+    @property
+    def written_off(self) -> Decimal: ...
+
+    @property
+    def lines(self) -> Sequence[LineView]: ...
 
 
 @dataclass(frozen=True)

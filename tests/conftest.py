@@ -151,7 +151,7 @@ async def fingerprint(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     async with db.engine.connect() as conn:
         for table in BUSINESS_TABLES:
             rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
-            out[table] = sorted((tuple(str(v) for v in r) for r in rows))
+            out[table] = sorted(tuple(str(v) for v in r) for r in rows)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -30,7 +31,7 @@ class FakeOrder:
     production: str = "NONE"
     owner_id: int = OWNER
     customer_id: int | None = 1
-    due_date: object = "2026-12-15"
+    due_date: object = date(2026, 12, 15)
     amount: Decimal = Decimal(1000)
     paid_amount: Decimal = Decimal(0)
     written_off: Decimal = Decimal(0)

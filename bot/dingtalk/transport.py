@@ -17,7 +17,10 @@ Cards: with ``GENDAN_DINGTALK_CARD_TEMPLATE_ID`` and the app robot, ``createAndD
 (updatable; returns ``{"out_track_id"}``); otherwise an ActionCard whose buttons are
 ``link_for`` links (not updatable: ``update_card`` raises CardExpired and the core
 sends a new card). Without ``link_for`` a card degrades to markdown, and people
-answer with ``/审批``.
+answer with ``/审批``. ``link_source`` is the async alternative to ``link_for``: the
+link key may live in the database, so the composition root passes
+``approval_links.LinkKeys(...).link_source(clock)`` and the transport resolves it on
+the first card it renders.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.config import Settings
@@ -58,9 +61,11 @@ class DingTalkTransport:
         *,
         clock_ms: Callable[[], int] = now_ms,
         session_margin_ms: int = SESSION_MARGIN_MS,
+        link_source: Callable[[], Awaitable[LinkFor | None]] | None = None,
     ) -> None:
         self._client = client
         self._link_for = link_for
+        self._link_source = link_source
         self._clock_ms = clock_ms
         self._margin = session_margin_ms
         self._app_robot = settings.dingtalk_on
@@ -83,8 +88,14 @@ class DingTalkTransport:
         card = delivery.message.card
         if card is not None and self._template_id and self._app_robot:
             return await self._send_template_card(delivery, card)
-        await self._send_message(delivery)
+        await self._send_message(delivery, await self._links(delivery))
         return None
+
+    async def _links(self, delivery: Delivery) -> LinkFor | None:
+        """``link_for``, resolving ``link_source`` only for cards (plain text needs no key)."""
+        if self._link_for is not None or self._link_source is None or delivery.message.card is None:
+            return self._link_for
+        return await self._link_source()
 
     async def update_card(self, delivery: Delivery) -> dict[str, Any] | None:
         """Update a template card in place; CardExpired when that is not possible."""
@@ -110,12 +121,12 @@ class DingTalkTransport:
             return None
         return url if expires - self._clock_ms() > self._margin else None
 
-    async def _send_message(self, delivery: Delivery) -> None:
+    async def _send_message(self, delivery: Delivery, link_for: LinkFor | None) -> None:
         session_url = self._live_session(delivery)
         if session_url is not None:
             try:
                 await self._client.send_by_session(
-                    session_url, webhook_body(delivery.message, delivery, self._link_for)
+                    session_url, webhook_body(delivery.message, delivery, link_for)
                 )
                 return
             except SessionExpired:
@@ -123,11 +134,11 @@ class DingTalkTransport:
         if delivery.chat_type == "single":
             if not self._app_robot:
                 raise PermanentError("DingTalk app robot not configured: cannot send 1:1")
-            msg_key, msg_param = openapi_message(delivery.message, delivery, self._link_for)
+            msg_key, msg_param = openapi_message(delivery.message, delivery, link_for)
             await self._client.send_single([delivery.chat_id], msg_key, msg_param)
             return
         if self._app_robot:
-            msg_key, msg_param = openapi_message(delivery.message, delivery, self._link_for)
+            msg_key, msg_param = openapi_message(delivery.message, delivery, link_for)
             try:
                 await self._client.send_group(delivery.chat_id, msg_key, msg_param)
                 return
@@ -138,7 +149,7 @@ class DingTalkTransport:
         if delivery.webhook is None:
             raise PermanentError("no DingTalk route to this group (no app robot, no bound robot)")
         await self._client.send_webhook(
-            delivery.webhook, webhook_body(delivery.message, delivery, self._link_for)
+            delivery.webhook, webhook_body(delivery.message, delivery, link_for)
         )
 
     # ---- template cards -------------------------------------------------------------

@@ -16,6 +16,7 @@ Queueing and merging under the rate limit are the outbox's job, not this module'
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from typing import Any, Literal
 from bot.outbound import Message
 from bot.transport import CardExpired, Delivery, PermanentError, RateLimit
 from bot.wecom import render
-from bot.wecom.client import TOKEN_ERRORS, WeComClient, WeComPermanentError
+from bot.wecom.client import TOKEN_ERRORS, WeComClient, WeComPermanentError, WeComTransientError
 
 log = logging.getLogger("gendan.wecom.transport")
 
@@ -35,6 +36,21 @@ APP_LIMIT = RateLimit(30, 60.0)
 #: errcodes that mean "our configuration is wrong", not "this card copy is stale"
 CONFIG_ERRORS = frozenset({40001, 48002, 60020} | TOKEN_ERRORS)
 _RESPONSE_URL_TTL = 3600.0
+#: longest wait between two tries of one outbox row (the outbox's own cap)
+MAX_RETRY_AFTER = 600.0
+
+
+def backed_off(exc: WeComTransientError, attempts: int) -> WeComTransientError:
+    """``exc`` with its wait doubled per earlier attempt of the row, capped, plus up to 10 % jitter.
+
+    The client's hint (2 s for "system busy", 60 s for a frequency limit) suits a
+    first retry. The outbox takes the hint as the whole backoff, so a fixed hint
+    would spend its 12 attempts within half a minute of a longer outage (brief
+    §4.3: exponential backoff with jitter).
+    """
+    base = exc.retry_after or 2.0
+    wait = base * 2 ** min(attempts, 16) * random.uniform(1.0, 1.1)
+    return WeComTransientError(str(exc), min(MAX_RETRY_AFTER, wait), exc.errcode)
 
 
 class WeComTransport:
@@ -82,9 +98,19 @@ class WeComTransport:
     # ---- send ------------------------------------------------------------------------
 
     async def send(self, delivery: Delivery) -> dict[str, Any] | None:
-        """Deliver one message; for an app card return ``{"channel","response_code","task_id","userid"}``."""
-        if delivery.op == "update":
-            return await self.update_card(delivery)
+        """Deliver one message; for an app card return ``{"channel","response_code","task_id","userid"}``.
+
+        Always a new message, also for an ``op="update"`` row: the outbox calls
+        :meth:`update_card` for updates and ``send`` only as the fallback when a
+        copy cannot be updated (or none was stored), so delegating back to
+        ``update_card`` here would raise :class:`CardExpired` again.
+        """
+        try:
+            return await self._send(delivery)
+        except WeComTransientError as exc:
+            raise backed_off(exc, delivery.attempts) from None
+
+    async def _send(self, delivery: Delivery) -> dict[str, Any] | None:
         route = self.route(delivery)
         message = delivery.message
         try:
@@ -161,6 +187,12 @@ class WeComTransport:
 
     async def update_card(self, delivery: Delivery) -> dict[str, Any] | None:
         """Update one app card copy with its single-use response_code; :class:`CardExpired` if impossible."""
+        try:
+            return await self._update_card(delivery)
+        except WeComTransientError as exc:
+            raise backed_off(exc, delivery.attempts) from None
+
+    async def _update_card(self, delivery: Delivery) -> dict[str, Any] | None:
         ref = delivery.card_ref or {}
         code = ref.get("response_code")
         card = delivery.message.card

@@ -20,6 +20,7 @@ from handlers.args.misc import (
     parse_reminder,
 )
 from handlers.args.models import (
+    TICKET_RESOLVED,
     ChangeArgs,
     CustomerArgs,
     LineArg,
@@ -45,6 +46,7 @@ __all__ = [
     "PAYMENT_METHODS",
     "QTY_UNITS",
     "ROLE_WORDS",
+    "TICKET_RESOLVED",
     "TOPICS",
     "ArgError",
     "ChangeArgs",

@@ -104,6 +104,10 @@ class TicketOpen:
     text: str
 
 
+#: the status value of a resolved ticket (TicketUpdate.status)
+TICKET_RESOLVED: Literal["已解决"] = "已解决"
+
+
 @dataclass(frozen=True)
 class TicketUpdate:
     """``/售后 T3 处理中|已解决 [说明]``."""

@@ -8,6 +8,10 @@ from handlers.texts.replies import money
 from storage.models import Order
 from storage.vocab import ROLE_LABELS
 
+#: how a closed approval card states its outcome, by the event that closed it
+OUTCOMES = {"approved": "通过", "step_approved": "通过", "change_approved": "通过", "rejected": "驳回",
+            "change_rejected": "驳回", "withdrawn": "已撤回", "cancelled": "已作废"}
+
 
 def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | None:
     """The one-line notification for an event, or None when the event notifies nobody."""
@@ -16,7 +20,8 @@ def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | N
     d = data
     texts = {
         "submitted": lambda: f"🆕 {no} 新订单｜{cust} {money(order.amount)}｜{order.owner.label}",
-        "approval_needed": lambda: f"⏳ {no} 待{ROLE_LABELS.get(d.get('role', ''), '')}审批｜{cust} {money(order.amount)}",
+        "approval_needed": lambda: f"⏳ {no} 待{ROLE_LABELS.get(d.get('role', ''), '')}审批｜"
+                                   f"{cust} {money(order.amount)}",
         "step_approved": lambda: f"☑️ {no} {actor} 已通过，等待下一级审批",
         "approved": lambda: f"✅ {no} 审批通过（{actor}），订单已确认",
         "confirmed": lambda: f"✅ {no} 已确认（金额低于审批线，自动确认）",
@@ -31,7 +36,8 @@ def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | N
         "shipped": lambda: f"🚚 {no} 第{d.get('seq')}批发货：{_lines(d)}{_carrier(d)}"
                            f"{'（已全部发货）' if d.get('full') else ''}",
         "signed": lambda: f"✍️ {no} 客户已签收",
-        "paid": lambda: f"💰 {no} 回款 {money(_dec(d.get('amount')))}{_method(d)}，待收 {money(_dec(d.get('balance')))}",
+        "paid": lambda: f"💰 {no} 回款 {money(_dec(d.get('amount')))}{_method(d)}，"
+                        f"待收 {money(_dec(d.get('balance')))}",
         "completed": lambda: f"🎉 {no} 已完成（全部发货并回款）",
         "held": lambda: f"⏸ {no} 已挂起（{actor}）：{d.get('reason') or ''}",
         "resumed": lambda: f"▶️ {no} 已恢复（{actor}）",
@@ -53,7 +59,10 @@ def _dec(value: Any) -> Any:
 
 
 def _lines(d: dict[str, Any]) -> str:
-    return "、".join(f"{sku}×{q.rstrip('0').rstrip('.') if '.' in q else q}{unit}" for sku, q, unit in d.get("lines", []))
+    def plain(q: str) -> str:
+        return q.rstrip("0").rstrip(".") if "." in q else q
+
+    return "、".join(f"{sku}×{plain(q)}{unit}" for sku, q, unit in d.get("lines", []))
 
 
 def _carrier(d: dict[str, Any]) -> str:

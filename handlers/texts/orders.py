@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -111,3 +111,32 @@ def diff_text(diff: list[dict[str, Any]]) -> str:
         prefix = f"{row['sku']} " if row.get("sku") else ""
         rows.append(f"· {prefix}{label}：{row['before'] or '—'} → {row['after']}")
     return "\n".join(rows)
+
+
+APPROVE_LABEL = "通过"
+REJECT_LABEL = "驳回"
+
+
+def approval_title(order: Order, is_change: bool) -> str:
+    """变更审批 #12 ¥6,000."""
+    return f"{'变更' if is_change else '订单'}审批 #{order.no} {money(order.amount)}"
+
+
+def approval_fields(order: Order) -> tuple[tuple[str, str], ...]:
+    """Key/value rows of an approval card."""
+    return (("客户", order.customer.name if order.customer else "—"), ("金额", money(order.amount)),
+            ("交期", short_date(order.due_date)), ("提交人", order.owner.label))
+
+
+def approval_plain(title: str, body: str, no: int) -> str:
+    """The plain-text rendering of an approval card (platforms without cards)."""
+    return f"{title}\n{body}\n回复 /审批 #{no} 通过 或 /审批 #{no} 驳回 理由"
+
+
+def decided_card(order: Order, who: str, outcome: str, at: datetime, comment: str | None) -> tuple[str, str]:
+    """Title and body of a decided (closed) approval card."""
+    title = f"审批 #{order.no} {money(order.amount)}：{outcome}"
+    body = f"{who} {outcome}（{at.strftime('%m-%d %H:%M')}）"
+    if comment:
+        body += f"\n理由：{comment}"
+    return title, body

@@ -105,11 +105,13 @@ def refused(code: str, params: dict[str, Any], no: int | None) -> str:
                              f"（只在 {'、'.join(STATE_LABELS[s] for s in p.get('allowed', []))} 时可以）。",
         "not_allowed": lambda: f"{head}你不能{action}：需要 {_who(p.get('who', []))}。",
         "cancel_after_activity": lambda: f"{head}已有发货或回款，不能作废；可用 /关闭 #{no} 原因 提前结束。",
-        "production_already": lambda: f"{head}生产状态已是「{'已完工' if p.get('production') == 'FINISHED' else '生产中'}」。",
+        "production_already": lambda: f"{head}生产状态已是"
+                                      f"「{'已完工' if p.get('production') == 'FINISHED' else '生产中'}」。",
         "nothing_to_ship": lambda: f"{head}已全部发货，没有可发的数量。",
         "nothing_shipped": lambda: f"{head}还没有发货，不能签收。",
         "nothing_to_pay": lambda: f"{head}已全部回款，没有待收金额。",
-        "incomplete": lambda: f"{head}信息不完整，还缺：{fields_text(p.get('missing', []))}。用 /补充 #{no} 字段 值 补齐。",
+        "incomplete": lambda: f"{head}信息不完整，还缺：{fields_text(p.get('missing', []))}。"
+                              f"用 /补充 #{no} 字段 值 补齐。",
         "self_approval": lambda: f"{head}不能审批自己的订单。",
         "not_approver": lambda: f"{head}这一步需要「{ROLE_LABELS.get(p.get('role', ''), '')}」审批，你没有该角色。",
         "stale": lambda: f"状态已变化：{head}这一步已处理，当前状态「{STATE_LABELS.get(p.get('state', ''), '')}」。",
@@ -121,7 +123,8 @@ def refused(code: str, params: dict[str, Any], no: int | None) -> str:
         "amount_below_paid": lambda: f"{head}已回款 {money(p.get('paid'))}，变更后金额不能更低。",
         "bad_qty": lambda: f"{head}{p.get('sku')} 的数量必须大于 0。",
         "over_remaining": lambda: f"{head}{p.get('sku')} 只剩 {qty(p['remaining'])} 未发，不能发 {qty(p['qty'])}。",
-        "no_stock": lambda: f"{head}{p.get('sku')} 库存只有 {qty(p['stock'])}，不够发 {qty(p['qty'])}。先 /入库 再发货。",
+        "no_stock": lambda: f"{head}{p.get('sku')} 库存只有 {qty(p['stock'])}，不够发 {qty(p['qty'])}。"
+                            "先 /入库 再发货。",
         "bad_amount": lambda: f"{head}回款金额必须大于 0。",
         "overpay": lambda: f"{head}回款 {money(p.get('amount'))} 超过待收余额 {money(p.get('balance'))}。",
     }

@@ -48,17 +48,18 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
+        stamp: datetime = value
+        if stamp.tzinfo is None:
+            return stamp.replace(tzinfo=UTC)
+        return stamp.astimezone(UTC)
 
 
-def Money() -> Numeric[Decimal]:  # noqa: N802  (reads like a type in column declarations)
+def Money() -> Numeric[Decimal]:
     """Amounts in yuan with two decimals."""
     return Numeric(16, 2, asdecimal=True)
 
 
-def Qty() -> Numeric[Decimal]:  # noqa: N802
+def Qty() -> Numeric[Decimal]:
     """Quantities: three decimals (kilograms, metres)."""
     return Numeric(16, 3, asdecimal=True)
 

@@ -63,7 +63,7 @@ class Order(Base):
     customer: Mapped[Customer | None] = relationship(lazy="selectin")
     owner: Mapped[Person] = relationship(lazy="selectin")
 
-    __mapper_args__ = {"version_id_col": row_version}
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012  (SQLAlchemy reads a plain class dict)
 
     @property
     def balance(self) -> Decimal:

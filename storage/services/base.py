@@ -135,7 +135,7 @@ def state_snapshot(order: Order) -> dict[str, Any]:
 
 def content_snapshot(order: Order) -> dict[str, Any]:
     """The full content of an order (versions and change requests)."""
-    return jsonable(
+    snapshot: dict[str, Any] = jsonable(
         {
             "customer_id": order.customer_id,
             "customer": order.customer.name if order.customer else None,
@@ -159,6 +159,7 @@ def content_snapshot(order: Order) -> dict[str, Any]:
             ],
         }
     )
+    return snapshot
 
 
 def plain(value: Decimal) -> str:

@@ -13,7 +13,7 @@ from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Order, OrderVersion
 from storage.services import approvals
-from storage.services.base import CENT, DomainEvent, plain, Provenance, Rules, audit, content_snapshot, jsonable
+from storage.services.base import CENT, DomainEvent, Provenance, Rules, audit, content_snapshot, jsonable, plain
 from storage.vocab import Action
 
 #: fields whose change needs the approval rules; others apply at once

@@ -52,25 +52,25 @@ async def sales_report(uow: UnitOfWork, start: date, end: date, today: date, tz:
     def person(pid: int) -> PersonTotals:
         return rep.by_person.setdefault(pid, PersonTotals(names.get(pid, str(pid))))
 
-    rows = await uow.session.execute(
+    sold = await uow.session.execute(
         select(Order.owner_id, func.count(Order.id), func.coalesce(func.sum(Order.amount), 0))
         .where(Order.confirmed_at >= lo, Order.confirmed_at < hi, Order.state.in_(COUNTED))
         .group_by(Order.owner_id))
-    for pid, count, amount in rows:
+    for pid, count, amount in sold:
         p = person(pid)
         p.orders, p.sales = int(count), Decimal(amount)
         rep.orders += p.orders
         rep.sales += p.sales
-    rows = await uow.session.execute(
+    shipped = await uow.session.execute(
         select(Order.owner_id, func.coalesce(func.sum(Shipment.amount), 0)).join(Order, Order.id == Shipment.order_id)
         .where(Shipment.shipped_at >= lo, Shipment.shipped_at < hi).group_by(Order.owner_id))
-    for pid, amount in rows:
+    for pid, amount in shipped:
         person(pid).shipped = Decimal(amount)
         rep.shipped += Decimal(amount)
-    rows = await uow.session.execute(
+    collected = await uow.session.execute(
         select(Order.owner_id, func.coalesce(func.sum(Payment.amount), 0)).join(Order, Order.id == Payment.order_id)
         .where(Payment.paid_on >= start, Payment.paid_on <= end).group_by(Order.owner_id))
-    for pid, amount in rows:
+    for pid, amount in collected:
         person(pid).collected = Decimal(amount)
         rep.collected += Decimal(amount)
     unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)

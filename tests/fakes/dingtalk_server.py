@@ -68,10 +68,14 @@ class FakeDingTalk:
         app_key: str = APP_KEY,
         app_secret: str = APP_SECRET,
         clock_ms: Callable[[], int] | None = None,
+        rate_clock_ms: Callable[[], int] | None = None,
     ) -> None:
         self.app_key = app_key
         self.app_secret = app_secret
+        #: wall clock for the 加签 timestamp window (the bot signs with its real clock)
         self.clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        #: clock of the 20-per-minute window; end-to-end tests tie it to their simulated clock
+        self.rate_clock_ms = rate_clock_ms or self.clock_ms
         self.calls: list[Call] = []
         #: seconds; set low to test refresh
         self.token_expire_in = 7200
@@ -84,6 +88,10 @@ class FakeDingTalk:
         self._robot_sends: dict[str, deque[int]] = defaultdict(deque)
         self.flow_controlled_users: set[str] = set()
         self.cards: dict[str, dict[str, Any]] = {}
+        #: openConversationIds where the app robot may not post (groupMessages/send answers 400)
+        self.groups_without_app_robot: set[str] = set()
+        #: successful custom-robot sends: (rate-clock ms, access_token, body)
+        self.robot_deliveries: list[tuple[int, str, Any]] = []
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -207,6 +215,9 @@ class FakeDingTalk:
         failed = failed or self._check_robot_call(call)
         if failed:
             return failed
+        if call.json.get("openConversationId") in self.groups_without_app_robot:
+            # Real code UNCONFIRMED; any 4xx other than 401 is a permanent refusal to the bot.
+            return web.json_response({"code": "robot.notInGroup", "message": "机器人不在群中"}, status=400)
         return web.json_response({"processQueryKey": f"pqk-{len(self.calls)}"})
 
     async def _oto_send(self, request: web.Request) -> web.Response:
@@ -288,7 +299,7 @@ class FakeDingTalk:
             if not hmac.compare_digest(_sign(timestamp, secret), sign):
                 return web.json_response({"errcode": 310000, "errmsg": "sign not match"})
         sends = self._robot_sends[token]
-        now = self.clock_ms()
+        now = self.rate_clock_ms()
         while sends and now - sends[0] >= 60_000:
             sends.popleft()
         if len(sends) >= self.robot_limit:
@@ -296,6 +307,7 @@ class FakeDingTalk:
                 {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
             )
         sends.append(now)
+        self.robot_deliveries.append((now, token, call.json))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
 

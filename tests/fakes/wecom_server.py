@@ -43,6 +43,10 @@ class Call:
     path: str
     query: dict[str, str]
     json: Any
+    #: what the fake answered (0 = accepted; -status for a scripted HTTP error)
+    errcode: int | None = None
+    #: the fake's clock when the call arrived
+    at: float = 0.0
 
 
 class FakeWeCom:
@@ -104,9 +108,17 @@ class FakeWeCom:
         self.response_codes[code] = userid
         return code
 
+    def expire_code(self, code: str) -> None:
+        """A response_code WeCom no longer honours (used elsewhere, or past its 72 h)."""
+        self.used_codes.add(code)
+
     def calls_to(self, path: str) -> list[Call]:
         """The recorded calls of one path, oldest first."""
         return [c for c in self.calls if c.path == path]
+
+    def accepted(self, path: str) -> list[Call]:
+        """The calls of one path the fake accepted (errcode 0), oldest first."""
+        return [c for c in self.calls if c.path == path and c.errcode == 0]
 
     # ---- server ----------------------------------------------------------------------
 
@@ -139,11 +151,13 @@ class FakeWeCom:
         raw = await request.read()
         # Like the brief says: read the body whatever the Content-Type.
         body = json.loads(raw) if raw else None
-        self.calls.append(Call(request.method, path, dict(request.query), body))
+        call = Call(request.method, path, dict(request.query), body, at=self.clock())
+        self.calls.append(call)
         if path in self._delays:
             await asyncio.sleep(self._delays[path])
         if self._failures[path]:
             status, errcode = self._failures[path].popleft()
+            call.errcode = errcode if status == 200 else -status
             if status != 200:
                 return web.Response(status=status, text="upstream trouble")
             return self._err(errcode, "scripted failure")
@@ -154,9 +168,10 @@ class FakeWeCom:
             "webhook/send": self._webhook,
             "aibot/response": self._aibot_response,
         }.get(path)
-        if handler is None:
-            return self._err(404, "unknown api")
-        return handler(request, body)
+        answer = self._err(404, "unknown api") if handler is None else handler(request, body)
+        assert isinstance(answer.body, bytes)
+        call.errcode = int(json.loads(answer.body).get("errcode", 0))
+        return answer
 
     @staticmethod
     def _err(errcode: int, errmsg: str) -> web.Response:

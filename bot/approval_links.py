@@ -1,0 +1,331 @@
+"""Signed approval links: the DingTalk approval path without a card template (brief §4.3).
+
+Without ``GENDAN_DINGTALK_CARD_TEMPLATE_ID`` an approval card reaches each approver 1:1 as
+an ActionCard whose 通过 / 驳回 buttons open ``GENDAN_PUBLIC_URL/approve?t=<token>``. A tap
+carries no DingTalk identity, so the token is the whole credential:
+
+* it binds the button's action string, the approver's platform and user id (the 1:1 chat
+  it was delivered to), an expiry and a random nonce, MACed with HMAC-SHA256 under a
+  purpose subkey of the link key (``settings.signing_key``, else a key generated once and
+  kept in the ``kv`` table, see :func:`link_key`);
+* ``GET /approve`` only shows a confirmation page: link previews and prefetchers open
+  URLs, so a GET must never decide anything;
+* ``POST /approve`` checks the MAC in constant time, the expiry and single use (the nonce
+  is recorded in ``kv`` before the decision), then hands the dispatcher a CardAction from
+  the *bound* approver; nothing in the request names a person. The handler re-checks
+  role and state exactly as for a card press.
+
+Page words come from ``handlers.texts.links``, passed in by the composition root (``bot``
+does not import ``handlers``); the markup is ``bot/templates/approve.html``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import Settings
+from bot.dingtalk.render import LinkFor
+from bot.dispatch import Dispatcher
+from bot.events import Actor, CardAction, ChatRef
+from bot.outbound import Button
+from bot.transport import Delivery
+from storage.db import Database
+from storage.models import Approval, ChangeRequest, KeyValue, Order, Person
+
+#: how long a link stays usable; an approver away for a weekend still finds it working
+TOKEN_TTL = timedelta(hours=72)
+#: ``kv`` key of the generated key (used only when no secret is configured)
+KEY_NAME = "signing_key"
+#: ``kv`` keys of used nonces; the value is the link's expiry, so stale rows can be pruned
+USED_PREFIX = "used-link:"
+MAX_TOKEN = 2048
+_PURPOSE = b"gendan approval link v1"
+_B64 = re.compile(r"[A-Za-z0-9_-]+")
+#: the packed form of ``handlers.cards.ApprovalAction`` (tests check the two agree)
+APPROVAL_ACTION = re.compile(r"ap:(\d{1,18}):(ok|no)")
+#: HTTP status per refusal: a forged link is forbidden, an old one gone, a reused one a conflict
+_STATUS = {"missing": 400, "forged": 403, "expired": 410, "used": 409, "gone": 404,
+           "reason_required": 400, "too_long": 400}
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # the token is in the URL: never leak it onwards
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+}
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    """What a token binds."""
+
+    action: str
+    platform: str
+    user_id: str
+    #: epoch seconds
+    expires: int
+    nonce: str
+
+
+class LinkRejected(Exception):
+    """A link that must not act; ``reason`` is ``missing``, ``forged`` or ``expired``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, body: str) -> str:
+    subkey = hmac.new(key, _PURPOSE, hashlib.sha256).digest()  # keeps other uses of the key apart
+    return _b64(hmac.new(subkey, body.encode(), hashlib.sha256).digest())
+
+
+def sign_token(key: bytes, claims: LinkClaims) -> str:
+    """``<base64url JSON claims>.<base64url HMAC>``."""
+    if not key:
+        raise ValueError("empty link key")
+    payload = [1, claims.action, claims.platform, claims.user_id, claims.expires, claims.nonce]
+    body = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{body}.{_mac(key, body)}"
+
+
+def verify_token(key: bytes, token: str | None, now: datetime) -> LinkClaims:
+    """The claims of a genuine, unexpired token; :class:`LinkRejected` otherwise (use is checked apart)."""
+    if not token:
+        raise LinkRejected("missing")
+    body, _, mac = token.partition(".")
+    if not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac):
+        raise LinkRejected("forged")
+    if not hmac.compare_digest(_mac(key, body).encode(), mac.encode()):
+        raise LinkRejected("forged")
+    try:
+        data = json.loads(_unb64(body))
+    except (ValueError, binascii.Error) as exc:
+        raise LinkRejected("forged") from exc
+    match data:
+        case [1, str(action), str(platform), str(user_id), int(expires), str(nonce)] if user_id and nonce:
+            claims = LinkClaims(action, platform, user_id, expires, nonce)
+        case _:
+            raise LinkRejected("forged")
+    if claims.expires <= int(now.timestamp()):
+        raise LinkRejected("expired")
+    return claims
+
+
+def make_link_for(settings: Settings, key: bytes, *, clock: Callable[[], datetime] | None = None,
+                  ttl: timedelta = TOKEN_TTL) -> LinkFor:
+    """The ``link_for(button, delivery)`` the DingTalk transport puts behind ActionCard buttons."""
+    page = f"{settings.public_url.rstrip('/')}/approve"
+    now = clock or (lambda: datetime.now(UTC))
+
+    def link_for(button: Button, delivery: Delivery) -> str:
+        if delivery.chat_type != "single":
+            # A group copy has no single approver to bind; the page explains /审批 instead.
+            return page
+        claims = LinkClaims(button.action, delivery.platform, delivery.chat_id,
+                            int((now() + ttl).timestamp()), secrets.token_urlsafe(16))
+        return f"{page}?t={sign_token(key, claims)}"
+
+    return link_for
+
+
+async def link_key(db: Database, settings: Settings) -> bytes:
+    """``settings.signing_key``, else this database's generated key (created on first use)."""
+    if settings.signing_key:
+        return settings.signing_key
+    for _ in range(3):
+        try:
+            async with db.uow() as uow:
+                row = await uow.session.get(KeyValue, KEY_NAME)
+                if row is not None:
+                    return _unb64(row.value)
+                fresh = secrets.token_bytes(32)
+                uow.session.add(KeyValue(key=KEY_NAME, value=_b64(fresh)))
+            return fresh
+        except IntegrityError:
+            continue  # another instance created it at the same moment: read theirs
+    raise RuntimeError("could not load or create the link key")
+
+
+class LinkKeys:
+    """The link key, loaded once per process; also the transport's async source of ``link_for``."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._key: bytes | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> bytes:
+        """The key (from settings, or loaded or created in ``kv`` on first call)."""
+        if self._key is None:
+            async with self._lock:
+                if self._key is None:
+                    self._key = await link_key(self.db, self.settings)
+        return self._key
+
+    def link_source(self, clock: Callable[[], datetime]) -> Callable[[], Awaitable[LinkFor]]:
+        """For ``DingTalkTransport(link_source=…)``: the key may live in the database, so it is async."""
+
+        async def source() -> LinkFor:
+            return make_link_for(self.settings, await self(), clock=clock)
+
+        return source
+
+
+class LinkTexts(Protocol):
+    """What ``handlers.texts.links`` provides."""
+
+    MAX_REASON: int
+
+    def labels(self) -> dict[str, str]: ...
+    def refusal(self, reason: str) -> tuple[str, str]: ...
+    def confirm_heading(self, order: Order, decision: str) -> str: ...
+    def summary(self, order: Order, step: Approval, diff: list[dict[str, Any]] | None) -> str: ...
+    def approver(self, person: Person | None, user_id: str) -> str: ...
+    def decided(self, order: Order, step: Approval, tz: tzinfo) -> tuple[str, str]: ...
+    def generic_summary(self, action: str) -> str: ...
+    def result_text(self, replies: list[str]) -> str: ...
+
+
+class _Pages:
+    """``GET`` and ``POST /approve``."""
+
+    def __init__(self, dispatcher: Dispatcher, settings: Settings, keys: Callable[[], Awaitable[bytes]],
+                 texts: LinkTexts) -> None:
+        self._dispatcher = dispatcher
+        self._db = dispatcher.db
+        self._tz = settings.tz
+        self._keys = keys
+        self._texts = texts
+        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+        self._template = env.get_template("approve.html")
+
+    def _page(self, status: int, heading: str, **values: Any) -> web.Response:
+        html = self._template.render(t=self._texts.labels(), heading=heading, action_url="approve",
+                                     max_reason=self._texts.MAX_REASON, **values)
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                            headers=_HEADERS)
+
+    def _refused(self, reason: str) -> web.Response:
+        heading, text = self._texts.refusal(reason)
+        return self._page(_STATUS.get(reason, 400), heading, error=text)
+
+    async def _claims(self, token: str | None) -> LinkClaims:
+        return verify_token(await self._keys(), token, self._dispatcher.clock())
+
+    async def _used(self, nonce: str) -> bool:
+        async with self._db.uow() as uow:
+            return await uow.session.get(KeyValue, USED_PREFIX + nonce) is not None
+
+    async def _consume(self, claims: LinkClaims) -> bool:
+        """Record the nonce durably; False when it was recorded before (a reused link)."""
+        now = int(self._dispatcher.clock().timestamp())
+        try:
+            async with self._db.uow() as uow:
+                # Links past their expiry are refused anyway, so their nonces need not be kept.
+                await uow.session.execute(delete(KeyValue).where(
+                    KeyValue.key.startswith(USED_PREFIX), KeyValue.value < f"{now:012d}"))
+                uow.session.add(KeyValue(key=USED_PREFIX + claims.nonce, value=f"{claims.expires:012d}"))
+        except IntegrityError:
+            return False
+        return True
+
+    async def _confirm(self, claims: LinkClaims, token: str, status: int = 200, error: str = "",
+                       reason: str = "") -> web.Response:
+        """The confirmation page (read only), or what became of the approval meanwhile."""
+        texts = self._texts
+        match = APPROVAL_ACTION.fullmatch(claims.action)
+        decision = match[2] if match else "ok"
+        async with self._db.uow() as uow:
+            person = (await uow.session.execute(select(Person).where(
+                Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
+            who = texts.approver(person, claims.user_id)
+            if match is None:
+                return self._page(status, texts.labels()["page_title"], summary=texts.generic_summary(claims.action),
+                                  approver=who, token=token, decision=decision, error=error)
+            step = await uow.session.get(Approval, int(match[1]))
+            if step is None:
+                return self._refused("gone")
+            order = await uow.session.get_one(Order, step.order_id)
+            if step.status != "PENDING":
+                heading, text = texts.decided(order, step, self._tz)
+                return self._page(200, heading, message=text)
+            diff = None
+            if step.change_request_id is not None:
+                diff = (await uow.session.get_one(ChangeRequest, step.change_request_id)).diff
+            return self._page(status, texts.confirm_heading(order, decision), summary=texts.summary(order, step, diff),
+                              approver=who, token=token, decision=decision, error=error, reason=reason)
+
+    async def show(self, request: web.Request) -> web.Response:
+        """``GET /approve?t=…``: the confirmation page; changes nothing."""
+        token = request.query.get("t")
+        try:
+            claims = await self._claims(token)
+        except LinkRejected as exc:
+            return self._refused(exc.reason)
+        if await self._used(claims.nonce):
+            return self._refused("used")
+        assert token is not None  # verify_token refused a missing one
+        return await self._confirm(claims, token)
+
+    async def decide(self, request: web.Request) -> web.Response:
+        """``POST /approve`` (form ``t``, ``reason``): verify, spend the link, decide as the bound approver."""
+        form = await request.post()
+        token, reason = form.get("t"), form.get("reason", "")
+        if not isinstance(token, str) or not isinstance(reason, str):
+            return self._refused("missing")
+        try:
+            claims = await self._claims(token)
+        except LinkRejected as exc:
+            return self._refused(exc.reason)
+        match = APPROVAL_ACTION.fullmatch(claims.action)
+        reason = reason.strip() if match and match[2] == "no" else ""
+        if match and match[2] == "no" and (not reason or len(reason) > self._texts.MAX_REASON):
+            why = "reason_required" if not reason else "too_long"
+            return await self._confirm(claims, token, 400, self._texts.refusal(why)[1], reason)
+        if not await self._consume(claims):
+            return self._refused("used")
+        who = Actor(claims.platform, claims.user_id)
+        replies = await self._dispatcher.handle(CardAction(
+            platform=claims.platform, event_id=f"link:{claims.nonce}", actor=who,
+            chat=ChatRef(claims.platform, claims.user_id, "single"), payload=claims.action, text=reason))
+        if replies is None:
+            return self._refused("used")
+        return self._page(200, self._texts.labels()["result_title"],
+                          message=self._texts.result_text([m.text for m in replies]))
+
+
+def setup_routes(app: web.Application, dispatcher: Dispatcher, settings: Settings,
+                 key_provider: Callable[[], Awaitable[bytes]], texts: LinkTexts) -> None:
+    """Register ``GET /approve`` (confirmation page) and ``POST /approve`` (the decision)."""
+    pages = _Pages(dispatcher, settings, key_provider, texts)
+    app.router.add_get("/approve", pages.show)
+    app.router.add_post("/approve", pages.decide)
