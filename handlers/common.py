@@ -52,7 +52,7 @@ async def resolve_fields(uow: UnitOfWork, fields: OrderFields, owner_id: int) ->
         if match.found is not None:
             customer = match.found
         elif match.candidates:
-            raise UserError(t.candidates("客户", fields.customer, [c.name for c in match.candidates]))
+            raise UserError(t.candidates("customer", fields.customer, [c.name for c in match.candidates]))
         else:
             customer = await catalog.add_customer(uow, fields.customer, owner_id=owner_id)
             new_customer = customer.name
@@ -71,7 +71,7 @@ async def resolve_fields(uow: UnitOfWork, fields: OrderFields, owner_id: int) ->
 async def _resolve_line(uow: UnitOfWork, line: LineArg) -> tuple[LineInput, bool]:
     match = await catalog.match_product(uow, line.product)
     if match.candidates:
-        raise UserError(t.candidates("产品", line.product, [f"{p.sku}({p.name})" if p.name else p.sku
+        raise UserError(t.candidates("product", line.product, [f"{p.sku}({p.name})" if p.name else p.sku
                                                            for p in match.candidates]))
     product = match.found
     if product is None:

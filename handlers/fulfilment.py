@@ -51,7 +51,7 @@ def _match_line(order_lines: list[OrderLine], product: str) -> OrderLine:
     if len(contains) == 1:
         return contains[0]
     if contains:
-        raise UserError(candidates("产品", product, [ln.sku for ln in contains]))
+        raise UserError(candidates("product", product, [ln.sku for ln in contains]))
     raise UserError(msg.no_line(product, (ln.sku for ln in order_lines)))
 
 

@@ -89,7 +89,7 @@ async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
             return
         match = await catalog.match_customer(uow, name)
         if match.candidates:
-            raise UserError(t.candidates("客户", name, [c.name for c in match.candidates]))
+            raise UserError(t.candidates("customer", name, [c.name for c in match.candidates]))
         if match.found is None:
             raise UserError(msg.customer_unknown(name))
         c = match.found
@@ -107,7 +107,7 @@ async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
         if cmd.args.strip():
             match = await catalog.match_product(uow, cmd.args.strip())
             if match.candidates:
-                raise UserError(t.candidates("产品", cmd.args.strip(), [p.sku for p in match.candidates]))
+                raise UserError(t.candidates("product", cmd.args.strip(), [p.sku for p in match.candidates]))
             rows = [match.found] if match.found else []
         else:
             rows = list((await uow.session.execute(select(Product).order_by(Product.sku).limit(30))).scalars())
@@ -125,7 +125,7 @@ async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
     async with ctx.uow() as uow:
         match = await catalog.match_product(uow, product_text)
         if match.candidates:
-            raise UserError(t.candidates("产品", product_text, [p.sku for p in match.candidates]))
+            raise UserError(t.candidates("product", product_text, [p.sku for p in match.candidates]))
         created = match.found is None
         product = match.found or Product(sku=product_text, name="", stock=qty * 0, track_stock=True)
         if created:

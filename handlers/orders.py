@@ -81,7 +81,7 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
             match = await catalog.match_product(uow, lc.product)
             sku = match.found.sku if match.found else lc.product
             if match.candidates:
-                raise UserError(candidates("产品", lc.product, [p.sku for p in match.candidates]))
+                raise UserError(candidates("product", lc.product, [p.sku for p in match.candidates]))
             lines.append(changes.LineChange(sku, lc.qty, lc.unit_price))
         data = changes.ChangeInput(tuple(lines), change.due_date, change.payment_terms, change.note,
                                    change.address, change.contact)

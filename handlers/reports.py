@@ -38,7 +38,7 @@ async def statement_cmd(ctx: Context, cmd: CommandText) -> None:
     async with ctx.uow() as uow:
         match = await catalog.match_customer(uow, name)
         if match.candidates:
-            raise UserError(t.candidates("客户", name, [c.name for c in match.candidates]))
+            raise UserError(t.candidates("customer", name, [c.name for c in match.candidates]))
         if match.found is None:
             raise UserError(msg.customer_missing(name))
         st = await reports.statement(uow, match.found.id, start, end, ctx.settings.tz)

@@ -22,19 +22,19 @@ class CalendarSettings(Protocol):
     """What the calendar reads of :class:`bot.config.Settings`."""
 
     @property
-    def tz(self) -> ZoneInfo: ...  # noqa: D102
+    def tz(self) -> ZoneInfo: ...
 
     @property
-    def working_window(self) -> tuple[time, time]: ...  # noqa: D102
+    def working_window(self) -> tuple[time, time]: ...
 
     @property
-    def quiet_window(self) -> tuple[time, time] | None: ...  # noqa: D102
+    def quiet_window(self) -> tuple[time, time] | None: ...
 
     @property
-    def working_weekdays(self) -> frozenset[int]: ...  # noqa: D102
+    def working_weekdays(self) -> frozenset[int]: ...
 
     @property
-    def holiday_dates(self) -> frozenset[date]: ...  # noqa: D102
+    def holiday_dates(self) -> frozenset[date]: ...
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def _place(row: Reminder, w: _World, now: datetime, cal: Calendar) -> tuple[Targ
     line = reason_line(row.kind, row.dedupe_key, row.text, row.order_id, person, w, now, cal)
     if line is None:
         return None
-    prefix, ref, _ = key_ref(row.dedupe_key)
+    _, ref, _ = key_ref(row.dedupe_key)
     reason = f"{row.kind}:{ref}" if row.kind != "custom" else f"custom:{row.id}"
     order = w.orders.get(row.order_id) if row.order_id is not None else None
     if row.kind == "delivery_overdue" and order is not None and order.origin[2] == "group":

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import exists, func, select
 
 from schedules.rules import APPROVAL_FIRST, VISIT_AFTER, ApprovalFacts, OrderFacts, Staff, TicketFacts
 from storage.db import UnitOfWork
@@ -28,8 +28,14 @@ VISIT_WINDOW = timedelta(days=30)
 CHUNK = 500
 
 
-def order_columns() -> Select[Any]:
-    unshipped = exists().where(OrderLine.order_id == Order.id, OrderLine.shipped_qty < OrderLine.qty)
+def _unshipped() -> Any:
+    """Some line of the order is not fully shipped."""
+    return exists().where(OrderLine.order_id == Order.id, OrderLine.shipped_qty < OrderLine.qty)
+
+
+def order_columns() -> Any:
+    """The columns :class:`OrderFacts` needs (customer name, open lines, last shipment)."""
+    unshipped = _unshipped()
     last_ship = select(func.max(Shipment.shipped_at)).where(Shipment.order_id == Order.id).scalar_subquery()
     return (
         select(Order.id, Order.no, Order.owner_id, Order.state, Order.due_date, Order.amount,
@@ -53,10 +59,21 @@ def order_facts(row: Any) -> OrderFacts:
 
 async def delivery_candidates(uow: UnitOfWork, today: date) -> list[OrderFacts]:
     """Confirmed, not fully shipped, 交期 within [today − 60 days, today + 2 days]."""
-    unshipped = exists().where(OrderLine.order_id == Order.id, OrderLine.shipped_qty < OrderLine.qty)
     stmt = order_columns().where(
         Order.state == "CONFIRMED", Order.due_date >= today - DELIVERY_LOOKBACK,
-        Order.due_date <= today + timedelta(days=2), unshipped)
+        Order.due_date <= today + timedelta(days=2), _unshipped())
+    return [order_facts(r) for r in await uow.session.execute(stmt)]
+
+
+async def late_deliveries(uow: UnitOfWork, today: date) -> list[OrderFacts]:
+    """Confirmed, not fully shipped, 交期 before today (the daily digest; no lookback)."""
+    stmt = order_columns().where(Order.state == "CONFIRMED", Order.due_date < today, _unshipped())
+    return [order_facts(r) for r in await uow.session.execute(stmt)]
+
+
+async def deliveries_on(uow: UnitOfWork, day: date) -> list[OrderFacts]:
+    """Confirmed, not fully shipped, 交期 on ``day``."""
+    stmt = order_columns().where(Order.state == "CONFIRMED", Order.due_date == day, _unshipped())
     return [order_facts(r) for r in await uow.session.execute(stmt)]
 
 
@@ -76,7 +93,8 @@ async def orders_by_id(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, OrderFa
     return out
 
 
-def approval_columns() -> Select[Any]:
+def approval_columns() -> Any:
+    """The columns :class:`ApprovalFacts` needs."""
     return (select(Approval.id, Approval.order_id, Order.no, Order.owner_id, Approval.role, Approval.status,
                    Approval.activated_at, Order.amount, Customer.name)
             .join(Order, Order.id == Approval.order_id).outerjoin(Customer, Customer.id == Order.customer_id))
@@ -93,6 +111,12 @@ async def waiting_approvals(uow: UnitOfWork, now: datetime) -> list[ApprovalFact
     return [_approval(r) for r in await uow.session.execute(stmt)]
 
 
+async def pending_approvals(uow: UnitOfWork) -> list[ApprovalFacts]:
+    """Every PENDING step (the daily digest)."""
+    stmt = approval_columns().where(Approval.status == "PENDING").order_by(Approval.activated_at)
+    return [_approval(r) for r in await uow.session.execute(stmt)]
+
+
 async def approvals_by_id(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, ApprovalFacts]:
     """Current approval steps by id."""
     out: dict[int, ApprovalFacts] = {}
@@ -102,7 +126,7 @@ async def approvals_by_id(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, Appr
     return out
 
 
-def _ticket_columns() -> Select[Any]:
+def _ticket_columns() -> Any:
     return select(Ticket.id, Ticket.no, Ticket.order_id, Order.no.label("order_no"), Ticket.status,
                   Ticket.resolved_at).join(Order, Order.id == Ticket.order_id)
 

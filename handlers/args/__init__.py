@@ -3,7 +3,7 @@
 Use as ``from handlers import args``; each ``parse_*`` takes the normalised text after
 the command word and returns frozen dataclasses, or raises :class:`ArgError` whose
 ``reason`` (Chinese) quotes what was not understood. The accepted forms and the
-ambiguity rules are in ``docs/command-grammar.md``.
+ambiguity rules are in the README ("Command language").
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def approval(no: int, role: str, hours: int, customer: str, amount: Decimal, esc
     who = ROLE_LABELS.get(role, role)
     if escalated:
         return f"🚨 #{no} 待{who}审批已超过 24 小时，仍未处理{_cust(customer)} {money(amount)}"
-    return f"⏳ #{no} 待你审批（{who}），已等待 {hours} 个工作小时{_cust(customer)} {money(amount)}。回复 /审批 #{no} 通过"
+    return (f"⏳ #{no} 待你审批（{who}），已等待 {hours} 个工作小时{_cust(customer)} {money(amount)}。"
+            f"回复 /审批 #{no} 通过")
 
 
 def delivery_soon(no: int, due: date, days_left: int, customer: str) -> str:

@@ -143,7 +143,8 @@ def order_not_found(no: int) -> str:
 
 
 def candidates(kind: str, text: str, names: list[str]) -> str:
-    """Ambiguous customer or product."""
+    """Ambiguous customer or product (``kind``: "customer" or "product")."""
+    kind = {"customer": "客户", "product": "产品"}.get(kind, kind)
     listed = "、".join(names[:10]) + ("…" if len(names) > 10 else "")
     return f"「{text}」对应多个{kind}：{listed}。请写全名后重试（未做任何修改）。"
 

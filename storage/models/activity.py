@@ -91,7 +91,7 @@ class Reminder(Base):
     """A reminder due at a time: set by a person (/提醒) or by a rule of the scheduler."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_reminders_due", "status", "due_at"), Index("ix_reminders_order", "order_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))

@@ -1,0 +1,92 @@
+"""The 09:00 working-day digest per person and the Monday weekly report to 日报 groups.
+
+Both are "once per period" jobs: the caller claims a run marker in the same
+transaction (see :func:`schedules.store.claim_marker`), so a digest is written once
+per day and a report once per week, whatever the number of instances or restarts.
+When the server was down at 09:00 the digest goes out at the first tick of that
+working day's working hours; the weekly report at the first tick of that week
+outside quiet hours. Older periods are not sent afterwards (they would be stale).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.outbound import Message
+from handlers.texts import reminders as texts
+from schedules import facts
+from schedules.calendar import Calendar
+from schedules.rules import payment_due_date
+from storage.db import UnitOfWork
+from storage.models import Person
+from storage.outbox import Envelope
+from storage.services import people
+from storage.services.reports import sales_report
+
+
+def digest_day(now: datetime, cal: Calendar) -> date | None:
+    """The working day whose digest is due at ``now`` (during its working hours), if any."""
+    if cal.is_working_time(now) and not cal.in_quiet(now):
+        return cal.today(now)
+    return None
+
+
+def report_week(now: datetime, cal: Calendar) -> date | None:
+    """The Monday of the week whose report is due at ``now`` (from Monday's start of work), if any."""
+    today = cal.today(now)
+    monday = today - timedelta(days=today.weekday())
+    if now >= cal.at(monday, cal.work_start) and not cal.in_quiet(now):
+        return monday
+    return None
+
+
+async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[Envelope]:
+    """One message per active person with something to do: my approvals, my overdue, today's deliveries."""
+    today = cal.today(now)
+    approvals = await facts.pending_approvals(uow)
+    late = await facts.late_deliveries(uow, today)
+    unpaid: list[tuple[int, int, int, object]] = []
+    for o in await facts.payment_candidates(uow):
+        pd = payment_due_date(o, cal)
+        if pd is not None and pd < today:
+            unpaid.append((o.owner_id, o.no, (today - pd).days, o.balance))
+    due_today = await facts.deliveries_on(uow, today)
+    persons = list((await uow.session.execute(
+        select(Person).where(Person.active.is_(True)).order_by(Person.id))).scalars())
+    names = {p.id: p.label for p in persons}
+    out: list[Envelope] = []
+    for p in persons:
+        roles = p.role_names
+        mine_appr = [texts.digest_approval(a.order_no, a.customer, a.amount) for a in approvals
+                     if a.role in roles and a.owner_id != p.id]
+        mine_late = [texts.digest_late_delivery(o.no, (today - o.due_date).days, o.customer)
+                     for o in late if o.owner_id == p.id and o.due_date is not None]
+        mine_late += [texts.digest_late_payment(no, days, bal)  # type: ignore[arg-type]
+                      for owner, no, days, bal in unpaid if owner == p.id]
+        warehouse = "warehouse" in roles
+        mine_today = [texts.digest_delivery(o.no, o.customer, names.get(o.owner_id) if warehouse else None)
+                      for o in due_today if o.owner_id == p.id or warehouse]
+        if not (mine_appr or mine_late or mine_today):
+            continue
+        text = texts.digest(today, mine_appr, mine_late, mine_today)
+        out.append(Envelope(p.platform, p.user_id, "single", Message.plain(text).to_dict(),
+                            event_key=f"digest:{today}:{p.id}"))
+    return out
+
+
+async def weekly_report(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[Envelope]:
+    """Last week's (Monday–Sunday) sales, shipped, collected, and overdue now, to every 日报 group."""
+    chats = await people.subscribed_chats(uow, "日报")
+    if not chats:
+        return []
+    today = cal.today(now)
+    start = today - timedelta(days=today.weekday() + 7)
+    end = start + timedelta(days=6)
+    rep = await sales_report(uow, start, end, today, cal.tz)
+    by_person = sorted(rep.by_person.values(), key=lambda t: (-t.sales, t.name))
+    text = texts.weekly(start, end, rep.sales, rep.orders, rep.shipped, rep.collected, rep.overdue,
+                        [(t.name, t.sales, t.orders, t.shipped, t.collected) for t in by_person])
+    return [Envelope(c.platform, c.chat_id, c.chat_type, Message.plain(text).to_dict(),
+                     event_key=f"weekly:{start}") for c in chats]

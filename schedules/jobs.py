@@ -1,0 +1,158 @@
+"""The scheduler's job coroutines; the clock is injected, so tests drive them by hand.
+
+:meth:`Jobs.tick` runs every minute and is safe to run at any time, any number of
+times, on any number of instances:
+
+1. plan: rules that move within the day (approval waiting, 回访) are evaluated every
+   tick; the date rules (deliveries, payments) once per working hour (a ``sched:sweep``
+   marker), payments once per working day (``sched:pay``). Due items are written as
+   reminder rows with unique dedupe keys (:mod:`schedules.store`).
+2. deliver: due rows are claimed and handed to the outbox, one message per chat
+   (:mod:`schedules.delivery`).
+3. the daily digest and the weekly report, once per period (run markers).
+
+After a downtime the first tick does all of it once: recurring rules only yield
+their latest occurrence, and everything due for one person leaves as one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+
+from schedules import digests, facts, store
+from schedules.calendar import Calendar, CalendarSettings
+from schedules.delivery import claim_and_send
+from schedules.rules import Due, approval_dues, delivery_dues, payment_dues, visit_dues
+from storage.db import Database, UnitOfWork
+from storage.models import Reminder
+from storage.outbox import enqueue
+
+log = logging.getLogger("gendan.schedules")
+
+#: reminder rows that can never be created again once their day or occurrence passed
+PRUNABLE = ("payment_overdue", "approval", "custom")
+KEEP_DONE = timedelta(days=90)
+
+
+@dataclass
+class TickReport:
+    """What one tick did (tests and ``gendan jobs`` read it)."""
+
+    created: int = 0
+    sent: int = 0
+    cancelled: int = 0
+    messages: int = 0
+    digests: int = 0
+    reports: int = 0
+
+
+class Jobs:
+    """The job coroutines over one database, calendar and clock."""
+
+    def __init__(self, db: Database, settings: CalendarSettings, clock: Callable[[], datetime] | None = None,
+                 wake: Callable[[], None] | None = None, batch_size: int = 5000) -> None:
+        self.db = db
+        self.cal = Calendar.from_settings(settings)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.wake = wake or (lambda: None)
+        self.batch_size = batch_size
+
+    async def tick(self) -> TickReport:
+        """Plan, deliver, digest, report (see the module docstring)."""
+        now = self.clock()
+        rep = TickReport()
+        rep.created = await self.plan(now)
+        await self.deliver(now, rep)
+        rep.digests = await self.digest(now)
+        rep.reports = await self.weekly(now)
+        if rep.messages or rep.digests or rep.reports:
+            self.wake()
+        return rep
+
+    async def plan(self, now: datetime) -> int:
+        """Write the rule reminders due at ``now`` that do not exist yet."""
+        async with self.db.uow() as uow:
+            staff = await facts.staff(uow)
+            dues = approval_dues(await facts.waiting_approvals(uow, now), staff, now, self.cal)
+            dues += visit_dues(await facts.resolved_tickets(uow, now), staff, now, self.cal)
+            created = await store.materialise(uow, dues, now)
+        return created + await self.sweep(now)
+
+    async def sweep(self, now: datetime) -> int:
+        """The date rules, once per working hour (payments once per working day)."""
+        if not self.cal.is_working_time(now):
+            return 0
+        local = self.cal.local(now)
+        hour_key = f"sched:sweep:{local:%Y-%m-%dT%H}"
+        day_key = f"sched:pay:{local:%Y-%m-%d}"
+        async with self.db.uow() as uow:
+            if await store.has_marker(uow, hour_key):
+                return 0
+            with_payments = not await store.has_marker(uow, day_key)
+            dues = await self._date_dues(uow, now, with_payments)
+        async with self.db.uow() as uow:
+            # the marker and the rows commit together: a crash in between re-runs the sweep
+            if not await store.claim_marker(uow, hour_key, now):
+                return 0
+            if with_payments:
+                await store.claim_marker(uow, day_key, now)
+            return await store.materialise(uow, dues, now)
+
+    async def _date_dues(self, uow: UnitOfWork, now: datetime, with_payments: bool) -> list[Due]:
+        staff = await facts.staff(uow)
+        dues = delivery_dues(await facts.delivery_candidates(uow, self.cal.today(now)), staff, now, self.cal)
+        if with_payments:
+            dues += payment_dues(await facts.payment_candidates(uow), staff, now, self.cal)
+        return dues
+
+    async def deliver(self, now: datetime, rep: TickReport | None = None) -> TickReport:
+        """Claim and send due reminders in batches until none is left."""
+        rep = rep or TickReport()
+        while True:
+            async with self.db.uow() as uow:
+                batch = await claim_and_send(uow, now, self.cal, self.batch_size)
+            rep.sent += batch.sent
+            rep.cancelled += batch.cancelled
+            rep.messages += batch.messages
+            if batch.claimed < self.batch_size:
+                return rep
+
+    async def digest(self, now: datetime) -> int:
+        """The daily digest, once per working day; also prunes old rows."""
+        day = digests.digest_day(now, self.cal)
+        if day is None:
+            return 0
+        async with self.db.uow() as uow:
+            if await store.has_marker(uow, f"sched:digest:{day}") or \
+                    not await store.claim_marker(uow, f"sched:digest:{day}", now):
+                return 0
+            envelopes = await digests.daily_digest(uow, now, self.cal)
+            enqueue(uow, envelopes, now)
+            await self._prune(uow, now)
+        return len(envelopes)
+
+    async def weekly(self, now: datetime) -> int:
+        """The weekly report, once per week."""
+        monday = digests.report_week(now, self.cal)
+        if monday is None:
+            return 0
+        async with self.db.uow() as uow:
+            if await store.has_marker(uow, f"sched:weekly:{monday}") or \
+                    not await store.claim_marker(uow, f"sched:weekly:{monday}", now):
+                return 0
+            envelopes = await digests.weekly_report(uow, now, self.cal)
+            enqueue(uow, envelopes, now)
+        return len(envelopes)
+
+    async def _prune(self, uow: UnitOfWork, now: datetime) -> None:
+        """Forget what can never come back: old markers and old done rows of recreate-proof kinds."""
+        keep = self.cal.today(now - timedelta(days=7))
+        for prefix in ("sched:sweep:", "sched:pay:", "sched:digest:"):
+            await store.prune_markers(uow, prefix, f"{prefix}{keep}")
+        await uow.session.execute(delete(Reminder).where(
+            Reminder.status != "PENDING", Reminder.kind.in_(PRUNABLE), Reminder.due_at < now - KEEP_DONE))

@@ -1,0 +1,56 @@
+"""What is due next, for ``gendan jobs`` (operator-facing, so plain English labels)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from schedules.calendar import Calendar, CalendarSettings
+from storage.db import Database
+from storage.models import Person, Reminder
+
+LIMIT = 50
+
+
+def next_digest(now: datetime, cal: Calendar) -> datetime:
+    """The next daily digest time (start of work on the next working day, or today's if still ahead)."""
+    today = cal.today(now)
+    start = cal.at(today, cal.work_start)
+    if cal.is_working_day(today) and now < start:
+        return start
+    return cal.at(cal.next_working_day(today), cal.work_start)
+
+
+def next_report(now: datetime, cal: Calendar) -> datetime:
+    """The next Monday start-of-work (the weekly report)."""
+    today = cal.today(now)
+    monday = today - timedelta(days=today.weekday())
+    at = cal.at(monday, cal.work_start)
+    return at if now < at else cal.at(monday + timedelta(days=7), cal.work_start)
+
+
+async def upcoming(db: Database, settings: CalendarSettings, now: datetime, limit: int = LIMIT) -> list[str]:
+    """Lines describing the periodic jobs and the next pending reminders, soonest first."""
+    cal = Calendar.from_settings(settings)
+
+    def fmt(t: datetime) -> str:
+        return f"{cal.local(t):%Y-%m-%d %H:%M}"
+
+    lines = [
+        f"{fmt(now)}  tick          every minute: plan rule reminders, send due ones",
+        f"{fmt(next_digest(now, cal))}  daily-digest  each person: my approvals, my overdue, today's deliveries",
+        f"{fmt(next_report(now, cal))}  weekly-report groups subscribed to 日报",
+    ]
+    async with db.uow() as uow:
+        pending = (await uow.session.execute(
+            select(func.count(Reminder.id)).where(Reminder.status == "PENDING"))).scalar_one()
+        rows = await uow.session.execute(
+            select(Reminder, Person.platform, Person.user_id, Person.name).join(Person, Person.id == Reminder.person_id)
+            .where(Reminder.status == "PENDING").order_by(Reminder.due_at, Reminder.id).limit(limit))
+        for r, platform, user_id, name in rows:
+            late = " (due)" if r.due_at <= now else ""
+            who = f"{platform}:{user_id}" + (f" {name}" if name else "")
+            lines.append(f"{fmt(r.due_at)}  {r.kind:<13} {who}  {r.text}{late}")
+    lines.append(f"{pending} pending reminder(s)" + (f", first {limit} shown" if pending > limit else ""))
+    return lines
