@@ -12,10 +12,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -175,14 +175,32 @@ class Dispatcher:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def recover(self) -> int:
-        """Process inbox events a crash left unprocessed; returns how many."""
+    async def recover(self, older_than: timedelta = timedelta(minutes=2)) -> int:
+        """Process inbox events a crash left unprocessed; returns how many.
+
+        Only events older than ``older_than`` are taken (younger ones may still be in another
+        instance's hands), and each is claimed by a compare-and-set on ``attempts`` so that two
+        instances starting together never both replay it.
+        """
+        cutoff = self.clock() - older_than
         async with self.db.uow() as uow:
             rows = list((await uow.session.execute(
-                select(InboxEvent).where(InboxEvent.status == "PENDING").order_by(InboxEvent.id))).scalars())
-        for row in rows:
-            await self.process(inbound_from_dict(row.payload))
-        return len(rows)
+                select(InboxEvent.id, InboxEvent.attempts, InboxEvent.payload)
+                .where(InboxEvent.status == "PENDING", InboxEvent.received_at < cutoff)
+                .order_by(InboxEvent.id))).all())
+        done = 0
+        for row_id, attempts, payload in rows:
+            async with self.db.uow() as uow:
+                claimed = await uow.session.execute(
+                    update(InboxEvent).where(InboxEvent.id == row_id, InboxEvent.attempts == attempts,
+                                             InboxEvent.status == "PENDING")
+                    .values(attempts=attempts + 1))
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            log.info("replaying inbound event %s", row_id)
+            await self.process(inbound_from_dict(payload))
+            done += 1
+        return done
 
     # ---- processing ------------------------------------------------------------------
     async def process(self, inbound: Inbound) -> list[Message]:

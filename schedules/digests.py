@@ -11,6 +11,7 @@ outside quiet hours. Older periods are not sent afterwards (they would be stale)
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -47,7 +48,7 @@ async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[En
     today = cal.today(now)
     approvals = await facts.pending_approvals(uow)
     late = await facts.late_deliveries(uow, today)
-    unpaid: list[tuple[int, int, int, object]] = []
+    unpaid: list[tuple[int, int, int, Decimal]] = []
     for o in await facts.payment_candidates(uow):
         pd = payment_due_date(o, cal)
         if pd is not None and pd < today:
@@ -63,7 +64,7 @@ async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[En
                      if a.role in roles and a.owner_id != p.id]
         mine_late = [texts.digest_late_delivery(o.no, (today - o.due_date).days, o.customer)
                      for o in late if o.owner_id == p.id and o.due_date is not None]
-        mine_late += [texts.digest_late_payment(no, days, bal)  # type: ignore[arg-type]
+        mine_late += [texts.digest_late_payment(no, days, bal)
                       for owner, no, days, bal in unpaid if owner == p.id]
         warehouse = "warehouse" in roles
         mine_today = [texts.digest_delivery(o.no, o.customer, names.get(o.owner_id) if warehouse else None)

@@ -147,3 +147,19 @@ async def test_person_leaving_reassigns_open_orders(team: Bot) -> None:
     assert events[-1]["action"] == "reassign"
     # the same contact event again changes nothing
     assert await dispatcher.handle(DirectoryEvent("local", "left-u1", "user_left", "u1")) is None
+
+
+async def test_inbox_replays_what_a_crash_left(team: Bot, clock) -> None:  # type: ignore[no-untyped-def]
+    """An event recorded but never processed (the process died after the ack) is replayed once at start."""
+    from bot.app import DISPATCHER
+    from bot.events import Actor, ChatMessage, ChatRef
+
+    dispatcher = team.app[DISPATCHER]
+    event = ChatMessage("local", "crash-1", ChatRef("local", "g1"), Actor("local", "u1", "张三"),
+                        "/下单 华为 A100×2@300 交期12-15")
+    assert await dispatcher.record(event)  # recorded and acked; the work never ran
+    assert await dispatcher.recover() == 0  # too young: another instance may still be on it
+    clock.advance(minutes=3)
+    assert await dispatcher.recover() == 1
+    assert await dispatcher.recover() == 0
+    assert (await team.api("/orders"))["total"] == 1

@@ -154,9 +154,24 @@ def test_no_input_makes_5xx_and_refused_order_commands_change_nothing(tmp_path: 
     def never_5xx(raw: bytes) -> None:
         assert loop.run_until_complete(post(None, raw)) < 500
 
+    order_words = st.sampled_from(["华为", "A100×20@300", "A100×0", "×", "@", "交期", "12-15", "2020-01-01", "备注",
+                                   "客户=", "产品=", "数量=-1", "单价=abc", "\n", " ", "1,2", "两百", "万", "#"])
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.one_of(order_words, st.text(max_size=8)), max_size=8))
+    def refused_order_changes_nothing(words: list[str]) -> None:
+        before = loop.run_until_complete(fingerprint(db))
+        resp = loop.run_until_complete(client.post("/local/message", json={
+            "user": "u1", "chat": "g1", "text": "/下单 " + " ".join(words)}))
+        assert resp.status == 200
+        replies = loop.run_until_complete(resp.json())["replies"]
+        if any("未做任何修改" in r["text"] for r in replies):
+            assert loop.run_until_complete(fingerprint(db)) == before
+
     try:
         refused_changes_nothing()
         never_5xx()
+        refused_order_changes_nothing()
     finally:
         loop.run_until_complete(client.close())
         loop.close()

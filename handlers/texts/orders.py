@@ -64,7 +64,7 @@ def order_card(order: Order, today: date, history: list[AuditEvent], tz: tzinfo)
         out.append("最近记录：")
         for ev in history:
             out.append(f"  {ev.at.astimezone(tz).strftime('%m-%d %H:%M')} "
-                       f"{ev.actor_name or ev.actor_user_id} {ev.summary or ev.action}")
+                       f"{ev.actor_name or ev.actor_user_id} {history_text(ev)}")
     return "\n".join(out)
 
 
@@ -140,3 +140,25 @@ def decided_card(order: Order, who: str, outcome: str, at: datetime, comment: st
     if comment:
         body += f"\n理由：{comment}"
     return title, body
+
+
+_HISTORY: dict[str, str] = {
+    "create": "创建", "edit": "补充", "withdraw": "撤回", "approve": "审批通过", "approve_step": "{role}通过",
+    "reject": "驳回：{s}", "change_request": "申请变更", "change_applied": "变更生效（v{v}）",
+    "change_rejected": "变更被驳回：{s}", "production_started": "开始生产", "production_finished": "完工",
+    "ship": "发货第{s}批", "sign": "客户签收", "pay": "回款 {money}", "hold": "挂起：{s}", "resume": "恢复",
+    "close": "关闭：{s}", "cancel": "作废：{s}", "reopen": "重开：{s}", "reassign": "负责人变更：{s}",
+    "follow_up": "跟进：{s}", "ticket_open": "售后 {s}", "ticket_update": "售后 {s}",
+}
+
+
+def history_text(ev: AuditEvent) -> str:
+    """One audit event as a short Chinese line (the /查单 history)."""
+    if ev.action == "submit":
+        return "提交，自动确认" if (ev.after or {}).get("state") == "CONFIRMED" else "提交审批"
+    template = _HISTORY.get(ev.action)
+    if template is None:
+        return ev.summary or ev.action
+    amount = money(Decimal(ev.summary)) if ev.action == "pay" and ev.summary else ""
+    return template.format(s=ev.summary or "", v=ev.order_version, role=ROLE_LABELS.get(ev.summary, ""),
+                           money=amount).rstrip("：")

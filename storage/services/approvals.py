@@ -134,18 +134,18 @@ async def decide(
     if not approve:
         lifecycle.set_state(order, State.REJECTED)
         order.state_reason = comment
-        audit(uow, prov, "reject", order, now, summary=f"驳回：{comment or ''}",
+        audit(uow, prov, "reject", order, now, summary=comment or "",
               before={"state": State.PENDING_APPROVAL.value}, after={"state": order.state, "reason": comment})
         return [DomainEvent("rejected", order.id, order.no, data)]
     nxt = await _activate_next(uow, order, step, now)
     if nxt is not None:
-        audit(uow, prov, "approve_step", order, now, summary=f"{step.role} 通过",
+        audit(uow, prov, "approve_step", order, now, summary=step.role,
               after={"step": step.step, "next": nxt.role})
         return [DomainEvent("step_approved", order.id, order.no, data), needed_event(order, nxt)]
     lifecycle.set_state(order, State.CONFIRMED)
     order.confirmed_at = now
-    audit(uow, prov, "approve", order, now, summary="审批通过",
-          before={"state": State.PENDING_APPROVAL.value}, after={"state": order.state})
+    audit(uow, prov, "approve", order, now, before={"state": State.PENDING_APPROVAL.value},
+          after={"state": order.state})
     return [DomainEvent("approved", order.id, order.no, data)]
 
 

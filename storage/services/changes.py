@@ -97,7 +97,7 @@ async def request(
                    ol.floor_price) for ln, ol in zip(after["lines"], order.lines, strict=True)]
         chain = await approvals.chain_for(uow, order, rules, amount=amount, prices=prices)
     data = {"change_request_id": cr.id, "diff": diff}
-    audit(uow, prov, "change_request", order, now, summary="申请变更", before=cr.before, after=after)
+    audit(uow, prov, "change_request", order, now, before=cr.before, after=after)
     if not chain:
         events = [DomainEvent("change_requested", order.id, order.no, {**data, "auto": True})]
         return cr, events + await apply(uow, order, cr, prov, now)
@@ -131,8 +131,7 @@ async def apply(
     cr.decided_at = now
     uow.session.add(OrderVersion(order_id=order.id, version=order.version, snapshot=content_snapshot(order),
                                  change_request_id=cr.id, created_by=cr.requested_by, created_at=now))
-    audit(uow, prov, "change_applied", order, now, summary=f"变更生效（v{order.version}）",
-          before=cr.before, after=content_snapshot(order))
+    audit(uow, prov, "change_applied", order, now, before=cr.before, after=content_snapshot(order))
     events = [DomainEvent("change_applied", order.id, order.no,
                           {"change_request_id": cr.id, "diff": cr.diff, "version": order.version})]
     if lifecycle.settle(order):
@@ -153,7 +152,7 @@ async def after_decision(
         cr.status = "REJECTED"
         cr.decided_at = now
         cr.reason = comment
-        audit(uow, prov, "change_rejected", order, now, summary=f"变更被驳回：{comment or ''}")
+        audit(uow, prov, "change_rejected", order, now, summary=comment or "")
         return [DomainEvent("change_rejected", order.id, order.no, data)]
     nxt = await approvals._activate_next(uow, order, step, now)
     if nxt is not None:

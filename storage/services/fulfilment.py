@@ -22,8 +22,8 @@ async def production(
     before = state_snapshot(order)
     order.production = "FINISHED" if finished else "STARTED"
     order.updated_at = now
-    audit(uow, prov, "production_finished" if finished else "production_started", order, now,
-          summary="完工" if finished else "开始生产", before=before, after=state_snapshot(order))
+    audit(uow, prov, "production_finished" if finished else "production_started", order, now, before=before,
+          after=state_snapshot(order))
     return [DomainEvent("production_finished" if finished else "production_started", order.id, order.no)]
 
 
@@ -78,7 +78,7 @@ async def ship(
         "lines": [[line.sku, str(qty), line.unit or ""] for line, qty in wanted],
         "full": lifecycle.fully_shipped(order)})]
     events += _settle(order, now)
-    audit(uow, prov, "ship", order, now, summary=f"发货第{shipment.seq}批", before=before,
+    audit(uow, prov, "ship", order, now, summary=str(shipment.seq), before=before,
           after={**state_snapshot(order), "carrier": carrier, "tracking_no": tracking_no,
                  "lines": [[line.sku, qty] for line, qty in wanted]})
     return shipment, events
@@ -102,7 +102,7 @@ async def sign(uow: UnitOfWork, order: Order, prov: Provenance, now: datetime) -
     """/签收: the customer signed for the goods."""
     lifecycle.check(order, Action.SIGN, prov.actor)
     order.signed_at = now
-    audit(uow, prov, "sign", order, now, summary="客户签收", after={"signed_at": now})
+    audit(uow, prov, "sign", order, now, after={"signed_at": now})
     return [DomainEvent("signed", order.id, order.no)]
 
 
@@ -128,6 +128,6 @@ async def pay(
     events = [DomainEvent("paid", order.id, order.no, {
         "amount": str(amount), "method": method, "balance": str(lifecycle.balance(order))})]
     events += _settle(order, now)
-    audit(uow, prov, "pay", order, now, summary=f"回款 {amount}", before=before,
+    audit(uow, prov, "pay", order, now, summary=str(amount), before=before,
           after={**state_snapshot(order), "amount": amount, "method": method, "paid_on": paid_on})
     return payment, events

@@ -78,7 +78,7 @@ async def create(
         order.payment_terms = (data.customer.payment_terms if data.customer else None) or DEFAULT_PAYMENT_TERMS
     await uow.session.flush()
     await uow.session.refresh(order, ["customer", "owner"])
-    audit(uow, prov, "create", order, now, summary="创建", after=content_snapshot(order))
+    audit(uow, prov, "create", order, now, after=content_snapshot(order))
     events = [DomainEvent("created", order.id, order.no, {"missing": lifecycle.missing(order)})]
     if not lifecycle.missing(order):
         events += await submit(uow, order, prov, rules, now)
@@ -128,7 +128,7 @@ async def fill(
     order.updated_at = now
     await uow.session.flush()
     await uow.session.refresh(order, ["customer"])
-    audit(uow, prov, "edit", order, now, summary="补充", before=before, after=content_snapshot(order))
+    audit(uow, prov, "edit", order, now, before=before, after=content_snapshot(order))
     events = [DomainEvent("edited", order.id, order.no, {"missing": lifecycle.missing(order)})]
     if not lifecycle.missing(order):
         events += await submit(uow, order, prov, rules, now)
@@ -149,14 +149,13 @@ async def submit(
     if not chain:
         lifecycle.set_state(order, State.CONFIRMED)
         order.confirmed_at = now
-        audit(uow, prov, "submit", order, now, summary="提交，自动确认",
-              before={"state": before}, after={"state": order.state})
+        audit(uow, prov, "submit", order, now, before={"state": before}, after={"state": order.state})
         events.append(DomainEvent("confirmed", order.id, order.no, {"auto": True}))
         return events
     lifecycle.set_state(order, State.PENDING_APPROVAL)
     first = await approvals.open_chain(uow, order, chain, None, now)
-    audit(uow, prov, "submit", order, now, summary="提交审批",
-          before={"state": before}, after={"state": order.state, "chain": [s.role.value for s in chain]})
+    audit(uow, prov, "submit", order, now, before={"state": before},
+          after={"state": order.state, "chain": [s.role.value for s in chain]})
     events.append(approvals.needed_event(order, first))
     return events
 
@@ -169,8 +168,8 @@ async def withdraw(uow: UnitOfWork, order: Order, prov: Provenance, now: datetim
         raise lifecycle.Refused("already_approved")
     closed = approvals.cancel_open(steps, now)
     lifecycle.set_state(order, State.DRAFT)
-    audit(uow, prov, "withdraw", order, now, summary="撤回",
-          before={"state": State.PENDING_APPROVAL.value}, after={"state": order.state})
+    audit(uow, prov, "withdraw", order, now, before={"state": State.PENDING_APPROVAL.value},
+          after={"state": order.state})
     return [DomainEvent("withdrawn", order.id, order.no, {"closed_approvals": [a.id for a in closed]})]
 
 

@@ -59,7 +59,7 @@ async def person_left(uow: UnitOfWork, platform: str, user_id: str, now: datetim
         order.owner_id = successor.id
         order.owner = successor
         order.updated_at = now
-        audit(uow, prov, "reassign", order, now, summary=f"{person.label} 离职，转给 {successor.label}",
+        audit(uow, prov, "reassign", order, now, summary=f"{person.label}→{successor.label}",
               before={"owner": person.user_id}, after={"owner": successor.user_id})
         events.append((order, DomainEvent("reassigned", order.id, order.no,
                                           {"from": person.label, "to": successor.label})))
