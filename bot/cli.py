@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gendan`` and ``python -m bot``."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise at every start
     settings = load_settings()
     if args.cmd == "serve":
         overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}

@@ -78,6 +78,10 @@ async def set_roles(ctx: Context, cmd: CommandText) -> None:
         raise UserError(str(err)) from err
     async with ctx.uow() as uow:
         found = await people.find_people(uow, ref, ctx.person.platform)
+        if not found and people.is_qualified_id(ref):
+            # "platform:user_id" names someone exactly: register them now (they have not spoken yet)
+            platform, user_id = ref.lstrip("@").split(":", 1)
+            found = [await people.register(uow, platform, user_id, "", tenant=platform)]
         if not found:
             raise UserError(msg.user_unknown(ref))
         if len(found) > 1:

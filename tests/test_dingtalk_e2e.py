@@ -7,7 +7,6 @@ person leaving the organisation. Approvals are in ``test_dingtalk_e2e_approval.p
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -22,8 +21,8 @@ from tests.fakes.dingtalk_signing import (
     encrypt_event,
     now_ms,
     random_aes_key,
-    signed_headers,
     sign,
+    signed_headers,
 )
 
 ORDER = "/下单 华为 A100×20@600 交期12-15"
@@ -101,7 +100,10 @@ async def test_the_same_msg_id_three_times_makes_one_order(db_url: Any, clock: C
 
 
 def _robot_texts(h: DingTalkHarness, accepted: bool) -> list[str]:
-    bodies = [b for _, _, b in h.fake.robot_deliveries] if accepted else [c.json for c in h.fake.calls_to("/robot/send")]
+    if accepted:
+        bodies = [b for _, _, b in h.fake.robot_deliveries]
+    else:
+        bodies = [c.json for c in h.fake.calls_to("/robot/send")]
     return [b["text"]["content"] if b["msgtype"] == "text" else b["markdown"]["text"] for b in bodies]
 
 

@@ -131,3 +131,9 @@ async def test_help_for_an_order_lists_only_my_actions(team: Bot) -> None:
     assert "/发货 #1" in reply and "/回款" not in reply
     reply = await team.text("u1", "/帮助 #1")
     assert "/变更 #1" in reply and "/发货" not in reply
+
+
+async def test_admin_names_someone_who_has_not_spoken(team: Bot) -> None:
+    assert "主管" in await team.text("admin", "/角色 local:m9 主管", chat="admin")
+    await team.text("u1", "/下单 华为 A100×50@300 交期12-15")
+    assert [m for m in await team.sent("m9") if m["card"]], "the new 主管 gets the approval card"

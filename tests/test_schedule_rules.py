@@ -160,7 +160,8 @@ def test_prepaid_order_is_due_at_confirmation() -> None:
 
 # ---- after-sales and the whole snapshot -----------------------------------------------------
 @pytest.mark.parametrize(("now", "expected"), [
-    (at("2026-11-27", "09:59"), set()), (at("2026-11-27", "10:00"), {"visit:3:7"}), (at("2026-11-30", "10:00"), {"visit:3:7"}),
+    (at("2026-11-27", "09:59"), set()), (at("2026-11-27", "10:00"), {"visit:3:7"}),
+    (at("2026-11-30", "10:00"), {"visit:3:7"}),
 ])
 def test_visit_three_days_after_resolution(now: datetime, expected: set[str]) -> None:
     ticket = TicketFacts(3, 8, 10, 12, "RESOLVED", at("2026-11-24", "10:00"))
@@ -170,7 +171,8 @@ def test_visit_three_days_after_resolution(now: datetime, expected: set[str]) ->
 def test_visit_resolved_on_friday_evening_waits_for_working_time() -> None:
     ticket = TicketFacts(3, 8, 10, 12, "RESOLVED", at("2026-11-20", "20:00"))  # +3 d = Monday 20:00
     assert visit_dues([ticket], STAFF, at("2026-11-23", "21:00"), CAL) == []
-    assert {d.due_at for d in visit_dues([ticket], STAFF, at("2026-11-24", "09:00"), CAL)} == {at("2026-11-24", "09:00")}
+    dues = visit_dues([ticket], STAFF, at("2026-11-24", "09:00"), CAL)
+    assert {d.due_at for d in dues} == {at("2026-11-24", "09:00")}
 
 
 def test_due_reminders_is_deterministic_and_only_due_items() -> None:

@@ -89,7 +89,7 @@ def followed_up(no: int, text: str) -> str:
 
 
 def user_unknown(ref: str) -> str:
-    return f"找不到用户「{ref}」：对方需要先在群里和我说过话（任意命令即可）。"
+    return f"找不到用户「{ref}」：请对方先和我说一句话（任意命令），或写 平台:ID，如 wecom:zhangsan。"
 
 
 def user_ambiguous(ref: str, ids: Iterable[str]) -> str:

@@ -85,6 +85,12 @@ async def find_people(uow: UnitOfWork, ref: str, platform: str | None = None) ->
     return found
 
 
+def is_qualified_id(ref: str) -> bool:
+    """``platform:user_id`` (e.g. ``wecom:zhangsan``) rather than a name."""
+    platform, sep, user_id = ref.lstrip("@").partition(":")
+    return bool(sep and user_id) and platform in ("local", "wecom", "dingtalk")
+
+
 async def holders_of(uow: UnitOfWork, role: str) -> list[Person]:
     """Active people holding ``role``, stable order."""
     stmt = (
