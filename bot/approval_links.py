@@ -1,27 +1,20 @@
 """Signed approval links: the DingTalk approval path without a card template (brief §4.3).
 
-Without ``GENDAN_DINGTALK_CARD_TEMPLATE_ID`` an approval card reaches each approver 1:1 as
-an ActionCard whose 通过 / 驳回 buttons open ``GENDAN_PUBLIC_URL/approve?t=<token>``. A tap
-carries no DingTalk identity, so the token is the whole credential:
-
-* it binds the button's action string, the approver's platform and user id (the 1:1 chat
-  it was delivered to), an expiry and a random nonce, MACed with HMAC-SHA256 under a
-  purpose subkey of the link key (``settings.signing_key``, else a key generated once and
-  kept in the ``kv`` table, see :func:`link_key`);
-* ``GET /approve`` only shows a confirmation page: link previews and prefetchers open
-  URLs, so a GET must never decide anything;
-* ``POST /approve`` checks the MAC in constant time, the expiry and single use (the nonce
-  is recorded in ``kv`` before the decision), then hands the dispatcher a CardAction from
-  the *bound* approver; nothing in the request names a person. The handler re-checks
-  role and state exactly as for a card press.
-
-Page words come from ``handlers.texts.links``, passed in by the composition root (``bot``
-does not import ``handlers``); the markup is ``bot/templates/approve.html``.
+Without ``GENDAN_DINGTALK_CARD_TEMPLATE_ID`` each approver gets an ActionCard 1:1 whose
+通过 / 驳回 buttons open ``GENDAN_PUBLIC_URL/approve?t=<token>``. A tap carries no DingTalk
+identity, so the token is the whole credential: it binds the button's action string, the
+approver (the 1:1 chat it was delivered to), an expiry and a nonce, MACed with HMAC-SHA256
+under a purpose subkey of the link key (``settings.signing_key``, else a key kept in ``kv``).
+``GET /approve`` only shows a confirmation page (link previews open URLs, so a GET never
+decides); ``POST /approve`` checks MAC (constant time), expiry and single use (the nonce is
+recorded in ``kv`` first), then hands the dispatcher a CardAction from the *bound* approver;
+nothing in the request names a person, and the handler re-checks role and state as for a
+card press. Page words come from ``handlers.texts.links`` (passed in by the composition
+root: ``bot`` does not import ``handlers``); the markup is ``bot/templates/approve.html``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -31,7 +24,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,14 +56,10 @@ APPROVAL_ACTION = re.compile(r"ap:(\d{1,18}):(ok|no)")
 #: HTTP status per refusal: a forged link is forbidden, an old one gone, a reused one a conflict
 _STATUS = {"missing": 400, "forged": 403, "expired": 410, "used": 409, "gone": 404,
            "reason_required": 400, "too_long": 400}
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL: never leak it onwards
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                               "frame-ancestors 'none'",
-}
+#: no caching, no referrer (the token is in the URL), no framing, no scripts
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                       "frame-ancestors 'none'"}
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -81,13 +70,12 @@ class LinkClaims:
     action: str
     platform: str
     user_id: str
-    #: epoch seconds
-    expires: int
+    expires: int  # epoch seconds
     nonce: str
 
 
 class LinkRejected(Exception):
-    """A link that must not act; ``reason`` is ``missing``, ``forged`` or ``expired``."""
+    """A link that must not act: ``reason`` is ``missing``, ``forged`` or ``expired``."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -121,9 +109,8 @@ def verify_token(key: bytes, token: str | None, now: datetime) -> LinkClaims:
     if not token:
         raise LinkRejected("missing")
     body, _, mac = token.partition(".")
-    if not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac):
-        raise LinkRejected("forged")
-    if not hmac.compare_digest(_mac(key, body).encode(), mac.encode()):
+    if (not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac)
+            or not hmac.compare_digest(_mac(key, body).encode(), mac.encode())):
         raise LinkRejected("forged")
     try:
         data = json.loads(_unb64(body))
@@ -139,18 +126,17 @@ def verify_token(key: bytes, token: str | None, now: datetime) -> LinkClaims:
     return claims
 
 
-def make_link_for(settings: Settings, key: bytes, *, clock: Callable[[], datetime] | None = None,
+def make_link_for(settings: Settings, key: bytes, *, clock: Callable[[], datetime],
                   ttl: timedelta = TOKEN_TTL) -> LinkFor:
     """The ``link_for(button, delivery)`` the DingTalk transport puts behind ActionCard buttons."""
     page = f"{settings.public_url.rstrip('/')}/approve"
-    now = clock or (lambda: datetime.now(UTC))
 
     def link_for(button: Button, delivery: Delivery) -> str:
-        if delivery.chat_type != "single":
-            # A group copy has no single approver to bind; the page explains /审批 instead.
+        if delivery.chat_type != "single" or not APPROVAL_ACTION.fullmatch(button.action):
+            # A group copy has no single approver to bind: the bare page explains /审批 instead.
             return page
         claims = LinkClaims(button.action, delivery.platform, delivery.chat_id,
-                            int((now() + ttl).timestamp()), secrets.token_urlsafe(16))
+                            int((clock() + ttl).timestamp()), secrets.token_urlsafe(16))
         return f"{page}?t={sign_token(key, claims)}"
 
     return link_for
@@ -181,14 +167,11 @@ class LinkKeys:
         self.db = db
         self.settings = settings
         self._key: bytes | None = None
-        self._lock = asyncio.Lock()
 
     async def __call__(self) -> bytes:
-        """The key (from settings, or loaded or created in ``kv`` on first call)."""
+        """The key (from settings, or loaded or created in ``kv`` on first call; racing first calls agree)."""
         if self._key is None:
-            async with self._lock:
-                if self._key is None:
-                    self._key = await link_key(self.db, self.settings)
+            self._key = await link_key(self.db, self.settings)
         return self._key
 
     def link_source(self, clock: Callable[[], datetime]) -> Callable[[], Awaitable[LinkFor]]:
@@ -211,7 +194,6 @@ class LinkTexts(Protocol):
     def summary(self, order: Order, step: Approval, diff: list[dict[str, Any]] | None) -> str: ...
     def approver(self, person: Person | None, user_id: str) -> str: ...
     def decided(self, order: Order, step: Approval, tz: tzinfo) -> tuple[str, str]: ...
-    def generic_summary(self, action: str) -> str: ...
     def result_text(self, replies: list[str]) -> str: ...
 
 
@@ -238,13 +220,6 @@ class _Pages:
         heading, text = self._texts.refusal(reason)
         return self._page(_STATUS.get(reason, 400), heading, error=text)
 
-    async def _claims(self, token: str | None) -> LinkClaims:
-        return verify_token(await self._keys(), token, self._dispatcher.clock())
-
-    async def _used(self, nonce: str) -> bool:
-        async with self._db.uow() as uow:
-            return await uow.session.get(KeyValue, USED_PREFIX + nonce) is not None
-
     async def _consume(self, claims: LinkClaims) -> bool:
         """Record the nonce durably; False when it was recorded before (a reused link)."""
         now = int(self._dispatcher.clock().timestamp())
@@ -260,17 +235,18 @@ class _Pages:
 
     async def _confirm(self, claims: LinkClaims, token: str, status: int = 200, error: str = "",
                        reason: str = "") -> web.Response:
-        """The confirmation page (read only), or what became of the approval meanwhile."""
+        """The confirmation page (read only), or why the link is spent, or what became of the approval."""
         texts = self._texts
         match = APPROVAL_ACTION.fullmatch(claims.action)
-        decision = match[2] if match else "ok"
+        if match is None:  # only approval buttons get links (make_link_for)
+            return self._refused("forged")
+        decision = match[2]
         async with self._db.uow() as uow:
+            if await uow.session.get(KeyValue, USED_PREFIX + claims.nonce) is not None:
+                return self._refused("used")
             person = (await uow.session.execute(select(Person).where(
                 Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
             who = texts.approver(person, claims.user_id)
-            if match is None:
-                return self._page(status, texts.labels()["page_title"], summary=texts.generic_summary(claims.action),
-                                  approver=who, token=token, decision=decision, error=error)
             step = await uow.session.get(Approval, int(match[1]))
             if step is None:
                 return self._refused("gone")
@@ -288,13 +264,10 @@ class _Pages:
         """``GET /approve?t=…``: the confirmation page; changes nothing."""
         token = request.query.get("t")
         try:
-            claims = await self._claims(token)
+            claims = verify_token(await self._keys(), token, self._dispatcher.clock())
         except LinkRejected as exc:
             return self._refused(exc.reason)
-        if await self._used(claims.nonce):
-            return self._refused("used")
-        assert token is not None  # verify_token refused a missing one
-        return await self._confirm(claims, token)
+        return await self._confirm(claims, token or "")
 
     async def decide(self, request: web.Request) -> web.Response:
         """``POST /approve`` (form ``t``, ``reason``): verify, spend the link, decide as the bound approver."""
@@ -303,19 +276,20 @@ class _Pages:
         if not isinstance(token, str) or not isinstance(reason, str):
             return self._refused("missing")
         try:
-            claims = await self._claims(token)
+            claims = verify_token(await self._keys(), token, self._dispatcher.clock())
         except LinkRejected as exc:
             return self._refused(exc.reason)
         match = APPROVAL_ACTION.fullmatch(claims.action)
-        reason = reason.strip() if match and match[2] == "no" else ""
-        if match and match[2] == "no" and (not reason or len(reason) > self._texts.MAX_REASON):
+        if match is None:
+            return self._refused("forged")
+        reason = reason.strip() if match[2] == "no" else ""
+        if match[2] == "no" and (not reason or len(reason) > self._texts.MAX_REASON):
             why = "reason_required" if not reason else "too_long"
             return await self._confirm(claims, token, 400, self._texts.refusal(why)[1], reason)
         if not await self._consume(claims):
             return self._refused("used")
-        who = Actor(claims.platform, claims.user_id)
         replies = await self._dispatcher.handle(CardAction(
-            platform=claims.platform, event_id=f"link:{claims.nonce}", actor=who,
+            platform=claims.platform, event_id=f"link:{claims.nonce}", actor=Actor(claims.platform, claims.user_id),
             chat=ChatRef(claims.platform, claims.user_id, "single"), payload=claims.action, text=reason))
         if replies is None:
             return self._refused("used")

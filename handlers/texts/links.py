@@ -85,11 +85,6 @@ def decided(order: Order, step: Approval, tz: tzinfo) -> tuple[str, str]:
     return f"#{order.no} 审批{outcome}", text
 
 
-def generic_summary(action: str) -> str:
-    """A link whose button is not an approval (none exist yet): say what it will do."""
-    return f"操作：{action}"
-
-
 def result_text(replies: list[str]) -> str:
     """The bot's answer to the decision, shown on the result page."""
     return "\n\n".join(replies) if replies else "已提交。"

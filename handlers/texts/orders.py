@@ -21,9 +21,13 @@ def _pct(part: Decimal, whole: Decimal) -> int:
 def progress_line(order: Order, today: date) -> str:
     """``#12 已确认·部分发货 | 已发 60% · 已收 30% · 交期 12-15 (逾期 2 天)``."""
     stage = lifecycle.stage(order)
-    total_qty = sum((ln.qty for ln in order.lines), Decimal(0))
-    shipped = sum((ln.shipped_qty for ln in order.lines), Decimal(0))
-    parts = [f"已发 {_pct(shipped, total_qty)}%", f"已收 {_pct(order.paid_amount, order.amount)}%",
+    # shipped share by value (mixed products make a quantity share meaningless); by quantity if unpriced
+    total = sum((ln.qty * (ln.unit_price or 0) for ln in order.lines), Decimal(0))
+    shipped = sum((ln.shipped_qty * (ln.unit_price or 0) for ln in order.lines), Decimal(0))
+    if total <= 0:
+        total = sum((ln.qty for ln in order.lines), Decimal(0))
+        shipped = sum((ln.shipped_qty for ln in order.lines), Decimal(0))
+    parts = [f"已发 {_pct(shipped, total)}%", f"已收 {_pct(order.paid_amount, order.amount)}%",
              f"交期 {short_date(order.due_date)}"]
     line = f"#{order.no} {state_label(order.state, stage.value if stage else None)} | " + " · ".join(parts)
     if order.due_date and order.due_date < today and not lifecycle.fully_shipped(order) \
