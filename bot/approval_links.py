@@ -117,7 +117,8 @@ def verify_token(key: bytes, token: str | None, now: datetime) -> LinkClaims:
     except (ValueError, binascii.Error) as exc:
         raise LinkRejected("forged") from exc
     match data:
-        case [1, str(action), str(platform), str(user_id), int(expires), str(nonce)] if user_id and nonce:
+        case [1, str(action), str(platform), str(user_id), int(expires), str(nonce)] if (
+                user_id and nonce and APPROVAL_ACTION.fullmatch(action)):  # we link approval buttons only
             claims = LinkClaims(action, platform, user_id, expires, nonce)
         case _:
             raise LinkRejected("forged")
@@ -222,10 +223,9 @@ class _Pages:
 
     async def _consume(self, claims: LinkClaims) -> bool:
         """Record the nonce durably; False when it was recorded before (a reused link)."""
-        now = int(self._dispatcher.clock().timestamp())
+        now = int(self._dispatcher.clock().timestamp())  # links past expiry are refused: forget their nonces
         try:
             async with self._db.uow() as uow:
-                # Links past their expiry are refused anyway, so their nonces need not be kept.
                 await uow.session.execute(delete(KeyValue).where(
                     KeyValue.key.startswith(USED_PREFIX), KeyValue.value < f"{now:012d}"))
                 uow.session.add(KeyValue(key=USED_PREFIX + claims.nonce, value=f"{claims.expires:012d}"))
@@ -237,17 +237,13 @@ class _Pages:
                        reason: str = "") -> web.Response:
         """The confirmation page (read only), or why the link is spent, or what became of the approval."""
         texts = self._texts
-        match = APPROVAL_ACTION.fullmatch(claims.action)
-        if match is None:  # only approval buttons get links (make_link_for)
-            return self._refused("forged")
-        decision = match[2]
+        _, approval_id, decision = claims.action.split(":")  # verify_token checked the shape
         async with self._db.uow() as uow:
             if await uow.session.get(KeyValue, USED_PREFIX + claims.nonce) is not None:
                 return self._refused("used")
             person = (await uow.session.execute(select(Person).where(
                 Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
-            who = texts.approver(person, claims.user_id)
-            step = await uow.session.get(Approval, int(match[1]))
+            step = await uow.session.get(Approval, int(approval_id))
             if step is None:
                 return self._refused("gone")
             order = await uow.session.get_one(Order, step.order_id)
@@ -258,7 +254,8 @@ class _Pages:
             if step.change_request_id is not None:
                 diff = (await uow.session.get_one(ChangeRequest, step.change_request_id)).diff
             return self._page(status, texts.confirm_heading(order, decision), summary=texts.summary(order, step, diff),
-                              approver=who, token=token, decision=decision, error=error, reason=reason)
+                              approver=texts.approver(person, claims.user_id), token=token, decision=decision,
+                              error=error, reason=reason)
 
     async def show(self, request: web.Request) -> web.Response:
         """``GET /approve?t=…``: the confirmation page; changes nothing."""
@@ -279,11 +276,9 @@ class _Pages:
             claims = verify_token(await self._keys(), token, self._dispatcher.clock())
         except LinkRejected as exc:
             return self._refused(exc.reason)
-        match = APPROVAL_ACTION.fullmatch(claims.action)
-        if match is None:
-            return self._refused("forged")
-        reason = reason.strip() if match[2] == "no" else ""
-        if match[2] == "no" and (not reason or len(reason) > self._texts.MAX_REASON):
+        rejecting = claims.action.endswith(":no")
+        reason = reason.strip() if rejecting else ""
+        if rejecting and (not reason or len(reason) > self._texts.MAX_REASON):
             why = "reason_required" if not reason else "too_long"
             return await self._confirm(claims, token, 400, self._texts.refusal(why)[1], reason)
         if not await self._consume(claims):

@@ -10,9 +10,8 @@ import ipaddress
 from datetime import date, time
 from decimal import Decimal
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -107,7 +106,10 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _check_tz(cls, value: str) -> str:
-        ZoneInfo(value)  # raises on an unknown zone
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
     @model_validator(mode="after")
@@ -213,8 +215,6 @@ def _parse_window(value: str, key: str) -> tuple[time, time]:
         raise ValueError(f"{key} must look like 09:00-18:00") from exc
 
 
-def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read settings now (environment, .env, gendan.toml), with explicit overrides on top."""
-    if config_file is not None:
-        return Settings(_toml_file=config_file, **overrides)  # type: ignore[call-arg]
     return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m bench``, ``make bench``): each builds its own fresh database."""

@@ -1,0 +1,60 @@
+"""``python -m bench [--pg [URL]] [--no-sqlite] [--orders N] [--open N] [--runs N]``: run every benchmark.
+
+PostgreSQL runs when ``--pg`` is given or ``GENDAN_TEST_DATABASE_URL`` names a PostgreSQL
+server (a fresh schema, dropped afterwards). Prints a table; exits 1 when a goal is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from bench.bench_due import Result, build_tables, run_postgres, run_sqlite
+from bench.data import Shape
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--pg", nargs="?", const=os.environ.get("GENDAN_TEST_DATABASE_URL", ""), default=None,
+                   help="PostgreSQL URL (default: $GENDAN_TEST_DATABASE_URL)")
+    p.add_argument("--no-sqlite", action="store_true")
+    p.add_argument("--orders", type=int, default=1_000_000)
+    p.add_argument("--open", type=int, default=100_000)
+    p.add_argument("--due", type=int, default=10_000, help="due reminders to claim")
+    p.add_argument("--runs", type=int, default=9, help="runs per query (the median is reported)")
+    return p.parse_args(argv)
+
+
+def _print(results: list[Result]) -> None:
+    print(f"{'backend':<11} {'measure':<46} {'value':>10}  {'goal':>8}  result  note")
+    for r in results:
+        goal = f"{r.goal:g} {r.unit}" if r.goal is not None else "—"
+        verdict = ("ok" if r.ok else "MISSED") if r.goal is not None else ""
+        print(f"{r.backend:<11} {r.name:<46} {r.value:>7.1f} {r.unit:<2}  {goal:>8}  {verdict:<6}  {r.note}")
+
+
+async def _main(args: argparse.Namespace) -> int:
+    shape = Shape(orders=args.orders, open=args.open, due_reminders=args.due)
+    pg = args.pg if args.pg is not None else os.environ.get("GENDAN_TEST_DATABASE_URL", "")
+    tables, built = build_tables(shape)
+    print(f"data: {shape.orders:,} orders ({shape.open:,} open), {shape.due_reminders:,} due reminders; "
+          f"built in {built:.1f} s", flush=True)
+    results: list[Result] = []
+    if not args.no_sqlite:
+        results += await run_sqlite(shape, args.runs, tables)
+    if pg.startswith("postgresql"):
+        results += await run_postgres(pg, shape, args.runs, tables)
+    _print(results)
+    missed = [r for r in results if not r.ok]
+    return 1 if missed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    return asyncio.run(_main(_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
