@@ -1,0 +1,167 @@
+"""The outbox sender: retries with backoff, rate limits with digests, card updates, nothing lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.outbound import Card, Message
+from bot.outbox import MAX_ATTEMPTS, OutboxSender
+from bot.transport import CardExpired, Delivery, PermanentError, RateLimit, TransientError
+from handlers.texts import replies
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.outbox import Envelope, enqueue
+from tests.conftest import Clock
+
+
+class FakeTransport:
+    platform = "fake"
+
+    def __init__(self, limit: RateLimit | None = None) -> None:
+        self.limit = limit
+        self.sent: list[Delivery] = []
+        self.updated: list[Delivery] = []
+        self.fail_transient = 0
+        self.fail_permanent = False
+        self.expired = False
+
+    def rate_limit(self, delivery: Delivery) -> RateLimit | None:
+        return self.limit if delivery.chat_type == "group" else None
+
+    async def send(self, delivery: Delivery) -> dict[str, Any] | None:
+        if self.fail_permanent:
+            raise PermanentError("bad target")
+        if self.fail_transient:
+            self.fail_transient -= 1
+            raise TransientError("busy")
+        self.sent.append(delivery)
+        return {"n": len(self.sent)} if delivery.message.card else None
+
+    async def update_card(self, delivery: Delivery) -> dict[str, Any] | None:
+        if self.expired:
+            raise CardExpired("gone")
+        self.updated.append(delivery)
+        return delivery.card_ref
+
+
+class Mono:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def __call__(self) -> float:
+        return self.clock.now.timestamp()
+
+
+async def put(db: Database, clock: Clock, n: int, chat: str = "g1", chat_type: str = "group",
+              message: Message | None = None, op: str = "send") -> None:
+    async with db.uow() as uow:
+        enqueue(uow, [Envelope("fake", chat, chat_type, (message or Message.plain(f"通知 {i}")).to_dict(), op=op)
+                      for i in range(n)], clock())
+
+
+def sender(db: Database, clock: Clock, transport: FakeTransport) -> OutboxSender:
+    return OutboxSender(db, {"fake": transport}, replies, clock=clock, monotonic=Mono(clock))
+
+
+async def statuses(db: Database) -> list[str]:
+    async with db.uow() as uow:
+        return list((await uow.session.execute(select(OutboxMessage.status).order_by(OutboxMessage.id))).scalars())
+
+
+async def test_burst_over_the_limit_is_merged_and_nothing_dropped(db: Database, clock: Clock) -> None:
+    transport = FakeTransport(RateLimit(20, 60.0))
+    out = sender(db, clock, transport)
+    await put(db, clock, 50)
+    await out.flush()
+    assert len(transport.sent) == 1
+    digest = transport.sent[0].message.text
+    assert all(f"通知 {i}" in digest for i in range(50))
+    assert (await statuses(db)).count("MERGED") == 49
+
+
+async def test_rate_limit_holds_what_exceeds_the_window(db: Database, clock: Clock) -> None:
+    transport = FakeTransport(RateLimit(2, 60.0))
+    out = sender(db, clock, transport)
+    card = Message(kind="card", text="审批", card=Card("审批", "…"), card_key="k")
+    for _ in range(3):
+        await put(db, clock, 1, message=card)
+    await out.flush()
+    assert len(transport.sent) == 2
+    await out.flush()
+    assert len(transport.sent) == 2  # still within the window
+    clock.advance(seconds=61)
+    await out.flush()
+    assert len(transport.sent) == 3 and await statuses(db) == ["SENT"] * 3
+
+
+async def test_transient_errors_retry_with_backoff_then_arrive_once(db: Database, clock: Clock) -> None:
+    transport = FakeTransport()
+    transport.fail_transient = 3
+    out = sender(db, clock, transport)
+    await put(db, clock, 1, chat="u1", chat_type="single")
+    waits = []
+    for _ in range(4):
+        await out.flush()
+        async with db.uow() as uow:
+            row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
+        waits.append((row.next_attempt_at - clock()).total_seconds())
+        await out.flush()  # not due yet: nothing happens
+        clock.advance(seconds=max(waits[-1], 0) + 1)
+    assert len(transport.sent) == 1 and await statuses(db) == ["SENT"]
+    assert waits[:3] == [1.0, 2.0, 4.0]  # exponential backoff
+
+
+async def test_gives_up_after_max_attempts_and_on_permanent_errors(db: Database, clock: Clock) -> None:
+    transport = FakeTransport()
+    transport.fail_transient = 10_000
+    out = sender(db, clock, transport)
+    await put(db, clock, 1, chat="u1", chat_type="single")
+    for _ in range(MAX_ATTEMPTS + 2):
+        await out.flush()
+        clock.advance(seconds=700)
+    assert await statuses(db) == ["DEAD"]
+    transport.fail_transient, transport.fail_permanent = 0, True
+    await put(db, clock, 1, chat="u2", chat_type="single")
+    await out.flush()
+    assert await statuses(db) == ["DEAD", "DEAD"]
+
+
+async def test_card_copies_updated_in_place_or_resent(db: Database, clock: Clock) -> None:
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    card = Message(kind="card", text="审批 #1", card=Card("审批 #1", "…"), card_key="appr:1")
+    await put(db, clock, 1, chat="m1", chat_type="single", message=card)
+    await out.flush()
+    closed = Message(kind="card", text="审批 #1：通过", card=Card("审批 #1：通过", "…", closed=True),
+                     card_key="appr:1")
+    await put(db, clock, 1, chat="m1", chat_type="single", message=closed, op="update")
+    await out.flush()
+    assert len(transport.updated) == 1 and transport.updated[0].card_ref == {"n": 1}
+    transport.expired = True
+    await put(db, clock, 1, chat="m1", chat_type="single", message=closed, op="update")
+    await out.flush()
+    assert len(transport.sent) == 2 and transport.sent[-1].message.card.closed  # type: ignore[union-attr]
+
+
+async def test_a_crashed_sender_leaves_rows_that_are_taken_again(db: Database, clock: Clock) -> None:
+    from storage.outbox import claim_due
+
+    transport = FakeTransport()
+    await put(db, clock, 1, chat="u1", chat_type="single")
+    async with db.uow() as uow:
+        assert len(await claim_due(uow, clock())) == 1  # claimed, then the process "died"
+    out = sender(db, clock, transport)
+    await out.flush()
+    assert transport.sent == []
+    clock.advance(minutes=6)
+    await out.flush()
+    assert len(transport.sent) == 1
+
+
+async def test_unknown_platform_is_dead_not_stuck(db: Database, clock: Clock) -> None:
+    out = OutboxSender(db, {}, replies, clock=clock)
+    await put(db, clock, 1)
+    await out.flush()
+    assert await statuses(db) == ["DEAD"]
