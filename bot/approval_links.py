@@ -60,7 +60,6 @@ _STATUS = {"missing": 400, "forged": 403, "expired": 410, "used": 409, "gone": 4
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                        "frame-ancestors 'none'"}
-TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -208,7 +207,7 @@ class _Pages:
         self._tz = settings.tz
         self._keys = keys
         self._texts = texts
-        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+        env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
         self._template = env.get_template("approve.html")
 
     def _page(self, status: int, heading: str, **values: Any) -> web.Response:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot import approval_links as al
 from bot.app import SETTINGS
 from bot.dingtalk import DingTalkClient, DingTalkTransport
+from bot.dingtalk.render import LinkFor
 from bot.outbound import Button, Card, Message
 from bot.transport import Delivery
 from handlers.cards import ApprovalAction
@@ -118,7 +119,7 @@ async def test_transport_resolves_the_link_source_only_for_cards(clock: Clock) -
     async with FakeDingTalk() as fake, aiohttp.ClientSession() as session:
         settings = dingtalk_settings(fake.url)
 
-        async def source() -> al.LinkFor:
+        async def source() -> LinkFor:
             resolved.append(1)
             return al.make_link_for(settings, KEY, clock=clock)
 

@@ -6,7 +6,7 @@ import re
 
 from bot.commands import normalize
 
-__all__ = ["ArgError", "clip", "glue_operators", "prep", "split_words", "tokenize"]
+__all__ = ["QTY_UNITS", "ArgError", "clip", "glue_operators", "prep", "split_words", "tokenize"]
 
 
 class ArgError(Exception):
@@ -49,7 +49,16 @@ def split_words(text: str) -> list[str]:
     return [w for w in text.split(" ") if w]
 
 
+QTY_UNITS = (
+    "个", "件", "台", "套", "箱", "吨", "米", "只", "支", "条", "张", "瓶", "袋", "包", "盒",
+    "卷", "桶", "公斤", "斤", "千克", "克", "平米", "平方米", "平方", "方", "立方米", "立方",
+    "对", "双", "批", "片", "根", "组", "本", "把", "辆", "部", "粒", "罐", "颗", "捆", "托",
+    "板", "扎", "打", "副", "升", "kg", "g", "t", "m", "pcs", "pc", "set", "sets",
+)  # fmt: skip
+
 _CN_DIGIT = "零〇一二两三四五六七八九十"
+# CJK unit words (and the money words) that phones often separate from their number with a space
+_SPACED_UNITS = "|".join(sorted((u for u in (*QTY_UNITS, "元", "块") if not u.isascii()), key=len, reverse=True))
 _GLUE_RULES = (
     # "A100 × 20", "A100 *20" → "A100×20"
     (re.compile(r"\s*([×*])\s*"), r"\1"),
@@ -57,6 +66,8 @@ _GLUE_RULES = (
     (re.compile(rf"\s*乘\s*(?=[\d{_CN_DIGIT}])"), "乘"),
     # "Box x 20" → "Box×20": a spaced x is always the multiplication sign
     (re.compile(rf"(?<=\S)\s+[xX]\s+(?=[\d{_CN_DIGIT}])"), "×"),
+    # "20 个", "300 元" → "20个", "300元": a CJK unit word after a number belongs to it
+    (re.compile(rf"(?<=[\d{_CN_DIGIT}百千万])\s+({_SPACED_UNITS})(?=\s|$|[,，;、])"), r"\1"),
     # "A100×20@300" and "A100×20 @ 300" → "A100×20 @300": the price is its own token
     (re.compile(r"\s*@\s*"), " @"),
 )

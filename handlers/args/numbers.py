@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from handlers.args.base import ArgError, clip, prep
+from handlers.args.base import QTY_UNITS, ArgError, clip, prep
 from handlers.texts import parse as t
 
 __all__ = [
@@ -172,12 +172,8 @@ def looks_like_money(text: str) -> bool:
 
 #: unit words accepted after a quantity. ``块`` is NOT among them: after a number
 #: it is money (300块 = 300 yuan), so "5块" is refused as a quantity.
-QTY_UNITS = (
-    "个", "件", "台", "套", "箱", "吨", "米", "只", "支", "条", "张", "瓶", "袋", "包", "盒",
-    "卷", "桶", "公斤", "斤", "千克", "克", "平米", "平方米", "平方", "方", "立方米", "立方",
-    "对", "双", "批", "片", "根", "组", "本", "把", "辆", "部", "粒", "罐", "颗", "捆", "托",
-    "板", "扎", "打", "副", "升", "kg", "g", "t", "m", "pcs", "pc", "set", "sets",
-)  # fmt: skip
+# QTY_UNITS lives in base (the glue rules need it); re-exported here
+
 _UNITS_BY_LENGTH = sorted(QTY_UNITS, key=len, reverse=True)
 
 

@@ -75,7 +75,7 @@ class FakeDingTalk:
         #: wall clock for the 加签 timestamp window (the bot signs with its real clock)
         self.clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         #: clock of the 20-per-minute window; end-to-end tests tie it to their simulated clock
-        self.rate_clock_ms = rate_clock_ms or self.clock_ms
+        self.rate_clock_ms = rate_clock_ms
         self.calls: list[Call] = []
         #: seconds; set low to test refresh
         self.token_expire_in = 7200
@@ -299,7 +299,7 @@ class FakeDingTalk:
             if not hmac.compare_digest(_sign(timestamp, secret), sign):
                 return web.json_response({"errcode": 310000, "errmsg": "sign not match"})
         sends = self._robot_sends[token]
-        now = self.rate_clock_ms()
+        now = (self.rate_clock_ms or self.clock_ms)()
         while sends and now - sends[0] >= 60_000:
             sends.popleft()
         if len(sends) >= self.robot_limit:
