@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.events import CardAction, ChatMessage, ChatRef
-from bot.outbound import Message
+from bot.outbound import Message, MessageKind
 from storage.db import Database, UnitOfWork
 from storage.outbox import Envelope, enqueue, mark_inbox_done
 from storage.services.base import Provenance, Rules
@@ -114,7 +114,7 @@ class Context:
         replies = [
             Envelope(self.chat.platform, self.chat.chat_id, self.chat.chat_type, m.to_dict(),
                      reply_to=self.inbound.event_id, reply_hints=hints, card_key=m.card_key)
-            for m in self.replies[self._flushed_replies:]
+            for m in merge_replies(self.replies[self._flushed_replies:])
         ]
         self._flushed_replies = len(self.replies)
         pending, self._pending = self._pending, []
@@ -123,3 +123,19 @@ class Context:
     def discard_pending(self) -> None:
         """Forget notifications of a failed transaction (replies stay: they explain the failure)."""
         self._pending = []
+
+
+def merge_replies(messages: list[Message]) -> list[Message]:
+    """The text replies of one commit as one message (cards stay apart).
+
+    Some reply channels take exactly one message per inbound event (a WeCom
+    AI-bot ``response_url`` answers once), so a warning and the answer written
+    together must travel together.
+    """
+    texts = [m for m in messages if m.card is None]
+    if len(texts) < 2:
+        return messages
+    mentions = tuple(dict.fromkeys(x for m in texts for x in m.mentions))
+    kind: MessageKind = "markdown" if any(m.kind == "markdown" for m in texts) else "text"
+    merged = Message(kind=kind, text="\n\n".join(m.text for m in texts), mentions=mentions)
+    return [merged, *(m for m in messages if m.card is not None)]

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
 from bot.errors import UserError
+from bot.events import CardAction
 from handlers import args
-from handlers.cards import ApprovalAction
+from handlers.cards import ApprovalAction, card_key
 from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
 from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
-from storage.models import Approval, Order, Prompt
+from storage.db import UnitOfWork
+from storage.models import Approval, Order, Prompt, SentCard
 from storage.services import approvals as svc
 from storage.vocab import Role
 
@@ -43,6 +45,7 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
             step = found
         with refusing(order.no):
             events = await svc.decide(uow, order, step, ctx.prov, approve, comment, ctx.now())
+        await _keep_clicked_copy(ctx, uow, step.id)
         await dispatch_events(ctx, uow, order, events)
         ctx.reply(msg.decided(order.no, approve, comment, order.state))
 
@@ -76,11 +79,25 @@ async def approval_pressed(ctx: Context, data: ApprovalAction) -> None:
         order = await uow.session.get_one(Order, step.order_id)
         if step.status != "PENDING":
             raise UserError(t.refused("stale", {"state": order.state}, order.no))
+        await _keep_clicked_copy(ctx, uow, step.id)
         await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id,
                                                        Prompt.chat_id == ctx.chat.chat_id))
         uow.session.add(Prompt(person_id=ctx.person.id, chat_id=ctx.chat.chat_id, kind=REASON_PROMPT,
                                data={"approval_id": step.id}, expires_at=ctx.now() + timedelta(minutes=30)))
         ctx.reply(msg.ask_reject_reason(order.no))
+
+
+async def _keep_clicked_copy(ctx: Context, uow: UnitOfWork, approval_id: int) -> None:
+    """Keep the handle a press carries for the pressed copy: it is the newest one (a WeCom click
+    brings a fresh single-use response_code), so the coming card update uses it."""
+    inbound = ctx.inbound
+    if not isinstance(inbound, CardAction) or not inbound.card_ref:
+        return
+    await uow.session.execute(
+        update(SentCard)
+        .where(SentCard.card_key == card_key(approval_id), SentCard.platform == ctx.chat.platform,
+               SentCard.chat_id == ctx.chat.chat_id)
+        .values(ref=dict(inbound.card_ref)))
 
 
 @router.fallback

@@ -27,7 +27,8 @@ async def person_left(dispatcher: Dispatcher, event: DirectoryEvent) -> None:
         text = msg.handover_to_you(handover.left.label, [o.no for o in handover.orders])
         out.append(Envelope(succ.platform, succ.user_id, "single", Message.plain(text).to_dict(),
                             event_key=f"left:{event.event_id}"))
-        seen = {(succ.platform, succ.user_id)}
+        # the leaver's own 1:1 chat is gone (WeCom lists them in invaliduser)
+        seen = {(succ.platform, succ.user_id), (event.platform, event.user_id)}
         for order, ev in events:
             key = (order.origin_platform, order.origin_chat_id)
             if key in seen:

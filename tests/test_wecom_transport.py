@@ -122,6 +122,27 @@ async def test_update_busy_is_transient_and_keeps_the_code(
     await transport.update_card(update)
 
 
+async def test_busy_waits_grow_with_the_rows_attempts(fake: FakeWeCom, transport: WeComTransport) -> None:
+    waits = []
+    for attempts in (0, 1, 2, 3, 12):
+        fake.fail("message/send", -1)
+        with pytest.raises(TransientError) as info:
+            await transport.send(delivery(Message.plain("hi"), attempts=attempts))
+        assert info.value.retry_after is not None
+        waits.append(info.value.retry_after)
+    for n, wait in enumerate(waits[:4]):
+        assert 2.0 * 2**n <= wait <= 2.2 * 2**n, waits  # WeCom's 2 s hint, doubled, ≤10 % jitter
+    assert waits[4] == 600.0  # capped
+
+
+async def test_send_of_an_update_row_sends_a_new_message(fake: FakeWeCom, transport: WeComTransport) -> None:
+    # The outbox falls back to ``send`` when a copy cannot be updated: that must post, not update.
+    assert await transport.send(delivery(card_message(CLOSED), op="update", card_ref={"channel": "app"})) is None
+    [sent] = fake.calls_to("message/send")
+    assert sent.json["markdown"]["content"].startswith("**订单 #12 已通过**")
+    assert fake.calls_to("message/update_template_card") == []
+
+
 async def test_recipient_outside_visible_range_is_permanent(
     fake: FakeWeCom, transport: WeComTransport
 ) -> None:
