@@ -193,7 +193,7 @@ class Settings(BaseSettings):
         )
         if seed.strip("|"):
             return ("gendan-link:" + seed).encode()
-        # Nothing configured: a per-database key is created by the app at start (see bot.app).
+        # Nothing configured: a key is created in the kv table on first use (bot.approval_links.link_key).
         return b""
 
     @property

@@ -37,6 +37,8 @@ log = logging.getLogger("gendan.outbox")
 
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = 600.0
+#: a digest must fit every platform's message size (WeCom robot markdown takes 4,096 bytes)
+DIGEST_MAX_BYTES = 3800
 
 
 class _Window:
@@ -140,7 +142,7 @@ class OutboxSender:
                 return await self._send_limited(key, transport, rows, deliveries, budget, free_at, limit)
         done = 0
         for row, delivery in zip(rows, deliveries, strict=True):
-            done += await self._send_one(key, transport, row, delivery)
+            done += await self._send_one(key, transport, row, delivery) != "RETRY"
         return done
 
     async def _send_limited(self, key: tuple[str, str], transport: Transport, rows: list[OutboxMessage],
@@ -150,28 +152,47 @@ class OutboxSender:
             delay = max(1.0, free_at - self.monotonic())
             await self._settle(rows, "PENDING", retry_in=delay)
             return 0
-        texts = [(r, d) for r, d in zip(rows, deliveries, strict=True) if d.message.card is None and d.op == "send"]
-        others = [(r, d) for r, d in zip(rows, deliveries, strict=True) if (r, d) not in texts]
+        pairs = list(zip(rows, deliveries, strict=True))
+        texts = [(r, d) for r, d in pairs if d.message.card is None and d.op == "send"]
+        others = [(r, d) for r, d in pairs if d.message.card is not None or d.op != "send"]
         done = 0
+        slot = max(1.0, limit.period / limit.count)
         if texts:
-            digest = self._digest([d.message for _, d in texts])
-            head, rest = texts[0], texts[1:]
+            chosen = self._fit_digest(texts)
+            head, rest, later = chosen[0], chosen[1:], texts[len(chosen):]
+            digest = self._digest([d.message for _, d in chosen])
             merged = Delivery(head[1].id, head[1].platform, head[1].chat_id, head[1].chat_type, digest,
                               reply_hints=head[1].reply_hints, webhook=head[1].webhook)
-            ok = await self._send_one(key, transport, head[0], merged)
-            if ok:
-                await self._settle([r for r, _ in rest], "MERGED", merged_into=head[0].id)
+            status = await self._send_one(key, transport, head[0], merged)
+            rest_rows = [r for r, _ in rest]
+            if status == "SENT":
+                await self._settle(rest_rows, "MERGED", merged_into=head[0].id)
+                done += 1 + len(rest)
+            elif status == "DEAD":
+                # never mark rows delivered inside a digest that was refused
+                await self._settle(rest_rows, "DEAD", error=f"digest {head[0].id} refused")
                 done += 1 + len(rest)
             else:
-                await self._settle([r for r, _ in rest], "PENDING", retry_in=1.0)
+                await self._settle(rest_rows, "PENDING", retry_in=1.0)
+            await self._settle([r for r, _ in later], "PENDING", retry_in=slot)
             budget -= 1
         for row, delivery in others:
             if budget <= 0:
-                await self._settle([row], "PENDING", retry_in=max(1.0, limit.period / limit.count))
+                await self._settle([row], "PENDING", retry_in=slot)
                 continue
-            done += await self._send_one(key, transport, row, delivery)
+            done += await self._send_one(key, transport, row, delivery) != "RETRY"
             budget -= 1
         return done
+
+    def _fit_digest(self, texts: list[tuple[OutboxMessage, Delivery]]) -> list[tuple[OutboxMessage, Delivery]]:
+        """The longest prefix whose digest fits the platforms' message size (always at least one)."""
+        chosen = texts[:1]
+        for pair in texts[1:]:
+            candidate = [*chosen, pair]
+            if len(self.texts.digest([d.message.text for _, d in candidate]).encode()) > DIGEST_MAX_BYTES:
+                break
+            chosen = candidate
+        return chosen
 
     def _digest(self, messages: list[Message]) -> Message:
         mentions: dict[tuple[str, str], Mention] = {}
@@ -188,7 +209,8 @@ class OutboxSender:
                         reply_hints=dict(row.reply_hints or {}), webhook=webhook, attempts=row.attempts)
 
     async def _send_one(self, key: tuple[str, str], transport: Transport, row: OutboxMessage,
-                        delivery: Delivery) -> int:
+                        delivery: Delivery) -> str:
+        """Deliver one row; returns how it was settled: "SENT", "DEAD" or "RETRY"."""
         try:
             if delivery.op == "update":
                 ref = await self._update(transport, delivery)
@@ -200,21 +222,21 @@ class OutboxSender:
             if row.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("outbox %s dead after %s attempts: %s", row.id, row.attempts + 1, err)
                 await self._settle([row], "DEAD", error=str(err))
-                return 1
+                return "DEAD"
             log.warning("outbox %s retry in %.0fs: %s", row.id, backoff, err)
             await self._settle([row], "PENDING", retry_in=backoff, error=str(err), count_attempt=True)
-            return 0
+            return "RETRY"
         except PermanentError as err:
             log.error("outbox %s refused by %s: %s", row.id, row.platform, err)
             await self._settle([row], "DEAD", error=str(err))
-            return 1
+            return "DEAD"
         except Exception as err:  # an adapter bug must not stop the sender
             log.exception("outbox %s failed", row.id)
             await self._settle([row], "PENDING", retry_in=min(MAX_BACKOFF, 2.0 ** row.attempts),
                                error=repr(err), count_attempt=True)
-            return 0
+            return "RETRY"
         await self._settle([row], "SENT", card_ref=ref, delivery=delivery)
-        return 1
+        return "SENT"
 
     async def _update(self, transport: Transport, delivery: Delivery) -> dict[str, Any] | None:
         """Update every stored copy of the card in this chat; send a new card where that fails."""

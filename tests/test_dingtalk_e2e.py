@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.outbound import Message
 from storage.models import InboxEvent, Order, OutboxMessage, Person
+from storage.outbox import Envelope, enqueue
 from tests.conftest import Clock, fingerprint
 from tests.fakes.dingtalk_app import NOTIFY_GROUP, ROBOT_TOKEN, SALES_GROUP, DingTalkHarness, dingtalk_app
 from tests.fakes.dingtalk_server import APP_KEY, APP_SECRET
@@ -215,3 +218,18 @@ async def test_user_leave_org_reassigns_open_orders(db_url: Any, clock: Clock) -
         for group, no in ((SALES_GROUP, "#1"), (OTHER_GROUP, "#2")):
             told = [t for t in h.to("group", group) if "负责人变更为" in t]
             assert len(told) == 1 and no in told[0] and "王经理" in told[0], (group, told)
+
+
+async def test_a_backlog_too_big_for_one_digest_still_arrives(db_url: Any, clock: Clock) -> None:
+    async with dingtalk_app(db_url, clock) as h:
+        await h.bind_notify_group()
+        # a backlog (e.g. after an outage): 300 notifications of ~350 bytes wait for one group
+        texts = [f"📦 #{n} 备注：" + "客户要求分批发货并附带质检报告。" * 6 for n in range(1, 301)]
+        async with h.db.uow() as uow:
+            enqueue(uow, [Envelope("dingtalk", NOTIFY_GROUP, "group", Message.plain(t).to_dict()) for t in texts],
+                    clock())
+        for _ in range(60):
+            await h.settle()
+            clock.advance(seconds=61)
+        delivered = "\n".join(_robot_texts(h, accepted=True))
+        assert all(t in delivered for t in texts)

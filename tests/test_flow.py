@@ -142,7 +142,8 @@ async def test_person_leaving_reassigns_open_orders(team: Bot) -> None:
         assert (await team.api(f"/orders/{no}"))["owner"]["user_id"] == "m1"
     await team.app[SENDER].flush()
     assert any("已转给你负责" in m["text"] and "#1" in m["text"] for m in await team.sent("m1"))
-    assert any("负责人变更为 王经理" in m["text"] for m in await team.sent("g2"))
+    assert any("#2 负责人变更为 王经理" in m["text"] for m in await team.sent("g2"))
+    assert any("#1、#3 负责人变更为 王经理" in m["text"] for m in await team.sent("g1"))
     events = (await team.api("/orders/2/events"))["items"]
     assert events[-1]["action"] == "reassign"
     # the same contact event again changes nothing

@@ -165,3 +165,30 @@ async def test_unknown_platform_is_dead_not_stuck(db: Database, clock: Clock) ->
     await put(db, clock, 1)
     await out.flush()
     assert await statuses(db) == ["DEAD"]
+
+
+async def test_a_big_backlog_goes_out_in_digests_that_fit(db: Database, clock: Clock) -> None:
+    from bot.outbox import DIGEST_MAX_BYTES
+
+    transport = FakeTransport(RateLimit(20, 60.0))
+    out = sender(db, clock, transport)
+    long_text = "通知" * 120  # ~720 bytes each
+    async with db.uow() as uow:
+        enqueue(uow, [Envelope("fake", "g1", "group", Message.plain(f"{i}:{long_text}").to_dict())
+                      for i in range(60)], clock())
+    for _ in range(40):
+        await out.flush()
+        clock.advance(seconds=5)
+    assert all(len(d.message.text.encode()) <= DIGEST_MAX_BYTES + 800 for d in transport.sent)
+    delivered = "\n".join(d.message.text for d in transport.sent)
+    assert all(f"{i}:{long_text}" in delivered for i in range(60))
+    assert set(await statuses(db)) <= {"SENT", "MERGED"}
+
+
+async def test_a_refused_digest_marks_its_rows_dead_not_delivered(db: Database, clock: Clock) -> None:
+    transport = FakeTransport(RateLimit(2, 60.0))
+    transport.fail_permanent = True
+    out = sender(db, clock, transport)
+    await put(db, clock, 5)
+    await out.flush()
+    assert await statuses(db) == ["DEAD"] * 5

@@ -3,7 +3,7 @@
 Wiring (in ``bot/app.py``)::
 
     client = DingTalkClient(session, settings)
-    transport = DingTalkTransport(client, settings, link_for)
+    transport = DingTalkTransport(client, settings, link_for)  # or link_source=<async link_for factory>
     setup_routes(app, sink, settings)
 
 Nothing here imports ``handlers`` or ``storage``.

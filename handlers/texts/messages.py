@@ -236,5 +236,5 @@ def handover_to_you(left: str, nos: list[int]) -> str:
     return f"👤 {left} 已离职，其进行中的订单 {'、'.join(f'#{n}' for n in nos)} 已转给你负责。"
 
 
-def handover_in_group(no: int, successor: str, left: str) -> str:
-    return f"👤 #{no} 负责人变更为 {successor}（{left} 已离职）"
+def handover_in_group(nos: list[int], successor: str, left: str) -> str:
+    return f"👤 {'、'.join(f'#{n}' for n in nos)} 负责人变更为 {successor}（{left} 已离职）"

@@ -288,6 +288,8 @@ class FakeDingTalk:
         if failed:
             return failed
         token = call.query.get("access_token", "")
+        if len(json.dumps(call.json, ensure_ascii=False).encode()) > 20_000:  # brief §2.2
+            return web.json_response({"errcode": 460101, "errmsg": "body 大小不合法，请保持大小在 20000bytes 以内"})
         if token not in self.robots:
             return web.json_response({"errcode": 300001, "errmsg": "token is not exist"})
         secret = self.robots[token]
