@@ -54,15 +54,18 @@ def build(shape: Shape, now: datetime, seed: int = 7) -> Tables:
         "approvals": ("id", "order_id", "round", "step", "role", "reasons", "status", "activated_at", "created_at"),
         "reminders": ("id", "kind", "due_at", "person_id", "text", "status", "created_by", "created_at", "sent_at"),
     }, {})
-    roles = ["sales"] * 150 + ["manager"] * 10 + ["boss"] * 5 + ["warehouse"] * 15 + ["finance"] * 10 + \
-        ["service"] * 10
+    roles = ["sales"] * 188 + ["manager"] * 3 + ["boss"] * 2 + ["warehouse"] * 3 + ["finance"] * 2 + \
+        ["service"] * 2
     t.rows["people"] = [(i, "local", f"p{i}", f"员工{i}", True, now) for i in range(1, shape.people + 1)]
     t.rows["person_roles"] = [(i, roles[(i - 1) % len(roles)], now) for i in range(1, shape.people + 1)]
     t.rows["customers"] = [(i, f"客户{i}", now) for i in range(1, 1001)]
-    orders, lines, ships, approvals = [], [], [], []
+    orders: list[Row] = []
+    lines: list[Row] = []
+    ships: list[Row] = []
+    approvals: list[Row] = []
     closed = shape.orders - shape.open
     for oid in range(1, shape.orders + 1):
-        owner = rnd.randint(1, 150)
+        owner = rnd.randint(1, 188)
         qty, price = rnd.randint(1, 50), rnd.randint(10, 2000)
         amount = Decimal(qty * price)
         if oid <= closed:

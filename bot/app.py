@@ -21,6 +21,7 @@ from bot.dispatch import Dispatcher
 from bot.metrics import Metrics, setup_metrics
 from bot.outbox import OutboxSender
 from bot.transport import Transport
+from schedules.scheduler import ReminderScheduler
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -30,6 +31,7 @@ SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 SENDER = web.AppKey("sender", OutboxSender)
+SCHEDULER = web.AppKey("scheduler", ReminderScheduler)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)
 
@@ -65,13 +67,18 @@ async def never_5xx(request: web.Request, handler: Any) -> web.StreamResponse:
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None,
                migrate: bool = True, transports: dict[str, Transport] | None = None,
-               run_sender: bool = True, db: Database | None = None) -> web.Application:
+               run_sender: bool = True, run_scheduler: bool | None = None,
+               db: Database | None = None) -> web.Application:
     """Build the application; resources open in its cleanup context."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[never_5xx])
     db, dispatcher = build_core(settings, clock, db)
     sender = OutboxSender(db, dict(transports or {}), dispatcher.texts, clock=clock)
     sender.transports.setdefault(local.PLATFORM, local.LocalTransport(db))
     dispatcher.set_sender_wake(sender.wake)
+    scheduler = ReminderScheduler(db, settings, clock=clock, wake=sender.wake)
+    app[SCHEDULER] = scheduler
+    # tests that drive the outbox by hand drive the scheduler by hand too
+    start_scheduler = run_sender if run_scheduler is None else run_scheduler
     app[SETTINGS] = settings
     app[DB] = db
     app[DISPATCHER] = dispatcher
@@ -88,7 +95,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             log.info("re-processed %d inbound events left by a previous run", recovered)
         if run_sender:
             sender.start()
+        if start_scheduler:
+            scheduler.start()
         yield
+        if start_scheduler:
+            await scheduler.stop()
         await dispatcher.drain()
         if run_sender:
             await sender.stop()

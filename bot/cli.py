@@ -155,19 +155,15 @@ def _print(message: object) -> None:
 
 
 async def _jobs(settings: Settings) -> int:
-    from sqlalchemy import select
+    from datetime import UTC, datetime
 
+    from schedules.listing import upcoming
     from storage.db import Database
     from storage.migrate import upgrade
-    from storage.models import Reminder
 
     db = Database(settings.database_url)
     await upgrade(db.engine)
-    async with db.uow() as uow:
-        rows = (await uow.session.execute(select(Reminder).where(Reminder.status == "PENDING")
-                                          .order_by(Reminder.due_at).limit(50))).scalars()
-        for r in rows:
-            print(f"{r.due_at.astimezone(settings.tz):%Y-%m-%d %H:%M}  {r.kind:<10} person={r.person_id} "
-                  f"order={r.order_id or '-'}  {r.text}")
+    for line in await upcoming(db, settings, datetime.now(UTC)):
+        print(line)
     await db.dispose()
     return 0

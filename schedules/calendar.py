@@ -84,6 +84,14 @@ class Calendar:
                 return candidate
         raise ValueError("no working day within ten years: check GENDAN_WORKING_DAYS and GENDAN_HOLIDAYS")
 
+    def previous_working_day(self, day: date) -> date:
+        """The last working day strictly before ``day``."""
+        for n in range(1, _MAX_DAYS):
+            candidate = day - timedelta(days=n)
+            if self.is_working_day(candidate):
+                return candidate
+        raise ValueError("no working day within ten years: check GENDAN_WORKING_DAYS and GENDAN_HOLIDAYS")
+
     @property
     def day_length(self) -> timedelta:
         """Working time in one working day (9 h by default)."""

@@ -3,9 +3,11 @@
 Each query selects only what could produce a reminder now:
 
 - approvals: ``PENDING`` steps active for at least 4 h (``ix_approvals_status``);
-- deliveries: ``CONFIRMED`` orders with 交期 in [today − 60 days, today + 2] and a line not
-  fully shipped (``ix_orders_state_due`` + ``ix_order_lines_order_id``); an order more than
-  60 days late already had its one-shot reminders and is in the daily digests;
+- deliveries: ``CONFIRMED`` orders with a line not fully shipped and 交期 in the few days
+  whose reminders can fall due today (:func:`delivery_windows`; ``ix_orders_state_due`` +
+  ``ix_order_lines_order_id``). An order first seen late beyond the grace (confirmed long
+  after its 交期, or a downtime of more than 3 days) gets no group notice: it is in the
+  owner's daily digest instead;
 - payments: ``CONFIRMED`` orders with a balance (``ix_orders_state_due`` prefix), once a day;
 - tickets: resolved in the last 33 days and at least 3 days ago (``ix_tickets_resolved``).
 """
@@ -19,11 +21,23 @@ from typing import Any
 
 from sqlalchemy import exists, func, select
 
-from schedules.rules import APPROVAL_FIRST, VISIT_AFTER, ApprovalFacts, OrderFacts, Staff, TicketFacts
+from schedules.calendar import Calendar
+from schedules.rules import (
+    APPROVAL_FIRST,
+    LATE_ESCALATE_DAYS,
+    SOON_DAYS,
+    VISIT_AFTER,
+    ApprovalFacts,
+    OrderFacts,
+    Staff,
+    TicketFacts,
+)
 from storage.db import UnitOfWork
 from storage.models import Approval, Customer, Order, OrderLine, Person, PersonRole, Shipment, Ticket
 
-DELIVERY_LOOKBACK = timedelta(days=60)
+#: overdue notices still sent this many days after their first working moment (downtime)
+LATE_GRACE = timedelta(days=3)
+ZERO = Decimal(0)
 VISIT_WINDOW = timedelta(days=30)
 CHUNK = 500
 
@@ -47,6 +61,7 @@ def order_columns() -> Any:
 
 
 def order_facts(row: Any) -> OrderFacts:
+    """:class:`OrderFacts` from a row of :func:`order_columns`."""
     fully = not row.unshipped
     return OrderFacts(
         id=row.id, no=row.no, owner_id=row.owner_id, state=row.state, due_date=row.due_date,
@@ -57,12 +72,28 @@ def order_facts(row: Any) -> OrderFacts:
     )
 
 
-async def delivery_candidates(uow: UnitOfWork, today: date) -> list[OrderFacts]:
-    """Confirmed, not fully shipped, 交期 within [today − 60 days, today + 2 days]."""
-    stmt = order_columns().where(
-        Order.state == "CONFIRMED", Order.due_date >= today - DELIVERY_LOOKBACK,
-        Order.due_date <= today + timedelta(days=2), _unshipped())
-    return [order_facts(r) for r in await uow.session.execute(stmt)]
+def delivery_windows(cal: Calendar, today: date) -> list[tuple[date, date]]:
+    """The 交期 ranges whose delivery reminders can fall due on ``today``.
+
+    due soon: [today, today + 2]; overdue (fires the working day after 交期): from the
+    previous working day − grace to yesterday; the 7-day escalation likewise, 6 days
+    earlier. Counting from the previous working day keeps long holidays covered.
+    """
+    start = cal.previous_working_day(today) - LATE_GRACE
+    return [(today, today + timedelta(days=SOON_DAYS)),
+            (start, today - timedelta(days=1)),
+            (start - timedelta(days=LATE_ESCALATE_DAYS - 1), today - timedelta(days=LATE_ESCALATE_DAYS))]
+
+
+async def delivery_candidates(uow: UnitOfWork, cal: Calendar, today: date) -> list[OrderFacts]:
+    """Confirmed, not fully shipped, 交期 in one of :func:`delivery_windows` (only what planning needs)."""
+    out: dict[int, OrderFacts] = {}
+    for lo, hi in delivery_windows(cal, today):
+        stmt = select(Order.id, Order.no, Order.owner_id, Order.due_date).where(
+            Order.state == "CONFIRMED", Order.due_date >= lo, Order.due_date <= hi, _unshipped())
+        for r in await uow.session.execute(stmt):
+            out[r.id] = OrderFacts(r.id, r.no, r.owner_id, "CONFIRMED", r.due_date, ZERO, ZERO, False)
+    return list(out.values())
 
 
 async def late_deliveries(uow: UnitOfWork, today: date) -> list[OrderFacts]:

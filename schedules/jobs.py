@@ -18,7 +18,7 @@ their latest occurrence, and everything due for one person leaves as one message
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -55,7 +55,7 @@ class Jobs:
     """The job coroutines over one database, calendar and clock."""
 
     def __init__(self, db: Database, settings: CalendarSettings, clock: Callable[[], datetime] | None = None,
-                 wake: Callable[[], None] | None = None, batch_size: int = 5000) -> None:
+                 wake: Callable[[], None] | None = None, batch_size: int = 20_000) -> None:
         self.db = db
         self.cal = Calendar.from_settings(settings)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -66,13 +66,37 @@ class Jobs:
         """Plan, deliver, digest, report (see the module docstring)."""
         now = self.clock()
         rep = TickReport()
-        rep.created = await self.plan(now)
-        await self.deliver(now, rep)
-        rep.digests = await self.digest(now)
-        rep.reports = await self.weekly(now)
+        errors: list[Exception] = []
+
+        async def step(name: str, run: Callable[[], Awaitable[None]]) -> None:
+            # a failing step (say, a rule's query) must not hold back the others (say, /提醒)
+            try:
+                await run()
+            except Exception as exc:
+                log.exception("scheduler step %s failed", name)
+                errors.append(exc)
+
+        async def plan() -> None:
+            rep.created = await self.plan(now)
+
+        async def digest() -> None:
+            rep.digests = await self.digest(now)
+
+        async def weekly() -> None:
+            rep.reports = await self.weekly(now)
+
+        await step("plan", plan)
+        await step("deliver", lambda: self._deliver_into(now, rep))
+        await step("digest", digest)
+        await step("weekly", weekly)
         if rep.messages or rep.digests or rep.reports:
             self.wake()
+        if errors:
+            raise errors[0]
         return rep
+
+    async def _deliver_into(self, now: datetime, rep: TickReport) -> None:
+        await self.deliver(now, rep)
 
     async def plan(self, now: datetime) -> int:
         """Write the rule reminders due at ``now`` that do not exist yet."""
@@ -105,7 +129,7 @@ class Jobs:
 
     async def _date_dues(self, uow: UnitOfWork, now: datetime, with_payments: bool) -> list[Due]:
         staff = await facts.staff(uow)
-        dues = delivery_dues(await facts.delivery_candidates(uow, self.cal.today(now)), staff, now, self.cal)
+        dues = delivery_dues(await facts.delivery_candidates(uow, self.cal, self.cal.today(now)), staff, now, self.cal)
         if with_payments:
             dues += payment_dues(await facts.payment_candidates(uow), staff, now, self.cal)
         return dues

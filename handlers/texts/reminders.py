@@ -12,6 +12,8 @@ from storage.vocab import ROLE_LABELS
 WEEKDAYS = "一二三四五六日"
 #: lines shown per digest section before "等 N 张"
 SECTION_MAX = 10
+#: lines listed in one merged reminder message
+MERGED_MAX = 30
 
 
 def _day(d: date) -> str:
@@ -73,10 +75,13 @@ def custom(text: str, order_no: int | None) -> str:
 
 
 def merged(lines: Sequence[str]) -> str:
-    """Several reminders to one chat in one message."""
+    """Several reminders to one chat in one message (phone-sized: the rest is counted, not listed)."""
     if len(lines) == 1:
         return lines[0]
-    return f"⏰ {len(lines)} 条提醒\n" + "\n".join(f"· {line}" for line in lines)
+    shown = [f"· {line}" for line in lines[:MERGED_MAX]]
+    if len(lines) > MERGED_MAX:
+        shown.append(f"…另有 {len(lines) - MERGED_MAX} 条，发 /订单 逾期 查看全部")
+    return f"⏰ {len(lines)} 条提醒\n" + "\n".join(shown)
 
 
 def _section(title: str, lines: Sequence[str]) -> list[str]:

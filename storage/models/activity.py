@@ -60,6 +60,7 @@ class Ticket(Base):
     """An after-sales ticket (售后), shown to people as ``T<no>``."""
 
     __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_resolved", "status", "resolved_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     no: Mapped[int] = mapped_column(Integer, unique=True)
