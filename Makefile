@@ -28,7 +28,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(TEST_STAMP)
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && echo "no slow tests yet" || exit $$rc
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

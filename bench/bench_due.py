@@ -1,6 +1,6 @@
 """Scheduler benchmark: the due set with 1,000,000 orders (100,000 open), and claiming 10,000 reminders.
 
-Goals (docs/scheduler.md): every per-tick due-set query and the hourly delivery sweep
+Goals (README, "Reminders and scheduled jobs"): every per-tick due-set query and the hourly delivery sweep
 query under 50 ms (median of several runs); 10,000 due reminders claimed and handed to
 the outbox in under 10 s. The daily payment sweep is reported without a goal.
 """

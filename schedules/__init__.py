@@ -10,5 +10,5 @@
 - :mod:`schedules.jobs`: the job coroutines (``tick``), run by :mod:`schedules.scheduler`.
 - :mod:`schedules.listing`: what is due next (``gendan jobs``).
 
-Nothing here opens a connection at import time. See ``docs/scheduler.md``.
+Nothing here opens a connection at import time. See the README, "Reminders and scheduled jobs".
 """

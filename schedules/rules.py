@@ -4,7 +4,7 @@ Each rule returns :class:`Due` items whose time has come (``due_at <= now``); ea
 item carries a deterministic ``key`` so that writing it twice creates one row
 (see :mod:`schedules.store`). Recurring rules give only their latest occurrence,
 so a rule evaluated after a long downtime yields one item per reason, not one
-per missed tick. Decisions (documented in docs/scheduler.md):
+per missed tick. Decisions (documented in the README, "Reminders and scheduled jobs"):
 
 - approval waiting: occurrence n is due ``4 + (n-1)·day_length`` working hours after the
   step became active (day_length = 9 h by default, i.e. then every working day at the
