@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,8 +58,8 @@ async def test_two_instances_claim_the_same_due_set_each_reminder_once(
         await second.dispose()
 
 
-def test_scheduler_is_cheap_to_construct_without_a_loop_or_database() -> None:
-    sched = ReminderScheduler(Database("sqlite+aiosqlite:///does/not/exist.db"),
+def test_scheduler_is_cheap_to_construct_without_a_loop_or_database(tmp_path: Path) -> None:
+    sched = ReminderScheduler(Database(f"sqlite+aiosqlite:///{tmp_path / 'never' / 'opened.db'}"),
                               make_settings("sqlite+aiosqlite://"))
     assert not sched.running and sched.next_runs() == []
 
