@@ -31,11 +31,16 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
                   comment: str | None) -> None:
     async with ctx.uow() as uow:
         if approval_id is not None:
-            step = await uow.session.get(Approval, approval_id)
-            if step is None:
+            # Lock the order first, then read the step: a step read before the lock may be stale
+            # (a concurrent press on another copy decided it while we waited).
+            no_of_step = (await uow.session.execute(
+                select(Order.no).join(Approval, Approval.order_id == Order.id).where(Approval.id == approval_id)
+            )).scalar_one_or_none()
+            if no_of_step is None:
                 raise UserError(t.bad_action())
-            order = await uow.session.get_one(Order, step.order_id)
-            order = await load_order(uow, order.no)  # take the row lock
+            order = await load_order(uow, no_of_step)
+            step = await svc.approval_by_id(uow, approval_id)
+            assert step is not None
         else:
             assert no is not None
             order = await load_order(uow, no)
@@ -47,7 +52,12 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
             events = await svc.decide(uow, order, step, ctx.prov, approve, comment, ctx.now())
         await _keep_clicked_copy(ctx, uow, step.id)
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(msg.decided(order.no, approve, comment, order.state))
+        lapsed = next((e for e in events if e.kind == "change_obsolete"), None)
+        if lapsed is not None:
+            ctx.reply(msg.change_lapsed(order.no, str(lapsed.data["why"])))
+        else:
+            waiting = next((e.data["role"] for e in events if e.kind == "approval_needed"), None)
+            ctx.reply(msg.decided(order.no, approve, comment, order.state, waiting))
 
 
 @router.command("审批", aliases=("approve",), roles={Role.MANAGER, Role.BOSS}, **help_of("审批"))

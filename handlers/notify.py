@@ -25,7 +25,7 @@ from storage.services.base import DomainEvent
 TOPIC = {
     "submitted": "新订单", "confirmed": "审批", "approval_needed": "审批", "step_approved": "审批",
     "approved": "审批", "rejected": "审批", "withdrawn": "审批", "change_requested": "审批",
-    "change_approved": "审批", "change_rejected": "审批", "change_applied": "审批",
+    "change_approved": "审批", "change_rejected": "审批", "change_applied": "审批", "change_obsolete": "审批",
     "production_started": "生产", "production_finished": "生产", "shipped": "发货", "signed": "发货",
     "paid": "回款", "completed": "回款", "held": "审批", "resumed": "审批", "closed": "审批",
     "cancelled": "审批", "reopened": "审批", "ticket_opened": "售后", "ticket_resolved": "售后",

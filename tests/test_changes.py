@@ -99,3 +99,45 @@ async def test_customer_over_credit_needs_manager(team: Bot) -> None:
     assert "已提交审批" in reply and "华为技术有限公司" in reply
     card = [m for m in await team.sent("m1") if m["card"]][-1]["card"]
     assert "超信用额度" in card["body"]
+
+
+async def _pending_change(team: Bot, text: str) -> str:
+    reply = await team.text("u1", text)
+    assert "已提交审批" in reply, reply
+    card = [m for m in await team.sent("m1") if m["card"]][-1]["card"]
+    return next(b["action"] for b in card["buttons"] if b["label"] == "通过")
+
+
+async def test_change_lapses_when_shipping_overtakes_it(team: Bot) -> None:
+    await team.text("u1", "/下单 华为 A100×100@300 交期12-15")
+    await team.text("m1", "/审批 #1 通过", chat="m1")
+    ok = await _pending_change(team, "/变更 #1 A100 数量 60")
+    await team.text("w1", "/发货 #1 A100 80", chat="wh")
+    reply = await team.press("m1", ok)
+    assert "变更已失效" in reply and "已发数量" in reply, reply
+    order = await team.api("/orders/1")
+    assert order["lines"][0]["qty"] == "100" and order["version"] == 1
+    assert [m for m in await team.sent("m1") if m["card"]][-1]["card"]["closed"] is True
+    assert "已提交审批" in await team.text("u1", "/变更 #1 A100 数量 90")  # not stuck
+
+
+async def test_change_lapses_when_payment_overtakes_it(team: Bot) -> None:
+    await team.text("u1", "/下单 华为 A100×100@300 交期12-15")  # ¥30,000
+    await team.text("m1", "/审批 #1 通过", chat="m1")
+    ok = await _pending_change(team, "/变更 #1 A100 单价 200")  # ¥20,000: needs 主管
+    await team.text("f1", "/回款 #1 25000", chat="fin")
+    assert "变更已失效" in await team.press("m1", ok)
+    assert (await team.api("/orders/1"))["amount"] == "30000.00"
+
+
+async def test_cancel_or_hold_withdraws_the_waiting_change(team: Bot) -> None:
+    await team.text("u1", "/下单 华为 A100×100@300 交期12-15")
+    await team.text("m1", "/审批 #1 通过", chat="m1")
+    ok = await _pending_change(team, "/变更 #1 A100 数量 120")
+    assert "已作废" in await team.text("m1", "/作废 #1 客户取消", chat="m1")
+    before = await fingerprint(team.db)
+    assert "状态已变化" in await team.press("m1", ok)
+    assert await fingerprint(team.db) == before
+    await team.text("admin", "/重开 #1 客户又要了", chat="admin")
+    order = await team.api("/orders/1")
+    assert order["state"] == "DRAFT" and order["lines"][0]["qty"] == "100"

@@ -55,3 +55,37 @@ async def test_optimistic_version_check(bot: Bot) -> None:
         with pytest.raises(StaleDataError):
             await a.session.flush()
         await a.session.rollback()
+
+
+async def test_a_step_read_before_the_lock_is_read_again_after_it(team: Bot) -> None:
+    """Two 主管 press 通过 together on an order that also needs the 老板: the second must see the
+    first decision, not skip the 老板 step (PostgreSQL: SQLite serialises whole transactions)."""
+    if team.db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; the interleaving needs PostgreSQL")
+    from datetime import UTC, datetime
+
+    from handlers.common import load_order
+    from storage.lifecycle import Refused
+    from storage.models import Approval, Person
+    from storage.services import approvals as svc
+    from storage.services.base import Provenance
+
+    await team.say("m2", "/帮助", chat="m2", name="孙经理")
+    await team.text("admin", "/角色 m2 主管", chat="admin")
+    await team.text("u1", "/下单 华为 A100×500@300 交期12-15")  # 主管 then 老板
+    card = [m for m in await team.sent("m1") if m["card"]][-1]["card"]
+    ok = next(b["action"] for b in card["buttons"] if b["label"] == "通过")
+    approval_id = int(ok.split(":")[1])
+    async with team.db.uow() as uow:
+        m2 = (await uow.session.execute(select(Person).where(Person.user_id == "m2"))).scalar_one()
+        early = await uow.session.get(Approval, approval_id)  # read before any lock
+        assert early is not None and early.status == "PENDING"
+        assert "等待老板审批" in await team.press("m1", ok)  # m1 decides meanwhile
+        order = await load_order(uow, 1)
+        step = await svc.approval_by_id(uow, approval_id)
+        assert step is early and step.status == "APPROVED"  # the same object, refreshed
+        prov = Provenance(m2.id, "local", "m2", "孙经理", frozenset({"manager"}), source="card")
+        with pytest.raises(Refused) as exc:
+            await svc.decide(uow, order, step, prov, True, None, datetime.now(UTC))
+        assert exc.value.code == "stale"
+    assert (await team.api("/orders/1"))["state"] == "PENDING_APPROVAL"

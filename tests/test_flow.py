@@ -72,7 +72,7 @@ async def test_above_t2_needs_manager_then_boss(team: Bot) -> None:
     card = await _approval_card(team, "m1")
     ok = next(b for b in card["card"]["buttons"] if b["label"] == "通过")
     reply = await team.press("m1", ok["action"])
-    assert "待审批" in reply
+    assert "等待老板审批" in reply
     assert not [m for m in await team.sent("b1") if m["card"] and m["card"]["closed"]]
     boss_card = await _approval_card(team, "b1")
     assert "老板" in boss_card["card"]["body"]

@@ -121,7 +121,7 @@ async def test_withdraw_only_before_any_approval(team: Bot) -> None:
     cards = [m for m in await team.sent("m1") if m["card"]]
     assert cards[-1]["card"]["closed"] is True
     await team.text("u1", "/提交 #1")
-    assert "待审批" in await team.text("m1", "/审批 #1 通过", chat="m1")
+    assert "等待老板审批" in await team.text("m1", "/审批 #1 通过", chat="m1")
     await assert_refused(team, "u1", "/撤回 #1", "#1", "已有人审批通过")
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from handlers.texts.replies import money, qty, roles_text
-from storage.vocab import STATE_LABELS
+from storage.vocab import ROLE_LABELS, STATE_LABELS
 
 # ---- approvals ---------------------------------------------------------------------------
 
@@ -16,9 +16,17 @@ def no_pending_step(no: int, state: str) -> str:
     return f"#{no} 当前没有待审批的步骤（状态：{STATE_LABELS.get(state, state)}）。"
 
 
-def decided(no: int, approve: bool, comment: str | None, state: str) -> str:
+def decided(no: int, approve: bool, comment: str | None, state: str, waiting_role: str | None = None) -> str:
     text = f"#{no} 已{'通过' if approve else '驳回'}" + (f"：{comment}" if comment else "")
+    if waiting_role:
+        return text + f"，等待{ROLE_LABELS.get(waiting_role, waiting_role)}审批。"
     return text + f"，当前状态「{STATE_LABELS.get(state, state)}」。"
+
+
+def change_lapsed(no: int, why: str) -> str:
+    from handlers.texts.notices import notice_obsolete
+
+    return f"#{no} 的变更已失效（{notice_obsolete(why)}），未做修改；如仍需要请重新 /变更 #{no}。"
 
 
 def reject_needs_reason(no: int) -> str:

@@ -10,7 +10,8 @@ from storage.vocab import ROLE_LABELS
 
 #: how a closed approval card states its outcome, by the event that closed it
 OUTCOMES = {"approved": "通过", "step_approved": "通过", "change_approved": "通过", "rejected": "驳回",
-            "change_rejected": "驳回", "withdrawn": "已撤回", "cancelled": "已作废"}
+            "change_rejected": "驳回", "withdrawn": "已撤回", "cancelled": "已作废", "held": "已挂起",
+            "closed": "已关闭", "change_obsolete": "已失效"}
 
 
 def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | None:
@@ -30,6 +31,8 @@ def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | N
         "change_requested": lambda: f"✏️ {no} 申请变更（{actor}）",
         "change_approved": lambda: f"✅ {no} 变更已通过（{actor}）",
         "change_rejected": lambda: f"❌ {no} 变更被驳回（{actor}）：{d.get('comment') or '未填理由'}",
+        "change_obsolete": lambda: f"⚠️ {no} 的变更已失效：{_OBSOLETE.get(d.get('why', ''), '订单已变化')}，"
+                                   f"如仍需要请重新 /变更 #{order.no}",
         "change_applied": lambda: f"📝 {no} 变更已生效，版本 v{d.get('version')}",
         "production_started": lambda: f"🏭 {no} 开始生产（{actor}）",
         "production_finished": lambda: f"📦 {no} 已完工，待发货（{actor}）",
@@ -50,6 +53,15 @@ def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | N
     }
     make = texts.get(kind)
     return make() if make else None
+
+
+_OBSOLETE = {"state": "订单状态已变化", "version": "订单内容已变更", "shipped": "已发数量超过变更后的数量",
+             "paid": "已回款超过变更后的金额"}
+
+
+def notice_obsolete(why: str) -> str:
+    """Why a waiting change lapsed."""
+    return _OBSOLETE.get(why, "订单已变化")
 
 
 def _dec(value: Any) -> Any:

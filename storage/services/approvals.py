@@ -83,6 +83,7 @@ async def round_steps(uow: UnitOfWork, order: Order) -> list[Approval]:
         select(Approval)
         .where(Approval.order_id == order.id, Approval.round == order.approval_round)
         .order_by(Approval.step)
+        .execution_options(populate_existing=True)
     )
     return list((await uow.session.execute(stmt)).scalars())
 
@@ -98,8 +99,8 @@ def cancel_open(steps: list[Approval], now: datetime) -> list[Approval]:
 
 
 async def approval_by_id(uow: UnitOfWork, approval_id: int) -> Approval | None:
-    """One approval step."""
-    return await uow.session.get(Approval, approval_id)
+    """One approval step, read fresh (call it after the order's row lock is held)."""
+    return await uow.session.get(Approval, approval_id, populate_existing=True)
 
 
 async def pending_step(uow: UnitOfWork, order: Order) -> Approval | None:

@@ -118,7 +118,8 @@ async def order_by_no(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order |
     """Load an order by its number; ``lock`` takes the row lock (PostgreSQL) for the transaction."""
     stmt = select(Order).where(Order.no == no)
     if lock:
-        stmt = stmt.with_for_update()
+        # populate_existing: a copy read earlier in this session must not hide what the lock waited for
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await uow.session.execute(stmt)).scalar_one_or_none()
 
 

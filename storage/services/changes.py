@@ -154,8 +154,43 @@ async def after_decision(
         cr.reason = comment
         audit(uow, prov, "change_rejected", order, now, summary=comment or "")
         return [DomainEvent("change_rejected", order.id, order.no, data)]
+    why = obsolete_reason(order, cr)
+    if why is not None:
+        # the order moved on while the change waited (shipped, paid, held, cancelled …)
+        closed = await withdraw_pending(uow, order, now, why)
+        step.status = "CANCELLED"
+        return [DomainEvent("change_obsolete", order.id, order.no,
+                            {**data, "why": why, "closed_approvals": sorted({*closed, step.id})})]
     nxt = await approvals._activate_next(uow, order, step, now)
     if nxt is not None:
         return [DomainEvent("step_approved", order.id, order.no, data), approvals.needed_event(order, nxt)]
     events = [DomainEvent("change_approved", order.id, order.no, data)]
     return events + await apply(uow, order, cr, prov, now)
+
+
+def obsolete_reason(order: Order, cr: ChangeRequest) -> str | None:
+    """Why a waiting change can no longer apply: state, version, shipped or paid; None if it still can."""
+    if order.state != "CONFIRMED":
+        return "state"
+    if order.version != cr.from_version:
+        return "version"
+    shipped = {line.sku.lower(): line.shipped_qty for line in order.lines}
+    if any(Decimal(str(ln["qty"])) < shipped.get(ln["sku"].lower(), Decimal(0)) for ln in cr.after["lines"]):
+        return "shipped"
+    if Decimal(cr.after["amount"]) < order.paid_amount:
+        return "paid"
+    return None
+
+
+async def withdraw_pending(uow: UnitOfWork, order: Order, now: datetime, why: str) -> list[int]:
+    """Withdraw the order's waiting change, if any; returns the approval steps whose cards must close."""
+    cr = await _pending(uow, order)
+    if cr is None:
+        return []
+    cr.status = "WITHDRAWN"
+    cr.decided_at = now
+    cr.reason = why
+    steps = list((await uow.session.execute(
+        select(Approval).where(Approval.change_request_id == cr.id)
+        .execution_options(populate_existing=True))).scalars())
+    return [s.id for s in approvals.cancel_open(steps, now)]

@@ -7,7 +7,7 @@ from datetime import datetime
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Order
-from storage.services import approvals
+from storage.services import approvals, changes
 from storage.services.base import DomainEvent, Provenance, audit, state_snapshot
 from storage.vocab import Action, State
 
@@ -28,10 +28,15 @@ async def change_state(
     assert rule.target is not None  # every rule of these actions has a target
     before = state_snapshot(order)
     data: dict[str, object] = {"reason": reason, "from": order.state}
+    closed: list[int] = []
     if order.state == State.PENDING_APPROVAL:
         # cancelling while approval is pending: the cards must close
-        closed = approvals.cancel_open(await approvals.round_steps(uow, order), now)
-        data["closed_approvals"] = [a.id for a in closed]
+        closed = [a.id for a in approvals.cancel_open(await approvals.round_steps(uow, order), now)]
+    if action in (Action.HOLD, Action.CLOSE, Action.CANCEL):
+        # a change waiting for approval cannot apply to a held, closed or cancelled order
+        closed += await changes.withdraw_pending(uow, order, now, "state")
+    if closed:
+        data["closed_approvals"] = closed
     if action is Action.CLOSE:
         # ended early: the remaining balance is written off
         order.written_off = lifecycle.balance(order) + order.written_off
