@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import commands
 from bot.config import Settings
 from bot.context import Context, PersonInfo
-from bot.errors import UserError, error_ref
+from bot.errors import InputError, UserError, error_ref
 from bot.events import CardAction, ChatMessage, DirectoryEvent, Inbound, inbound_from_dict
 from bot.outbound import ActionData, ActionDataError, Message
 from storage.db import Database
@@ -257,7 +257,8 @@ class Dispatcher:
             return
         try:
             await spec.handler(ctx, cmd)
-        except UserError as err:
+        except InputError as err:
+            # not understood: show the right form; a refusal (plain UserError) explains itself
             ctx.discard_pending()
             ctx.reply(self.texts.with_usage(err, spec))
 
@@ -275,9 +276,9 @@ class Dispatcher:
     def _error_reply(self, ctx: Context, exc: Exception) -> None:
         ctx.discard_pending()
         if isinstance(exc, UserError):
-            ctx.reply(exc.text)
+            ctx.reply(self.texts.unchanged(exc.text))
         elif isinstance(exc, Refused):
-            ctx.reply(self.texts.refused(exc.code, exc.params, None))
+            ctx.reply(self.texts.unchanged(self.texts.refused(exc.code, exc.params, None)))
         elif isinstance(exc, StaleDataError | OperationalError | IntegrityError):
             # a concurrent change to the same order won; nothing of ours was written
             log.info("conflict on %s: %s", ctx.inbound.event_id, exc)

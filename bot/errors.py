@@ -17,6 +17,10 @@ class UserError(BotError):
         self.text = text
 
 
+class InputError(UserError):
+    """The message itself was not understood: the reply adds the command's right form and an example."""
+
+
 class PermissionDenied(UserError):
     """The person lacks the role the command needs."""
 

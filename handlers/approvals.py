@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
-from bot.errors import UserError
+from bot.errors import InputError, UserError
 from bot.events import CardAction
 from handlers import args
 from handlers.cards import ApprovalAction, card_key
@@ -65,9 +65,9 @@ async def approve_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         no, approve, reason = args.parse_approval(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     if not approve and not reason:
-        raise UserError(msg.reject_needs_reason(no))
+        raise InputError(msg.reject_needs_reason(no))
     await _decide(ctx, no, None, approve, reason)
 
 

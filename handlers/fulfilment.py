@@ -7,7 +7,7 @@ from decimal import Decimal
 from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
-from bot.errors import UserError
+from bot.errors import InputError, UserError
 from handlers import args
 from handlers.common import load_order, refusing
 from handlers.flow import on_order
@@ -28,7 +28,7 @@ def _ref(cmd: CommandText) -> int:
     try:
         return args.split_order_ref(cmd.args)[0]
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
 
 
 @router.command("生产", aliases=("produce",), roles={Role.PRODUCTION}, **help_of("生产"))
@@ -60,7 +60,7 @@ async def ship(ctx: Context, cmd: CommandText) -> None:
     try:
         parsed = args.parse_ship(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         order = await load_order(uow, parsed.order_no)
         wanted: list[tuple[OrderLine, Decimal]] | None = None
@@ -85,7 +85,7 @@ async def pay(ctx: Context, cmd: CommandText) -> None:
     try:
         parsed = args.parse_payment(cmd.args, ctx.today())
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         order = await load_order(uow, parsed.order_no)
         with refusing(order.no):

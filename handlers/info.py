@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
-from bot.errors import UserError
+from bot.errors import InputError, UserError
 from handlers import args
 from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
@@ -71,7 +71,7 @@ async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
         try:
             new = args.parse_customer_add(cmd.args)
         except args.ArgError as err:
-            raise UserError(str(err)) from err
+            raise InputError(str(err)) from err
         async with ctx.uow() as uow:
             existing = (await catalog.match_customer(uow, new.name)).found
             if existing is not None and existing.name == new.name:
@@ -121,13 +121,12 @@ async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         product_text, qty = args.parse_stock_in(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
-        match = await catalog.match_product(uow, product_text)
-        if match.candidates:
-            raise UserError(t.candidates("product", product_text, [p.sku for p in match.candidates]))
-        created = match.found is None
-        product = match.found or Product(sku=product_text, name="", stock=qty * 0, track_stock=True)
+        # exact SKU or name only: "/入库 A1 7" must not add to A100
+        found = await catalog.exact_product(uow, product_text)
+        created = found is None
+        product = found or Product(sku=product_text, name="", stock=qty * 0, track_stock=True)
         if created:
             uow.session.add(product)
             await uow.session.flush()
@@ -142,7 +141,7 @@ async def remind_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         parsed = args.parse_reminder(cmd.args, ctx.now())
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         target = ctx.person.id
         order_id = None
@@ -160,7 +159,7 @@ async def after_sales(ctx: Context, cmd: CommandText) -> None:
     try:
         parsed = args.parse_after_sales(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         if isinstance(parsed, args.TicketOpen):
             order = await load_order(uow, parsed.order_no)

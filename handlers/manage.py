@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
-from bot.errors import UserError
+from bot.errors import InputError, UserError
 from handlers import args
 from handlers.common import load_order
 from handlers.flow import on_order
@@ -38,9 +38,9 @@ def _register_reasoned(name: str, aliases: tuple[str, ...], action: Action, role
         try:
             no, reason = args.parse_reasoned(cmd.args)
         except args.ArgError as err:
-            raise UserError(str(err)) from err
+            raise InputError(str(err)) from err
         if needs_reason and not reason:
-            raise UserError(msg.needs_reason(name))
+            raise InputError(msg.needs_reason(name))
         await on_order(ctx, no, lambda uow, o: change_state(uow, o, ctx.prov, action, reason, ctx.now()),
                        lambda o, ev: msg.state_changed(o.no, name, o.state))
 
@@ -56,9 +56,9 @@ async def follow_up(ctx: Context, cmd: CommandText) -> None:
     try:
         no, text = args.parse_reasoned(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     if not text:
-        raise UserError(msg.follow_up_empty())
+        raise InputError(msg.follow_up_empty())
     async with ctx.uow() as uow:
         order = await load_order(uow, no)
         try:
@@ -75,7 +75,7 @@ async def set_roles(ctx: Context, cmd: CommandText) -> None:
     try:
         ref, grant, revoke = args.parse_roles(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         found = await people.find_people(uow, ref, ctx.person.platform)
         if not found and people.is_qualified_id(ref):
@@ -113,7 +113,7 @@ async def _subscriptions(ctx: Context, cmd: CommandText, add: bool) -> None:
     try:
         topics = args.parse_topics(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         chat = await people.chat_for(uow, ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         before = sorted(chat.topics)
@@ -133,7 +133,7 @@ async def bind(ctx: Context, cmd: CommandText) -> None:
     try:
         url, secret = args.parse_bind(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         chat = await people.chat_for(uow, ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         chat.webhook_url = url

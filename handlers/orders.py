@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
-from bot.errors import UserError
+from bot.errors import InputError, UserError
 from handlers import args
 from handlers.common import load_order, refusing, resolve_fields
 from handlers.flow import on_order
@@ -29,7 +29,7 @@ async def create_order(ctx: Context, cmd: CommandText) -> None:
     try:
         fields = args.parse_new_order(cmd.args, ctx.today())
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         resolved = await resolve_fields(uow, fields, ctx.person.id)
         origin = svc.Origin(ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
@@ -44,7 +44,7 @@ async def fill_order(ctx: Context, cmd: CommandText) -> None:
     try:
         no, fields = args.parse_supplement(cmd.args, ctx.today())
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         order = await load_order(uow, no)
         resolved = await resolve_fields(uow, fields, ctx.person.id)
@@ -73,7 +73,7 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
     try:
         no, change = args.parse_change(cmd.args, ctx.today())
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         order = await load_order(uow, no)
         lines = []
@@ -107,7 +107,7 @@ def _ref(cmd: CommandText) -> int:
     try:
         return args.split_order_ref(cmd.args)[0]
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
 
 
 async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
@@ -147,7 +147,7 @@ async def list_orders(ctx: Context, cmd: CommandText) -> None:
     try:
         flt = args.parse_list_filter(cmd.args)
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     rows = await list_orders_query(ctx, flt)
     if not rows:
         ctx.reply(msg.no_orders())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
-from bot.errors import UserError
+from bot.errors import InputError, UserError
 from handlers import args
 from handlers.texts import messages as msg
 from handlers.texts import replies as t
@@ -21,7 +21,7 @@ async def report_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         label, start, end = args.parse_report_period(cmd.args, ctx.today())
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         rep = await reports.sales_report(uow, start, end, ctx.today(), ctx.settings.tz)
     people = [(p.name, p.orders, p.sales, p.shipped, p.collected)
@@ -34,7 +34,7 @@ async def statement_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         name, start, end = args.parse_statement(cmd.args, ctx.today())
     except args.ArgError as err:
-        raise UserError(str(err)) from err
+        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         match = await catalog.match_customer(uow, name)
         if match.candidates:

@@ -137,3 +137,24 @@ async def test_admin_names_someone_who_has_not_spoken(team: Bot) -> None:
     assert "主管" in await team.text("admin", "/角色 local:m9 主管", chat="admin")
     await team.text("u1", "/下单 华为 A100×50@300 交期12-15")
     assert [m for m in await team.sent("m9") if m["card"]], "the new 主管 gets the approval card"
+
+
+async def test_same_product_twice_in_one_shipment_counts_once(team: Bot) -> None:
+    await confirmed_order(team)  # A100 × 10
+    await assert_refused(team, "w1", "/发货 #1 A100 6 A100 6", "#1", "只剩 10 未发", "不能发 12")
+    assert "第1批已发货" in await team.text("w1", "/发货 #1 A100 5 A100 5")
+    assert (await team.api("/orders/1"))["lines"][0]["shipped_qty"] == "10"
+
+
+async def test_same_product_twice_in_one_order_is_refused(team: Bot) -> None:
+    await assert_refused(team, "u1", "/下单 华为 XYZ×20@300 XYZ×5@200 交期12-15", "XYZ", "两次")
+
+
+async def test_amounts_beyond_a_ledger_are_refused(team: Bot) -> None:
+    await assert_refused(team, "u1", "/下单 华为 A100×99999999@99999999 交期12-15", "太大")
+
+
+async def test_stock_in_never_guesses_a_product(team: Bot) -> None:
+    await team.text("w1", "/入库 A100 5", chat="wh")
+    assert "新产品已建档" in await team.text("w1", "/入库 A1 7", chat="wh")
+    assert "A100：5" in await team.text("w1", "/库存 A100", chat="wh")

@@ -70,7 +70,12 @@ def with_usage(err: Any, spec: Any) -> str:
     text = f"{err}\n正确格式：{spec.usage}"
     if spec.example:
         text += f"\n例如：{spec.example}"
-    return text + "\n（未做任何修改）"
+    return unchanged(text)
+
+
+def unchanged(text: str) -> str:
+    """A refusal, saying that nothing was changed."""
+    return text if text.endswith("（未做任何修改）") else text + "\n（未做任何修改）"
 
 
 def bad_action() -> str:
@@ -125,6 +130,8 @@ def refused(code: str, params: dict[str, Any], no: int | None) -> str:
         "over_remaining": lambda: f"{head}{p.get('sku')} 只剩 {qty(p['remaining'])} 未发，不能发 {qty(p['qty'])}。",
         "no_stock": lambda: f"{head}{p.get('sku')} 库存只有 {qty(p['stock'])}，不够发 {qty(p['qty'])}。"
                             "先 /入库 再发货。",
+        "duplicate_line": lambda: f"{head}产品「{p.get('sku')}」写了两次，请合并成一行再发。",
+        "too_large": lambda: f"{head}数量或金额太大（单笔不超过 1 万亿元），请检查是否多打了 0。",
         "bad_amount": lambda: f"{head}回款金额必须大于 0。",
         "overpay": lambda: f"{head}回款 {money(p.get('amount'))} 超过待收余额 {money(p.get('balance'))}。",
     }
@@ -146,7 +153,7 @@ def candidates(kind: str, text: str, names: list[str]) -> str:
     """Ambiguous customer or product (``kind``: "customer" or "product")."""
     kind = {"customer": "客户", "product": "产品"}.get(kind, kind)
     listed = "、".join(names[:10]) + ("…" if len(names) > 10 else "")
-    return f"「{text}」对应多个{kind}：{listed}。请写全名后重试（未做任何修改）。"
+    return f"「{text}」对应多个{kind}：{listed}。请写全名后重试。"
 
 
 def state_label(state: str, stage: str | None) -> str:

@@ -15,6 +15,9 @@ from storage.db import UnitOfWork
 from storage.models import AuditEvent, Counter, Order
 
 CENT = Decimal("0.01")
+#: amounts and quantities from here on are refused: the columns hold 14 digits before the point,
+#: and SQLite keeps numerics as floats, where 12 digits still hold every cent exactly
+MAX_AMOUNT = Decimal("1000000000000")
 
 
 @dataclass(frozen=True)

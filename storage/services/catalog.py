@@ -42,6 +42,15 @@ async def match_customer(uow: UnitOfWork, name: str) -> Match[Customer]:
     return Match(candidates=tuple(rows))
 
 
+async def exact_product(uow: UnitOfWork, text: str) -> Product | None:
+    """The product whose SKU (any case) or name is exactly ``text`` (stock-in must not guess)."""
+    text = text.strip()
+    found = (await uow.session.execute(
+        select(Product).where((func.lower(Product.sku) == text.lower()) | (Product.name == text))
+        .order_by(Product.id).limit(1))).scalar_one_or_none()
+    return found
+
+
 async def match_product(uow: UnitOfWork, text: str) -> Match[Product]:
     """SKU exact (any case), then name exact, then unique containment in SKU or name."""
     text = text.strip()

@@ -13,7 +13,17 @@ from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Order, OrderVersion
 from storage.services import approvals
-from storage.services.base import CENT, DomainEvent, Provenance, Rules, audit, content_snapshot, jsonable, plain
+from storage.services.base import (
+    CENT,
+    MAX_AMOUNT,
+    DomainEvent,
+    Provenance,
+    Rules,
+    audit,
+    content_snapshot,
+    jsonable,
+    plain,
+)
 from storage.vocab import Action
 
 #: fields whose change needs the approval rules; others apply at once
@@ -83,6 +93,8 @@ async def request(
     if not diff:
         raise lifecycle.Refused("no_change")
     amount = Decimal(after["amount"])
+    if amount >= MAX_AMOUNT:
+        raise lifecycle.Refused("too_large", sku="")
     if amount < order.paid_amount:
         raise lifecycle.Refused("amount_below_paid", paid=order.paid_amount)
     cr = ChangeRequest(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Order, OrderLine, Payment, Shipment, ShipmentLine, StockMove
-from storage.services.base import CENT, DomainEvent, Provenance, audit, state_snapshot
+from storage.services.base import CENT, MAX_AMOUNT, DomainEvent, Provenance, audit, state_snapshot
 from storage.services.catalog import lock_product
 from storage.vocab import Action
 
@@ -40,6 +40,11 @@ async def ship(
     lifecycle.check(order, Action.SHIP, prov.actor)
     if wanted is None:
         wanted = [(line, line.remaining) for line in order.lines if line.remaining > 0]
+    # the same product named twice in one shipment counts once, with both quantities
+    merged: dict[int, tuple[OrderLine, Decimal]] = {}
+    for line, qty in wanted:
+        merged[id(line)] = (line, merged[id(line)][1] + qty if id(line) in merged else qty)
+    wanted = list(merged.values())
     for line, qty in wanted:
         if qty <= 0:
             raise lifecycle.Refused("bad_qty", sku=line.sku)
@@ -113,7 +118,7 @@ async def pay(
     """/回款: record a payment; never more than the balance."""
     lifecycle.check(order, Action.PAY, prov.actor)
     amount = amount.quantize(CENT)
-    if amount <= 0:
+    if amount <= 0 or amount >= MAX_AMOUNT:
         raise lifecycle.Refused("bad_amount")
     balance = lifecycle.balance(order)
     if amount > balance:

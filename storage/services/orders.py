@@ -11,6 +11,7 @@ from storage.db import UnitOfWork
 from storage.models import Approval, Customer, Order, OrderLine
 from storage.services import approvals
 from storage.services.base import (
+    MAX_AMOUNT,
     DomainEvent,
     Provenance,
     Rules,
@@ -57,10 +58,23 @@ class Origin:
     chat_type: str = "group"
 
 
+def check_lines(lines: tuple[LineInput, ...] | list[LineInput]) -> None:
+    """One line per product per command, and amounts a ledger can hold."""
+    seen: set[str] = set()
+    for line in lines:
+        if line.sku.lower() in seen:
+            raise lifecycle.Refused("duplicate_line", sku=line.sku)
+        seen.add(line.sku.lower())
+        if line.qty >= MAX_AMOUNT or (line.unit_price or 0) >= MAX_AMOUNT \
+                or line.qty * (line.unit_price or 0) >= MAX_AMOUNT:
+            raise lifecycle.Refused("too_large", sku=line.sku)
+
+
 async def create(
     uow: UnitOfWork, prov: Provenance, data: OrderInput, origin: Origin, rules: Rules, now: datetime
 ) -> tuple[Order, list[DomainEvent]]:
     """Create an order; submit it at once when complete, else keep it as a DRAFT."""
+    check_lines(data.lines)
     order = Order(
         no=await next_number(uow, "order"),
         owner_id=prov.person_id,
@@ -123,8 +137,11 @@ async def fill(
 ) -> list[DomainEvent]:
     """/补充: fill in a DRAFT or REJECTED order; it submits itself when complete."""
     lifecycle.check(order, Action.EDIT, prov.actor)
+    check_lines(data.lines)
     before = content_snapshot(order)
     _apply_fields(order, data)
+    if order.amount >= MAX_AMOUNT:
+        raise lifecycle.Refused("too_large", sku="")
     order.updated_at = now
     await uow.session.flush()
     await uow.session.refresh(order, ["customer"])
