@@ -89,3 +89,16 @@ async def test_a_step_read_before_the_lock_is_read_again_after_it(team: Bot) -> 
             await svc.decide(uow, order, step, prov, True, None, datetime.now(UTC))
         assert exc.value.code == "stale"
     assert (await team.api("/orders/1"))["state"] == "PENDING_APPROVAL"
+
+
+async def test_newcomers_speaking_at_once_are_all_answered(bot: Bot) -> None:
+    """People and a group seen for the first time by concurrent messages are each registered once."""
+    replies = await asyncio.gather(*(bot.say(f"n{i}", "/帮助", chat="new-group") for i in range(6)))
+    assert all(r and "可用命令" in r[0]["text"] for r in replies)
+    async with bot.db.uow() as uow:
+        from storage.models import Chat, InboxEvent, Person
+
+        assert len(list((await uow.session.execute(select(Person))).scalars())) == 6
+        assert len(list((await uow.session.execute(select(Chat))).scalars())) == 1
+        pending = (await uow.session.execute(select(InboxEvent).where(InboxEvent.status != "DONE"))).scalars()
+        assert list(pending) == []

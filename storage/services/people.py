@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import UnitOfWork
 from storage.models import Chat, Person, PersonRole, Tenant
 from storage.vocab import Role
 
+T = TypeVar("T")
+
+
+async def get_or_create(uow: UnitOfWork, stmt: Select[Any], make: Callable[[], T]) -> tuple[T, bool]:
+    """The row ``stmt`` finds, or a new one from ``make``; safe when two transactions race.
+
+    The insert runs in a savepoint: on PostgreSQL the loser of a race waits for the winner's
+    commit, fails on the unique key, and then reads the winner's row.
+    """
+    found = (await uow.session.execute(stmt)).scalar_one_or_none()
+    if found is not None:
+        return found, False
+    try:
+        async with uow.session.begin_nested():
+            obj = make()
+            uow.session.add(obj)
+            await uow.session.flush()
+        return obj, True
+    except IntegrityError:
+        return (await uow.session.execute(stmt.execution_options(populate_existing=True))).scalar_one(), False
+
 
 async def tenant_for(uow: UnitOfWork, platform: str, org_id: str) -> Tenant:
     """The tenant row of a platform organisation, created on first sight."""
     org_id = org_id or platform
-    found = (
-        await uow.session.execute(select(Tenant).where(Tenant.platform == platform, Tenant.org_id == org_id))
-    ).scalar_one_or_none()
-    if found is None:
-        found = Tenant(platform=platform, org_id=org_id, name=org_id)
-        uow.session.add(found)
-        await uow.session.flush()
+    stmt = select(Tenant).where(Tenant.platform == platform, Tenant.org_id == org_id)
+    found, _ = await get_or_create(uow, stmt, lambda: Tenant(platform=platform, org_id=org_id, name=org_id))
     return found
 
 
@@ -36,16 +54,15 @@ async def register(
     admins: frozenset[tuple[str, str]] = frozenset(),
 ) -> Person:
     """Get or create the person; keep their display name fresh; make configured admins admin."""
-    person = (
-        await uow.session.execute(select(Person).where(Person.platform == platform, Person.user_id == user_id))
-    ).scalar_one_or_none()
-    if person is None:
-        ten = await tenant_for(uow, platform, tenant)
-        person = Person(platform=platform, user_id=user_id, name=name, tenant_id=ten.id, roles=[])
-        person.roles = [PersonRole(role=r) for r in sorted(set(default_roles))]
-        uow.session.add(person)
-        await uow.session.flush()
-    elif name and person.name != name:
+    ten = await tenant_for(uow, platform, tenant)
+
+    def make() -> Person:
+        return Person(platform=platform, user_id=user_id, name=name, tenant_id=ten.id,
+                      roles=[PersonRole(role=r) for r in sorted(set(default_roles))])
+
+    stmt = select(Person).where(Person.platform == platform, Person.user_id == user_id)
+    person, created = await get_or_create(uow, stmt, make)
+    if not created and name and person.name != name:
         person.name = name
     if not person.active:
         person.active = True
@@ -111,14 +128,11 @@ async def chat_for(
     uow: UnitOfWork, platform: str, chat_id: str, chat_type: str = "group", title: str = ""
 ) -> Chat:
     """The chat row, created on first sight."""
-    found = (
-        await uow.session.execute(select(Chat).where(Chat.platform == platform, Chat.chat_id == chat_id))
-    ).scalar_one_or_none()
-    if found is None:
-        found = Chat(platform=platform, chat_id=chat_id, chat_type=chat_type, title=title, subscriptions=[])
-        uow.session.add(found)
-        await uow.session.flush()
-    elif title and found.title != title:
+    stmt = select(Chat).where(Chat.platform == platform, Chat.chat_id == chat_id)
+    found, created = await get_or_create(
+        uow, stmt, lambda: Chat(platform=platform, chat_id=chat_id, chat_type=chat_type, title=title,
+                                subscriptions=[]))
+    if not created and title and found.title != title:
         found.title = title
     return found
 
