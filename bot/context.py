@@ -107,7 +107,10 @@ class Context:
         enqueue(uow, envelopes, now)
         if not self.inbox_done:
             await mark_inbox_done(uow, self.inbound.platform, self.inbound.event_id, now)
-            self.inbox_done = True
+            uow.after_commit.append(self._done)  # only once the commit holds
+
+    def _done(self) -> None:
+        self.inbox_done = True
 
     def _take_pending(self) -> list[Envelope]:
         hints = dict(self.inbound.reply_hints)

@@ -170,20 +170,35 @@ class Dispatcher:
             return None
         return await self.process(inbound)
 
+    async def keep_recovering(self, every: float = 60.0) -> None:
+        """Replay what crashed instances left, every ``every`` seconds (runs until cancelled)."""
+        while True:
+            try:
+                await self.recover()
+            except Exception:
+                log.exception("inbox recovery failed")
+            await asyncio.sleep(every)
+
     async def drain(self) -> None:
         """Wait for every background task (shutdown, tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def recover(self, older_than: timedelta = timedelta(minutes=2)) -> int:
+    async def recover(self, older_than: timedelta = timedelta(minutes=2),
+                      give_up_after: timedelta = timedelta(hours=1)) -> int:
         """Process inbox events a crash left unprocessed; returns how many.
 
         Only events older than ``older_than`` are taken (younger ones may still be in another
         instance's hands), and each is claimed by a compare-and-set on ``attempts`` so that two
-        instances starting together never both replay it.
+        instances never both replay it. Events older than ``give_up_after`` are marked FAILED
+        instead: a week-old /发货 must not run by surprise after the person has surely retried.
         """
-        cutoff = self.clock() - older_than
+        now = self.clock()
+        cutoff = now - older_than
         async with self.db.uow() as uow:
+            await uow.session.execute(
+                update(InboxEvent).where(InboxEvent.status == "PENDING", InboxEvent.received_at < now - give_up_after)
+                .values(status="FAILED", processed_at=now, error="expired before it could be processed"))
             rows = list((await uow.session.execute(
                 select(InboxEvent.id, InboxEvent.attempts, InboxEvent.payload)
                 .where(InboxEvent.status == "PENDING", InboxEvent.received_at < cutoff)
@@ -301,10 +316,12 @@ class Dispatcher:
             log.exception("could not record the outcome of %s", ctx.inbound.event_id)
 
     async def _directory(self, event: DirectoryEvent) -> None:
+        error = None
         try:
             for handler in self.directory:
                 await handler(self, event)
-        except Exception:
+        except Exception as exc:
             log.exception("directory event %s failed", event.event_id)
+            error = repr(exc)
         async with self.db.uow() as uow:
-            await mark_inbox_done(uow, event.platform, event.event_id, self.clock())
+            await mark_inbox_done(uow, event.platform, event.event_id, self.clock(), error=error)

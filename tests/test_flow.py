@@ -164,3 +164,20 @@ async def test_inbox_replays_what_a_crash_left(team: Bot, clock) -> None:  # typ
     assert await dispatcher.recover() == 1
     assert await dispatcher.recover() == 0
     assert (await team.api("/orders"))["total"] == 1
+
+
+async def test_inbox_gives_up_on_events_too_old_to_replay(team: Bot, clock) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import DISPATCHER
+    from bot.events import Actor, ChatMessage, ChatRef
+
+    dispatcher = team.app[DISPATCHER]
+    event = ChatMessage("local", "crash-2", ChatRef("local", "wh"), Actor("local", "w1", "老陈"), "/入库 A100 5")
+    assert await dispatcher.record(event)
+    clock.advance(hours=2)
+    assert await dispatcher.recover() == 0
+    async with team.db.uow() as uow:
+        from storage.models import InboxEvent
+
+        row = (await uow.session.execute(select(InboxEvent).where(InboxEvent.event_id == "crash-2"))).scalar_one()
+    assert row.status == "FAILED"
+    assert "没有找到产品" in await team.text("w1", "/库存 A100", chat="wh")  # the old /入库 never ran
