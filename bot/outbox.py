@@ -267,7 +267,11 @@ class OutboxSender:
         now = self.clock()
         async with self.db.uow() as uow:
             for row in rows:
-                fresh = await uow.session.get_one(OutboxMessage, row.id)
+                fresh = await uow.session.get_one(OutboxMessage, row.id, populate_existing=True)
+                if fresh.status != "SENDING" or fresh.claimed_at != row.claimed_at:
+                    # another instance took the row over (our pass outlived the claim): its outcome stands
+                    log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
+                    continue
                 fresh.status = status
                 fresh.last_error = error or fresh.last_error
                 if count_attempt:

@@ -50,8 +50,8 @@ async def mark_inbox_done(uow: UnitOfWork, platform: str, event_id: str, now: da
     )
 
 
-async def claim_due(uow: UnitOfWork, now: datetime, limit: int = 200,
-                    stale_after: timedelta = timedelta(minutes=5)) -> list[OutboxMessage]:
+async def claim_due(uow: UnitOfWork, now: datetime, limit: int = 100,
+                    stale_after: timedelta = timedelta(minutes=15)) -> list[OutboxMessage]:
     """Claim due rows for sending (SKIP LOCKED on PostgreSQL so instances never share a row).
 
     Rows left SENDING by a crashed sender are taken again after ``stale_after``.

@@ -155,7 +155,7 @@ async def test_a_crashed_sender_leaves_rows_that_are_taken_again(db: Database, c
     out = sender(db, clock, transport)
     await out.flush()
     assert transport.sent == []
-    clock.advance(minutes=6)
+    clock.advance(minutes=16)
     await out.flush()
     assert len(transport.sent) == 1
 
@@ -192,3 +192,19 @@ async def test_a_refused_digest_marks_its_rows_dead_not_delivered(db: Database, 
     await put(db, clock, 5)
     await out.flush()
     assert await statuses(db) == ["DEAD"] * 5
+
+
+async def test_a_row_reclaimed_by_another_sender_is_not_settled_twice(db: Database, clock: Clock) -> None:
+    """Sender A's pass outlives its claim; sender B reclaims and sends; A's late outcome is ignored."""
+    from storage.outbox import claim_due
+
+    await put(db, clock, 1, chat="u1", chat_type="single")
+    async with db.uow() as uow:
+        [stale] = await claim_due(uow, clock())  # sender A claimed it and is still busy
+    clock.advance(minutes=16)
+    b = FakeTransport()
+    await sender(db, clock, b).flush()  # sender B takes it over and delivers
+    assert len(b.sent) == 1
+    a = sender(db, clock, FakeTransport())
+    await a._settle([stale], "PENDING", retry_in=1.0)  # A finally reports a failure
+    assert await statuses(db) == ["SENT"]
