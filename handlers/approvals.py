@@ -50,6 +50,8 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
             step = found
         with refusing(order.no):
             events = await svc.decide(uow, order, step, ctx.prov, approve, comment, ctx.now())
+        # any decision ends a pending "reply with the reason" question of this person
+        await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id))
         await _keep_clicked_copy(ctx, uow, step.id)
         await dispatch_events(ctx, uow, order, events)
         lapsed = next((e for e in events if e.kind == "change_obsolete"), None)
@@ -93,7 +95,7 @@ async def approval_pressed(ctx: Context, data: ApprovalAction) -> None:
         await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id,
                                                        Prompt.chat_id == ctx.chat.chat_id))
         uow.session.add(Prompt(person_id=ctx.person.id, chat_id=ctx.chat.chat_id, kind=REASON_PROMPT,
-                               data={"approval_id": step.id}, expires_at=ctx.now() + timedelta(minutes=30)))
+                               data={"approval_id": step.id}, expires_at=ctx.now() + timedelta(minutes=10)))
         ctx.reply(msg.ask_reject_reason(order.no))
 
 

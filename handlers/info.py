@@ -17,10 +17,11 @@ from handlers.texts import messages as msg
 from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
 from storage import lifecycle
-from storage.models import Customer, Order, Product, Reminder, Ticket
-from storage.services import catalog
+from storage.db import UnitOfWork
+from storage.models import ChangeRequest, Customer, Order, Product, Reminder, Ticket
+from storage.services import approvals, catalog
 from storage.services.base import DomainEvent, audit, next_number
-from storage.vocab import ACTION_COMMANDS, Role
+from storage.vocab import ACTION_COMMANDS, Action, Role
 
 router = Router("info")
 
@@ -33,7 +34,7 @@ async def help_cmd(ctx: Context, cmd: CommandText) -> None:
     if no is not None:
         async with ctx.uow() as uow:
             order = await load_order(uow, no, lock=False)
-            allowed = lifecycle.allowed_actions(order, ctx.prov.actor)
+            allowed = await _really_allowed(uow, order, ctx)
         if not allowed:
             ctx.reply(msg.help_nothing(no, order.state))
             return
@@ -47,6 +48,19 @@ async def help_cmd(ctx: Context, cmd: CommandText) -> None:
         return
     mine = [(s.usage, s.summary) for s in specs if s.roles is None or s.roles & ctx.person.roles]
     ctx.reply(msg.help_all(mine, ctx.person.roles))
+
+
+async def _really_allowed(uow: UnitOfWork, order: Order, ctx: Context) -> list[Action]:
+    """The lifecycle's answer, narrowed by what only the database knows: who decides the current
+    approval step (not the owner), and whether a change is already waiting."""
+    allowed = lifecycle.allowed_actions(order, ctx.prov.actor)
+    step = await approvals.pending_step(uow, order)
+    may_decide = step is not None and step.role in ctx.person.roles and order.owner_id != ctx.person.id
+    waiting_change = (await uow.session.execute(select(ChangeRequest.id).where(
+        ChangeRequest.order_id == order.id, ChangeRequest.status == "PENDING"))).first() is not None
+    return [a for a in allowed
+            if (a not in (Action.APPROVE, Action.REJECT) or may_decide)
+            and (a is not Action.CHANGE or not waiting_change)]
 
 
 def _order_ref(text: str) -> int | None:
@@ -187,6 +201,6 @@ async def after_sales(ctx: Context, cmd: CommandText) -> None:
         audit(uow, ctx.prov, "ticket_update", order, ctx.now(), summary=f"T{ticket_row.no} {parsed.status}")
         with refusing(order.no):
             await dispatch_events(ctx, uow, order, events)
-        ctx.reply(msg.ticket_updated(ticket_row.no, parsed.status, parsed.note))
+        ctx.reply(msg.ticket_updated(order.no, ticket_row.no, parsed.status, parsed.note))
 
 

@@ -90,6 +90,9 @@ async def set_roles(ctx: Context, cmd: CommandText) -> None:
         # "/角色 老陈 仓库" sets exactly these roles; "+角色" / "-角色" change one at a time
         if not revoke and "+" not in cmd.args:
             revoke = tuple(person.role_names - set(grant))
+        if Role.ADMIN in revoke and Role.ADMIN in person.role_names and \
+                [p.id for p in await people.holders_of(uow, Role.ADMIN)] == [person.id]:
+            raise UserError(msg.last_admin())
         before, after = await people.set_roles(uow, person, grant, revoke, ctx.person.id)
         audit(uow, ctx.prov, "roles", None, ctx.now(), summary=person.label,
               before={"user": person.user_id, "roles": sorted(before)},

@@ -71,7 +71,10 @@ async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) 
     targets.append((origin, (mention,) if origin.chat_type == "group" else ()))
     for chat in await people.subscribed_chats(uow, TOPIC.get(event.kind, "")):
         targets.append((Target(chat.platform, chat.chat_id, chat.chat_type), ()))
-    if event.kind in OWNER_EVENTS and owner.id != ctx.person.id:
+    # the owner is @mentioned in the group the order came from; only an order made in someone
+    # else's 1:1 chat (or handed over) needs a 1:1 message to reach its owner
+    if event.kind in OWNER_EVENTS and owner.id != ctx.person.id and (
+            origin.chat_type != "group" or event.kind == "reassigned"):
         targets.append((Target(owner.platform, owner.user_id, "single"), ()))
     if event.kind == "production_finished":
         for person in await people.holders_of(uow, "warehouse"):

@@ -16,7 +16,7 @@ from handlers.texts import messages as msg
 from handlers.texts import orders as ot
 from handlers.texts.help import of as help_of
 from handlers.texts.replies import candidates
-from storage.models import AuditEvent, Order
+from storage.models import AuditEvent, Order, OrderLine
 from storage.services import catalog, changes
 from storage.services import orders as svc
 from storage.vocab import Role
@@ -121,7 +121,8 @@ async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
     elif flt.kind == "pending":
         stmt = stmt.where(Order.state == "PENDING_APPROVAL")
     elif flt.kind == "overdue":
-        stmt = stmt.where(Order.state == "CONFIRMED", Order.due_date < today)
+        unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
+        stmt = stmt.where(Order.state == "CONFIRMED", Order.due_date < today, Order.id.in_(unshipped))
     elif flt.kind == "week":
         start = today - timedelta(days=today.weekday())
         stmt = stmt.where(Order.due_date >= start, Order.due_date <= start + timedelta(days=6))
@@ -131,10 +132,6 @@ async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
             ids = [match.found.id] if match.found else [c.id for c in match.candidates]
             stmt = stmt.where(Order.customer_id.in_(ids))
         rows = list((await uow.session.execute(stmt)).scalars())
-    if flt.kind == "overdue":
-        from storage import lifecycle
-
-        rows = [o for o in rows if not lifecycle.fully_shipped(o)]
     return rows
 
 

@@ -158,3 +158,10 @@ async def test_stock_in_never_guesses_a_product(team: Bot) -> None:
     await team.text("w1", "/入库 A100 5", chat="wh")
     assert "新产品已建档" in await team.text("w1", "/入库 A1 7", chat="wh")
     assert "A100：5" in await team.text("w1", "/库存 A100", chat="wh")
+
+
+async def test_help_for_an_order_offers_approval_only_to_who_decides_now(team: Bot) -> None:
+    await team.text("u1", "/下单 华为 A100×500@300 交期12-15")  # 主管 then 老板
+    assert "/审批" in await team.text("m1", "/帮助 #1", chat="m1")
+    assert "/审批" not in await team.text("b1", "/帮助 #1", chat="b1")  # the 老板 step is not open yet
+    assert "/审批" not in await team.text("u1", "/帮助 #1")  # nobody approves their own order

@@ -34,7 +34,7 @@ def reject_needs_reason(no: int) -> str:
 
 
 def ask_reject_reason(no: int) -> str:
-    return f"请直接回复驳回 #{no} 的理由（30 分钟内有效），或发送 /审批 #{no} 驳回 理由。"
+    return f"请直接回复驳回 #{no} 的理由（10 分钟内有效），或发送 /审批 #{no} 驳回 理由。"
 
 
 def no_approver(no: int) -> str:
@@ -102,6 +102,10 @@ def user_unknown(ref: str) -> str:
 
 def user_ambiguous(ref: str, ids: Iterable[str]) -> str:
     return f"「{ref}」对应多人：{'、'.join(ids)}，请写 平台:ID。"
+
+
+def last_admin() -> str:
+    return "不能取消最后一位管理员的管理员角色：请先给另一个人 /角色 … 管理员。"
 
 
 def roles_now(name: str, roles: Iterable[str]) -> str:
@@ -206,8 +210,8 @@ def ticket_unknown(ticket: int) -> str:
     return f"没有售后工单 T{ticket}。"
 
 
-def ticket_updated(ticket: int, status: str, note: str | None) -> str:
-    return f"售后 T{ticket} → {status}" + (f"：{note}" if note else "")
+def ticket_updated(no: int, ticket: int, status: str, note: str | None) -> str:
+    return f"#{no} 售后 T{ticket} → {status}" + (f"：{note}" if note else "")
 
 
 # ---- reports -----------------------------------------------------------------------------

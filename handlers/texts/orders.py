@@ -72,6 +72,10 @@ def order_card(order: Order, today: date, history: list[AuditEvent], tz: tzinfo)
     return "\n".join(out)
 
 
+#: how to fill in the first missing field (the draft reply shows one example)
+FILL_EXAMPLES = {"customer": "客户 华为", "lines": "A100×20@300", "unit_price": "A100×20@300", "due_date": "交期 12-15"}
+
+
 def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...]) -> str:
     """Reply to /下单 (or /补充) about the order's status and what is missing."""
     notes = []
@@ -82,7 +86,7 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...])
     head = f"#{order.no} {order.customer.name if order.customer else ''} 金额 {money(order.amount)}"
     missing = lifecycle.missing(order)
     if order.state == "DRAFT" and missing:
-        body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：/补充 #{order.no} 交期 12-15"
+        body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：/补充 #{order.no} {FILL_EXAMPLES[missing[0]]}"
     elif order.state == "PENDING_APPROVAL":
         body = "已提交审批，等待主管处理。"
     elif order.state == "CONFIRMED":
