@@ -27,7 +27,7 @@ def card_key(approval_id: int) -> str:
 
 def approval_card(order: Order, step: Approval, change: dict[str, Any] | None) -> Message:
     """The card each approver receives."""
-    title = ot.approval_title(order, change is not None)
+    title = ot.approval_title(order, change)
     body = ot.approval_body(order, step, change)
     card = Card(
         title=title,

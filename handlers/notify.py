@@ -95,7 +95,7 @@ async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: Do
     change = None
     if step.change_request_id is not None:
         cr = await uow.session.get_one(ChangeRequest, step.change_request_id)
-        change = {"diff": cr.diff}
+        change = {"diff": cr.diff, "amount": cr.after["amount"]}
     card = cards.approval_card(order, step, change)
     approvers = [p for p in await people.holders_of(uow, step.role) if p.id != order.owner_id]
     for person in approvers:

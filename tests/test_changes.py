@@ -36,7 +36,8 @@ async def test_change_over_threshold_needs_approval_then_applies(team: Bot) -> N
     assert "已提交审批" in reply and "A100 数量：10 → 50" in reply, reply
     assert (await team.api("/orders/1"))["amount"] == "3000.00"  # not yet
     card = [m for m in await team.sent("m1") if m["card"]][-1]["card"]
-    assert card["title"].startswith("变更审批 #1") and "10 → 50" in card["body"]
+    assert card["title"] == "变更审批 #1 ¥15,000" and "10 → 50" in card["body"]
+    assert "¥3,000 → ¥15,000" in card["body"]
     ok = next(b["action"] for b in card["buttons"] if b["label"] == "通过")
     await team.press("m1", ok)
     order = await team.api("/orders/1")

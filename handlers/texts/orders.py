@@ -99,8 +99,11 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...])
 def approval_body(order: Order, step: Approval, change: dict[str, Any] | None) -> str:
     """What an approver needs to decide: customer, lines, amount, due date, who submitted, why."""
     why = "、".join(REASON_LABELS.get(r, r) for r in step.reasons)
+    amount = money(order.amount)
+    if change and Decimal(str(change.get("amount", order.amount))) != order.amount:
+        amount = f"{amount} → {money(Decimal(str(change['amount'])))}"
     rows = [f"客户：{order.customer.name if order.customer else '—'}",
-            f"金额：{money(order.amount)}　交期：{short_date(order.due_date)}",
+            f"金额：{amount}　交期：{short_date(order.due_date)}",
             f"提交人：{order.owner.label}",
             lines_text(order)]
     if change:
@@ -125,9 +128,11 @@ APPROVE_LABEL = "通过"
 REJECT_LABEL = "驳回"
 
 
-def approval_title(order: Order, is_change: bool) -> str:
-    """变更审批 #12 ¥6,000."""
-    return f"{'变更' if is_change else '订单'}审批 #{order.no} {money(order.amount)}"
+def approval_title(order: Order, change: dict[str, Any] | None) -> str:
+    """订单审批 #12 ¥6,000, or 变更审批 #12 ¥15,000 (the amount after the change)."""
+    if change is None:
+        return f"订单审批 #{order.no} {money(order.amount)}"
+    return f"变更审批 #{order.no} {money(Decimal(str(change.get('amount', order.amount))))}"
 
 
 def approval_fields(order: Order) -> tuple[tuple[str, str], ...]:
