@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import func, select
 
 from bot.commands import CommandText
@@ -20,7 +18,7 @@ from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import ChangeRequest, Customer, Order, Product, Reminder, Ticket
 from storage.services import approvals, catalog
-from storage.services.base import DomainEvent, audit, next_number
+from storage.services.base import DomainEvent, audit, money, next_number
 from storage.vocab import ACTION_COMMANDS, Action, Role
 
 router = Router("info")
@@ -112,7 +110,7 @@ async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
             Order.customer_id == c.id, Order.state.in_(("CONFIRMED", "ON_HOLD", "PENDING_APPROVAL")))
         count, balance = (await uow.session.execute(open_q)).one()
         ctx.reply(msg.customer_card(c.name, c.contact, c.phone, c.address, c.payment_terms, c.credit_limit,
-                                    int(count), Decimal(balance)))
+                                    int(count), money(balance)))
 
 
 @router.command("库存", aliases=("stock",), **help_of("库存"))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Customer, Order
-from storage.services.base import DomainEvent, Provenance, Rules, audit
+from storage.services.base import DomainEvent, Provenance, Rules, audit, money
 from storage.vocab import Action, State
 
 OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVAL.value)
@@ -23,7 +23,7 @@ async def customer_exposure(uow: UnitOfWork, customer_id: int, exclude_order_id:
     )
     if exclude_order_id is not None:
         stmt = stmt.where(Order.id != exclude_order_id)
-    return Decimal((await uow.session.execute(stmt)).scalar_one())
+    return money((await uow.session.execute(stmt)).scalar_one())
 
 
 async def chain_for(

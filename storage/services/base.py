@@ -166,6 +166,11 @@ def content_snapshot(order: Order) -> dict[str, Any]:
     return snapshot
 
 
+def money(value: object) -> Decimal:
+    """A database sum as exact yuan: SQLite keeps numerics as floats, so sums come back as floats."""
+    return Decimal(str(value if value is not None else 0)).quantize(CENT)
+
+
 def plain(value: Decimal) -> str:
     """A quantity without trailing zeros: 10.000 → "10", 2.500 → "2.5"."""
     return f"{value.normalize():f}"

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from storage.db import UnitOfWork
 from storage.models import Order, OrderLine, Payment, Person, Shipment
+from storage.services.base import money
 
 ZERO = Decimal("0.00")
 COUNTED = ("CONFIRMED", "ON_HOLD", "COMPLETED", "CLOSED")
@@ -58,21 +59,21 @@ async def sales_report(uow: UnitOfWork, start: date, end: date, today: date, tz:
         .group_by(Order.owner_id))
     for pid, count, amount in sold:
         p = person(pid)
-        p.orders, p.sales = int(count), Decimal(amount)
+        p.orders, p.sales = int(count), money(amount)
         rep.orders += p.orders
         rep.sales += p.sales
     shipped = await uow.session.execute(
         select(Order.owner_id, func.coalesce(func.sum(Shipment.amount), 0)).join(Order, Order.id == Shipment.order_id)
         .where(Shipment.shipped_at >= lo, Shipment.shipped_at < hi).group_by(Order.owner_id))
     for pid, amount in shipped:
-        person(pid).shipped = Decimal(amount)
-        rep.shipped += Decimal(amount)
+        person(pid).shipped = money(amount)
+        rep.shipped += money(amount)
     collected = await uow.session.execute(
         select(Order.owner_id, func.coalesce(func.sum(Payment.amount), 0)).join(Order, Order.id == Payment.order_id)
         .where(Payment.paid_on >= start, Payment.paid_on <= end).group_by(Order.owner_id))
     for pid, amount in collected:
-        person(pid).collected = Decimal(amount)
-        rep.collected += Decimal(amount)
+        person(pid).collected = money(amount)
+        rep.collected += money(amount)
     unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
     rep.overdue = int((await uow.session.execute(
         select(func.count(Order.id)).where(Order.state == "CONFIRMED", Order.due_date < today,
@@ -99,7 +100,7 @@ async def statement(uow: UnitOfWork, customer_id: int, start: date, end: date, t
     cust_orders = select(Order.id).where(Order.customer_id == customer_id)
 
     async def total(stmt: object) -> Decimal:
-        return Decimal((await uow.session.execute(stmt)).scalar_one())  # type: ignore[call-overload]
+        return money((await uow.session.execute(stmt)).scalar_one())  # type: ignore[call-overload]
 
     shipped_before = await total(select(func.coalesce(func.sum(Shipment.amount), 0)).where(
         Shipment.order_id.in_(cust_orders), Shipment.shipped_at < lo))
