@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.outbound import Mention, Message
 from bot.transport import (
@@ -245,7 +245,21 @@ class OutboxSender:
                 SentCard.card_key == delivery.message.card_key, SentCard.platform == delivery.platform,
                 SentCard.chat_id == delivery.chat_id))).scalars())
         if not copies:
-            return await transport.send(delivery)
+            # The card never arrived here (its send is still retrying, or failed): the decided
+            # version replaces it, so the live one must not arrive after it.
+            async with self.db.uow() as uow:
+                await uow.session.execute(
+                    update(OutboxMessage).where(
+                        OutboxMessage.card_key == delivery.message.card_key, OutboxMessage.op == "send",
+                        OutboxMessage.platform == delivery.platform, OutboxMessage.chat_id == delivery.chat_id,
+                        OutboxMessage.status == "PENDING")
+                    .values(status="MERGED", merged_into=delivery.id, sent_at=self.clock()))
+            ref = await transport.send(delivery)
+            if ref is not None and delivery.message.card_key:
+                async with self.db.uow() as uow:
+                    uow.session.add(SentCard(card_key=delivery.message.card_key, platform=delivery.platform,
+                                             chat_id=delivery.chat_id, ref=ref, created_at=self.clock()))
+            return ref
         ref: dict[str, Any] | None = None
         for copy in copies:
             try:

@@ -208,3 +208,20 @@ async def test_a_row_reclaimed_by_another_sender_is_not_settled_twice(db: Databa
     a = sender(db, clock, FakeTransport())
     await a._settle([stale], "PENDING", retry_in=1.0)  # A finally reports a failure
     assert await statuses(db) == ["SENT"]
+
+
+async def test_a_decided_card_replaces_a_copy_that_never_arrived(db: Database, clock: Clock) -> None:
+    transport = FakeTransport()
+    transport.fail_transient = 1
+    out = sender(db, clock, transport)
+    card = Message(kind="card", text="审批 #1", card=Card("审批 #1", "…"), card_key="appr:7")
+    await put(db, clock, 1, chat="m1", chat_type="single", message=card)
+    await out.flush()  # the live card fails once and waits for its retry
+    closed = Message(kind="card", text="审批 #1：通过", card=Card("审批 #1：通过", "…", closed=True),
+                     card_key="appr:7")
+    await put(db, clock, 1, chat="m1", chat_type="single", message=closed, op="update")
+    for _ in range(3):  # the decision is due now, the live card's retry only later
+        await out.flush()
+        clock.advance(seconds=5)
+    assert [d.message.card.closed for d in transport.sent] == [True]  # type: ignore[union-attr]
+    assert await statuses(db) == ["MERGED", "SENT"]
