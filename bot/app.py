@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot import api, approval_links, dingtalk, local, web_console, wecom
+from bot import api, approval_links, board, board_tokens, dingtalk, local, web_console, wecom
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.metrics import Metrics, setup_metrics
@@ -121,7 +121,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     dingtalk.setup_routes(app, dispatcher, settings)
     from handlers.texts import links as link_texts
     approval_links.setup_routes(app, dispatcher, settings, approval_links.LinkKeys(db, settings), link_texts)
+    _setup_board(app, db, settings, dispatcher)
     return app
+
+
+def _setup_board(app: web.Application, db: Database, settings: Settings, dispatcher: Dispatcher) -> None:
+    """The dashboard pages, and the /看板 link maker the handler finds on the dispatcher."""
+    from handlers.texts import board as board_texts
+    from schedules.terms import payment_due
+
+    keys = approval_links.LinkKeys(db, settings)
+    board.setup_routes(app, db, settings, keys, texts=board_texts, clock=dispatcher.clock, payment_due=payment_due)
+    dispatcher.board_link = board_tokens.link_maker(settings, keys, dispatcher.clock)
 
 
 def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""The ``gendan`` command line (composition only): serve, migrate, chat, grant, jobs."""
+"""The ``gendan`` command line (composition only): serve, migrate, chat, grant, jobs, import, export."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument("who", help="PLATFORM:USER_ID")
     grant.add_argument("roles", nargs="+")
     sub.add_parser("jobs", help="list upcoming reminders")
+    imp = sub.add_parser("import", help="import customers, products or historic orders from .xlsx/.csv")
+    imp.add_argument("kind", choices=["customers", "products", "orders"])
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check and report; change nothing")
+    imp.add_argument("--owner", help="owner of orders whose 负责人 cell is empty (name, user id or PLATFORM:USER_ID)")
+    exp = sub.add_parser("export", help="export orders to .xlsx")
+    exp.add_argument("kind", choices=["orders"])
+    exp.add_argument("file")
+    exp.add_argument("--from", dest="start", metavar="D", help="created on or after D (2026-12-01)")
+    exp.add_argument("--to", dest="end", metavar="D", help="created on or before D (2026-12-31)")
     return p
 
 
@@ -51,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_chat(settings, args.user, args.name, args.chat))
     if args.cmd == "jobs":
         return asyncio.run(_jobs(settings))
+    if args.cmd == "import":
+        return asyncio.run(_import(settings, args.kind, args.file, args.dry_run, args.owner))
+    if args.cmd == "export":
+        return asyncio.run(_export(settings, args.file, args.start, args.end))
     return 2
 
 
@@ -167,3 +181,43 @@ async def _jobs(settings: Settings) -> int:
         print(line)
     await db.dispose()
     return 0
+
+
+async def _import(settings: Settings, kind: str, file: str, dry_run: bool, owner: str | None) -> int:
+    """Import one file; the report goes to stdout, the progress bar to stderr."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from typing import cast
+
+    from handlers.importing import run_import
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.services.importer import Kind
+
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db.engine)
+        report, status = await run_import(db, cast(Kind, kind), Path(file), dry_run=dry_run,
+                                          now=datetime.now(UTC), tz=settings.tz, default_owner=owner)
+    finally:
+        await db.dispose()
+    print(report)
+    return status
+
+
+async def _export(settings: Settings, file: str, start: str | None, end: str | None) -> int:
+    """Export orders (created from --from to --to, inclusive) to an .xlsx workbook."""
+    from pathlib import Path
+
+    from handlers.importing import run_export
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db.engine)
+        message, status = await run_export(db, Path(file), start, end, settings.tz)
+    finally:
+        await db.dispose()
+    print(message, file=sys.stderr if status else sys.stdout)
+    return status

@@ -119,6 +119,8 @@ class Dispatcher:
         self.directory: list[DirectoryHandler] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wake: Callable[[], None] = lambda: None
+        #: (platform, user id) → (signed dashboard URL, expiry); set by the composition root (bot.app)
+        self.board_link: Callable[[str, str], Awaitable[tuple[str, datetime]]] | None = None
 
     # ---- wiring ----------------------------------------------------------------------
     def include_routers(self, *routers: Router) -> None:

@@ -49,6 +49,8 @@ async function send(){const w=who();const text=$('text').value;if(!text.trim())r
 async function press(action){const w=who();const text=action.endsWith(':no')?(prompt('驳回理由')||''):'';
   await fetch('/local/action',{method:'POST',headers:{'Content-Type':'application/json'},
     body:JSON.stringify({...w,action,text})});await refresh()}
+// ?user=m1&name=王经理&chat=m1 opens the console as that person in that chat
+for(const [k,v] of new URLSearchParams(location.search)){if($(k))$(k).value=v}
 refresh();
 </script></body></html>
 """

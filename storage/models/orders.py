@@ -46,6 +46,8 @@ class Order(Base):
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
     approval_round: Mapped[int] = mapped_column(Integer, default=0)
     state_reason: Mapped[str | None] = mapped_column(Text)
+    #: the 订单号 of an order imported from another system (re-importing the same file matches on it)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     origin_platform: Mapped[str] = mapped_column(String(16))
     origin_chat_id: Mapped[str] = mapped_column(String(128))
     origin_chat_type: Mapped[str] = mapped_column(String(8), default="group")
