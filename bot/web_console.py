@@ -37,8 +37,9 @@ function bubble(text,cls){const d=document.createElement('div');d.className='m '
 function render(msg){
   if(msg.card){const d=bubble('', 'bot card'+(msg.card.closed?' closed':''));const b=document.createElement('b');
     b.textContent=msg.card.title;d.appendChild(b);d.appendChild(document.createTextNode(msg.card.body));
-    if(!msg.card.closed)for(const btn of msg.card.buttons){const e=document.createElement('button');
-      e.textContent=btn.label;if(btn.style==='danger')e.className='danger';e.onclick=()=>press(btn.action);d.appendChild(e)}}
+    if(!msg.card.closed){const row=document.createElement('div');d.appendChild(row);
+      for(const btn of msg.card.buttons){const e=document.createElement('button');e.textContent=btn.label;
+        if(btn.style==='danger')e.className='danger';e.onclick=()=>press(btn.action);row.appendChild(e)}}}
   else bubble(msg.text,'bot');$('log').scrollTop=1e9}
 async function refresh(){const w=who();const r=await fetch('/local/sent?chat='+encodeURIComponent(w.chat));
   const j=await r.json();$('log').innerHTML='';for(const m of j.messages)render(m)}
