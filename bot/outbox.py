@@ -254,12 +254,12 @@ class OutboxSender:
                         OutboxMessage.platform == delivery.platform, OutboxMessage.chat_id == delivery.chat_id,
                         OutboxMessage.status == "PENDING")
                     .values(status="MERGED", merged_into=delivery.id, sent_at=self.clock()))
-            ref = await transport.send(delivery)
-            if ref is not None and delivery.message.card_key:
+            sent = await transport.send(delivery)
+            if sent is not None and delivery.message.card_key:
                 async with self.db.uow() as uow:
                     uow.session.add(SentCard(card_key=delivery.message.card_key, platform=delivery.platform,
-                                             chat_id=delivery.chat_id, ref=ref, created_at=self.clock()))
-            return ref
+                                             chat_id=delivery.chat_id, ref=sent, created_at=self.clock()))
+            return sent
         ref: dict[str, Any] | None = None
         for copy in copies:
             try:

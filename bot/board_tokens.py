@@ -1,0 +1,110 @@
+"""Signed dashboard links and session cookies (``/看板`` → ``GET /board?t=…`` → cookie → ``/board/``).
+
+A token binds a person (platform + user id) and an expiry, MACed with HMAC-SHA256 under a
+subkey of the link key (``bot.approval_links.LinkKeys``: ``settings.signing_key``, else a key
+kept in ``kv``). Each use has its own subkey, derived from the link key and a purpose string,
+so an approval-link token is never a board token and a board link is never a session cookie
+(nor the other way round). Verification compares MACs in constant time and checks the expiry.
+A board link is not single use: the person may open it on a second device until it expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from bot.config import Settings
+
+#: how long a /看板 link (and the session it opens) stays valid: a working day, not a week
+LINK_TTL = timedelta(hours=12)
+#: the session cookie's name; its path is ``/board``
+COOKIE = "gendan_board"
+MAX_TOKEN = 1024
+Kind = Literal["link", "session"]
+_PURPOSES: dict[Kind, bytes] = {"link": b"gendan board link v1", "session": b"gendan board session v1"}
+_B64 = re.compile(r"[A-Za-z0-9_-]+")
+
+#: what ``Dispatcher.board_link`` holds: (platform, user id) → (URL, expiry)
+BoardLink = Callable[[str, str], Awaitable[tuple[str, datetime]]]
+
+
+@dataclass(frozen=True)
+class BoardClaims:
+    """Who a link or session belongs to, and until when (epoch seconds)."""
+
+    platform: str
+    user_id: str
+    expires: int
+
+    @property
+    def expires_at(self) -> datetime:
+        """The expiry as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.expires, UTC)
+
+
+class BoardRejected(Exception):
+    """A token that opens nothing: ``reason`` is ``missing``, ``forged`` or ``expired``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _mac(key: bytes, kind: Kind, body: str) -> str:
+    subkey = hmac.new(key, _PURPOSES[kind], hashlib.sha256).digest()
+    return _b64(hmac.new(subkey, body.encode(), hashlib.sha256).digest())
+
+
+def sign(key: bytes, kind: Kind, claims: BoardClaims) -> str:
+    """``<base64url JSON claims>.<base64url HMAC>`` under the ``kind`` subkey."""
+    if not key:
+        raise ValueError("empty link key")
+    payload = [1, kind, claims.platform, claims.user_id, claims.expires]
+    body = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{body}.{_mac(key, kind, body)}"
+
+
+def verify(key: bytes, kind: Kind, token: str | None, now: datetime) -> BoardClaims:
+    """The claims of a genuine, unexpired ``kind`` token; :class:`BoardRejected` otherwise."""
+    if not token:
+        raise BoardRejected("missing")
+    body, _, mac = token.partition(".")
+    if (not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac)
+            or not hmac.compare_digest(_mac(key, kind, body).encode(), mac.encode())):
+        raise BoardRejected("forged")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise BoardRejected("forged") from exc
+    match data:
+        case [1, str(k), str(platform), str(user_id), int(expires)] if k == kind and platform and user_id:
+            claims = BoardClaims(platform, user_id, expires)
+        case _:
+            raise BoardRejected("forged")
+    if claims.expires <= int(now.timestamp()):
+        raise BoardRejected("expired")
+    return claims
+
+
+def link_maker(settings: Settings, keys: Callable[[], Awaitable[bytes]], clock: Callable[[], datetime],
+               ttl: timedelta = LINK_TTL) -> BoardLink:
+    """The ``Dispatcher.board_link`` callable: a signed ``GENDAN_PUBLIC_URL/board?t=…`` for one person."""
+    page = f"{settings.public_url.rstrip('/')}/board"
+
+    async def make(platform: str, user_id: str) -> tuple[str, datetime]:
+        claims = BoardClaims(platform, user_id, int((clock() + ttl).timestamp()))
+        return f"{page}?t={sign(await keys(), 'link', claims)}", claims.expires_at
+
+    return make
