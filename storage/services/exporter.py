@@ -1,0 +1,133 @@
+"""Export orders to an .xlsx workbook: a sheet of orders and a sheet of their lines.
+
+:func:`collect` reads (async, one transaction); :func:`write_workbook` writes the file
+(blocking: call it in a thread). Column titles come from the caller (``handlers/texts``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
+
+from storage import lifecycle
+from storage.db import UnitOfWork
+from storage.models import Order
+from storage.vocab import STAGE_LABELS, STATE_LABELS
+
+MONEY_FORMAT = "#,##0.00"
+QTY_FORMAT = "#,##0.###"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+#: the kind of every column, in order: how the cell is formatted
+ORDER_COLUMNS = ("int", "text", "text", "text", "text", "money", "money", "money", "date", "datetime", "text")
+LINE_COLUMNS = ("int", "int", "text", "text", "qty", "text", "money", "money", "qty")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet's title and its column titles (one per column of ORDER_COLUMNS / LINE_COLUMNS)."""
+
+    title: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Export:
+    """The rows to write."""
+
+    orders: list[tuple[Any, ...]]
+    lines: list[tuple[Any, ...]]
+
+
+async def collect(uow: UnitOfWork, start: date | None, end: date | None, tz: tzinfo) -> Export:
+    """Orders created from ``start`` to ``end`` (inclusive, business dates in ``tz``), by number."""
+    stmt = select(Order).order_by(Order.no)
+    if start is not None:
+        stmt = stmt.where(Order.created_at >= datetime.combine(start, time(0), tzinfo=tz))
+    if end is not None:
+        stmt = stmt.where(Order.created_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz))
+    orders: list[tuple[Any, ...]] = []
+    lines: list[tuple[Any, ...]] = []
+    for order in (await uow.session.execute(stmt)).scalars():
+        stage = lifecycle.stage(order)
+        orders.append((
+            order.no, STATE_LABELS.get(order.state, order.state), STAGE_LABELS[stage] if stage else "",
+            order.customer.name if order.customer else "", order.owner.label, order.amount, order.paid_amount,
+            lifecycle.balance(order), order.due_date,
+            # Excel has no time zones: the business time, without offset
+            order.created_at.astimezone(tz).replace(tzinfo=None), order.external_ref or "",
+        ))
+        for line in order.lines:
+            lines.append((order.no, line.line_no, line.sku, line.name, line.qty, line.unit or "", line.unit_price,
+                          line.line_amount, line.shipped_qty))
+    return Export(orders, lines)
+
+
+def write_workbook(path: Path, data: Export, order_sheet: Sheet, line_sheet: Sheet) -> None:
+    """Write the two sheets: bold frozen header row, typed cells, widths that fit the content."""
+    book = Workbook()
+    first = book.active
+    assert isinstance(first, Worksheet)
+    _fill(first, order_sheet, ORDER_COLUMNS, data.orders)
+    _fill(book.create_sheet(), line_sheet, LINE_COLUMNS, data.lines)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+
+
+_FORMATS = {"money": MONEY_FORMAT, "qty": QTY_FORMAT, "date": DATE_FORMAT, "datetime": DATETIME_FORMAT}
+
+
+def _fill(ws: Worksheet, sheet: Sheet, kinds: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    if len(sheet.columns) != len(kinds):
+        raise ValueError(f"{sheet.title}: {len(sheet.columns)} titles for {len(kinds)} columns")
+    ws.title = sheet.title
+    ws.append(list(sheet.columns))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    widths = [_width(title) for title in sheet.columns]
+    for values in rows:
+        ws.append([_cell_value(v) for v in values])
+        for i, value in enumerate(values):
+            widths[i] = max(widths[i], _width(_shown(value, kinds[i])))
+    for i, kind in enumerate(kinds, 1):
+        if kind in _FORMATS:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                cell.number_format = _FORMATS[kind]
+        ws.column_dimensions[get_column_letter(i)].width = min(max(widths[i - 1] + 2, 8), 50)
+    ws.freeze_panes = "A2"
+
+
+def _cell_value(value: Any) -> Any:
+    # whole quantities as integers: 10.000 would otherwise read back as 10.0
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _shown(value: Any, kind: str) -> str:
+    """Roughly what Excel shows (for the column width)."""
+    if value is None:
+        return ""
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "date":
+        return "2026-12-31"
+    if kind == "datetime":
+        return "2026-12-31 23:59"
+    return str(value)
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
