@@ -23,8 +23,12 @@ log = logging.getLogger("gendan.storage")
 Hook = Callable[["UnitOfWork"], Awaitable[None]]
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine for ``url`` with the per-dialect settings above."""
+def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine for ``url`` with the per-dialect settings above.
+
+    ``foreign_keys=False`` is for migrations only: SQLite's batch ALTER rebuilds a table by
+    dropping it, which with foreign keys on would cascade into every child table.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -32,13 +36,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, foreign_keys)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
+def _sqlite_setup(engine: AsyncEngine, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from the driver so that we can BEGIN IMMEDIATE.
@@ -46,7 +50,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
