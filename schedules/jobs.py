@@ -30,7 +30,10 @@ from schedules.delivery import claim_and_send
 from schedules.rules import Due, approval_dues, delivery_dues, payment_dues, visit_dues
 from storage.db import Database, UnitOfWork
 from storage.models import Reminder
-from storage.outbox import enqueue
+from storage.outbox import Envelope, enqueue
+
+#: builds one periodic message set (the daily digest, the weekly report)
+Build = Callable[[UnitOfWork, datetime, Calendar], Awaitable[list[Envelope]]]
 
 log = logging.getLogger("gendan.schedules")
 
@@ -151,26 +154,24 @@ class Jobs:
         day = digests.digest_day(now, self.cal)
         if day is None:
             return 0
-        async with self.db.uow() as uow:
-            if await store.has_marker(uow, f"sched:digest:{day}") or \
-                    not await store.claim_marker(uow, f"sched:digest:{day}", now):
-                return 0
-            envelopes = await digests.daily_digest(uow, now, self.cal)
-            enqueue(uow, envelopes, now)
-            await self._prune(uow, now)
-        return len(envelopes)
+        return await self._once(f"sched:digest:{day}", now, digests.daily_digest, prune=True)
 
     async def weekly(self, now: datetime) -> int:
         """The weekly report, once per week."""
         monday = digests.report_week(now, self.cal)
         if monday is None:
             return 0
+        return await self._once(f"sched:weekly:{monday}", now, digests.weekly_report)
+
+    async def _once(self, marker: str, now: datetime, build: Build, *, prune: bool = False) -> int:
+        """Build and queue a periodic message set unless ``marker`` says it was done (any instance)."""
         async with self.db.uow() as uow:
-            if await store.has_marker(uow, f"sched:weekly:{monday}") or \
-                    not await store.claim_marker(uow, f"sched:weekly:{monday}", now):
+            if await store.has_marker(uow, marker) or not await store.claim_marker(uow, marker, now):
                 return 0
-            envelopes = await digests.weekly_report(uow, now, self.cal)
+            envelopes = await build(uow, now, self.cal)
             enqueue(uow, envelopes, now)
+            if prune:
+                await self._prune(uow, now)
         return len(envelopes)
 
     async def _prune(self, uow: UnitOfWork, now: datetime) -> None:
