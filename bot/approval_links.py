@@ -232,6 +232,16 @@ class _Pages:
             return False
         return True
 
+    async def _still_pending(self, claims: LinkClaims) -> bool:
+        _, approval_id, _ = claims.action.split(":")
+        async with self._db.uow() as uow:
+            step = await uow.session.get(Approval, int(approval_id))
+            return step is not None and step.status == "PENDING"
+
+    async def _release(self, claims: LinkClaims) -> None:
+        async with self._db.uow() as uow:
+            await uow.session.execute(delete(KeyValue).where(KeyValue.key == USED_PREFIX + claims.nonce))
+
     async def _confirm(self, claims: LinkClaims, token: str, status: int = 200, error: str = "",
                        reason: str = "") -> web.Response:
         """The confirmation page (read only), or why the link is spent, or what became of the approval."""
@@ -280,15 +290,21 @@ class _Pages:
         if rejecting and (not reason or len(reason) > self._texts.MAX_REASON):
             why = "reason_required" if not reason else "too_long"
             return await self._confirm(claims, token, 400, self._texts.refusal(why)[1], reason)
+        if claims.platform != "dingtalk":
+            # links are DingTalk's approval channel; other platforms decide on cards or with /审批
+            return self._refused("forged")
         if not await self._consume(claims):
             return self._refused("used")
+        # a fresh event id per use: the nonce row above is what makes a link single-use
         replies = await self._dispatcher.handle(CardAction(
-            platform=claims.platform, event_id=f"link:{claims.nonce}", actor=Actor(claims.platform, claims.user_id),
-            chat=ChatRef(claims.platform, claims.user_id, "single"), payload=claims.action, text=reason))
-        if replies is None:
-            return self._refused("used")
+            platform=claims.platform, event_id=f"link:{claims.nonce}:{secrets.token_hex(4)}",
+            actor=Actor(claims.platform, claims.user_id), chat=ChatRef(claims.platform, claims.user_id, "single"),
+            payload=claims.action, text=reason))
+        if replies is None or await self._still_pending(claims):
+            # nothing was decided (a concurrent change won, or an error): the link stays usable
+            await self._release(claims)
         return self._page(200, self._texts.labels()["result_title"],
-                          message=self._texts.result_text([m.text for m in replies]))
+                          message=self._texts.result_text([m.text for m in replies or []]))
 
 
 def setup_routes(app: web.Application, dispatcher: Dispatcher, settings: Settings,

@@ -183,18 +183,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def signing_key(self) -> bytes:
-        """Key for signed links; stable across restarts when GENDAN_SECRET_KEY is set."""
+        """GENDAN_SECRET_KEY, or empty: then a random key is created in the database on first use
+        (bot.approval_links.link_key). Never derived from other secrets: whoever holds the API token
+        or a platform secret must not be able to sign approval or dashboard links."""
         explicit = self.secret_key.get_secret_value()
-        if explicit:
-            return explicit.encode()
-        seed = "|".join(
-            s.get_secret_value()
-            for s in (self.api_token, self.wecom_secret, self.dingtalk_app_secret, self.wecom_aes_key)
-        )
-        if seed.strip("|"):
-            return ("gendan-link:" + seed).encode()
-        # Nothing configured: a key is created in the kv table on first use (bot.approval_links.link_key).
-        return b""
+        return explicit.encode() if explicit else b""
 
     @property
     def wecom_app_on(self) -> bool:

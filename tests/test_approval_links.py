@@ -105,7 +105,7 @@ def test_link_for_binds_the_approver_and_a_fresh_nonce(clock: Clock) -> None:
 async def test_link_key_prefers_settings_and_else_persists_one(db: Database) -> None:
     configured = make_settings(db.url, secret_key="explicit")
     assert await al.link_key(db, configured) == b"explicit"
-    bare = make_settings(db.url, api_token="")
+    bare = make_settings(db.url)  # an API token is set: it must not become the signing key
     assert bare.signing_key == b""
     first = await al.LinkKeys(db, bare)()
     assert len(first) == 32
@@ -157,3 +157,10 @@ async def test_used_nonces_are_pruned_once_their_links_expire(db_url: Any, clock
         clock.advance(hours=73)
         new = await approve_latest()
         assert await used() == {new}
+
+
+async def test_a_link_signed_with_the_api_token_is_forged(db: Database) -> None:
+    """The API token is handed to integrations: it must not sign links (the key is random, in kv)."""
+    settings = make_settings(db.url)
+    key = await al.link_key(db, settings)
+    assert key != b"test-token" and b"test-token" not in key
