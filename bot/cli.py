@@ -82,7 +82,9 @@ def _serve(settings: Settings) -> int:
                                                       else "  (off: set GENDAN_API_TOKEN)"))
     print(f"  WeCom:         {base}/wecom/callback  {base}/wecom/aibot")
     print(f"  DingTalk:      {base}/dingtalk/callback  {base}/dingtalk/card  {base}/dingtalk/event")
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    from bot.access_log import AccessLogger
+
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger)
     return 0
 
 
