@@ -247,7 +247,7 @@ class _Pages:
         """The confirmation page (read only), or why the link is spent, or what became of the approval."""
         texts = self._texts
         _, approval_id, decision = claims.action.split(":")  # verify_token checked the shape
-        async with self._db.uow() as uow:
+        async with self._db.reader() as uow:
             if await uow.session.get(KeyValue, USED_PREFIX + claims.nonce) is not None:
                 return self._refused("used")
             person = (await uow.session.execute(select(Person).where(

@@ -117,7 +117,7 @@ class _Board:
 
     async def _active(self, claims: tokens.BoardClaims) -> bool:
         """Whether the person the token names is still with the company (a departed person's link dies)."""
-        async with self._db.uow() as uow:
+        async with self._db.reader() as uow:
             person = (await uow.session.execute(select(Person).where(
                 Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
         return person is not None and person.active
@@ -170,14 +170,14 @@ class _Board:
 
     async def kanban(self, request: web.Request) -> web.StreamResponse:
         """``GET /board/``: open orders in columns by state and stage."""
-        async with self._db.uow() as uow:
+        async with self._db.reader() as uow:
             board = await dashboard.kanban(uow, self._today(), self._tz, self._due)
             return self._page("kanban.html", board=board, base="")
 
     async def order(self, request: web.Request) -> web.StreamResponse:
         """``GET /board/orders/{no}``: lines, progress, audit timeline, change diffs."""
         raw = request.match_info["no"].lstrip("#")
-        async with self._db.uow() as uow:
+        async with self._db.reader() as uow:
             detail = await dashboard.order_detail(uow, int(raw), self._today(), self._tz, self._due) \
                 if raw.isdigit() and len(raw) < 12 else None
             if detail is None:
@@ -189,7 +189,7 @@ class _Board:
         """``GET /board/sales``: sales by person and by month, receivables aging, overdue lists."""
         today = self._today()
         start, end = sales_period(request.query, today)
-        async with self._db.uow() as uow:
+        async with self._db.reader() as uow:
             rep = await reports.sales_report(uow, start, end, today, self._tz)
             months = await dashboard.sales_by_month(uow, start, end, self._tz)
             recv = await dashboard.receivables(uow, today, self._tz, self._due)

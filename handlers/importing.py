@@ -200,7 +200,7 @@ async def run_export(db: Database, path: Path, start: str | None, end: str | Non
         if text and day is None:
             return t.BAD_CLI_DATE.format(value=text), 2
         days.append(day)
-    async with db.uow() as uow:
+    async with db.reader() as uow:
         data = await exporter.collect(uow, days[0], days[1], tz)
     await asyncio.to_thread(exporter.write_workbook, path, data, t.ORDER_SHEET, t.LINE_SHEET)
     return t.EXPORTED.format(orders=len(data.orders), lines=len(data.lines), path=path), 0

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 log = logging.getLogger("gendan.storage")
 
 Hook = Callable[["UnitOfWork"], Awaitable[None]]
+#: execution option marking a read-only unit of work (SQLite: a deferred transaction)
+READ_ONLY = "gendan_read_only"
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
@@ -56,7 +58,8 @@ def _sqlite_setup(engine: AsyncEngine, foreign_keys: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # readers (dashboard pages, exports) take no write lock, so they never hold up a command
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -72,8 +75,9 @@ class UnitOfWork:
     the change that caused it does); ``after_commit`` hooks run once it is durable.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False) -> None:
         self._sessionmaker = sessionmaker
+        self.read_only = read_only
         self.before_commit: list[Hook] = []
         self.after_commit: list[Callable[[], None]] = []
         self._session: AsyncSession | None = None
@@ -93,6 +97,9 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._sessionmaker()
         await self._session.begin()
+        if self.read_only:
+            # procure the connection now, marked, so that its BEGIN is a deferred one
+            await self._session.connection(execution_options={READ_ONLY: True})
         return self
 
     async def __aexit__(
@@ -130,6 +137,10 @@ class Database:
     def uow(self) -> UnitOfWork:
         """A new unit of work."""
         return UnitOfWork(self.sessionmaker)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for reading only (pages, exports): on SQLite it takes no write lock."""
+        return UnitOfWork(self.sessionmaker, read_only=True)
 
     @property
     def dialect(self) -> str:

@@ -102,3 +102,14 @@ async def test_newcomers_speaking_at_once_are_all_answered(bot: Bot) -> None:
         assert len(list((await uow.session.execute(select(Chat))).scalars())) == 1
         pending = (await uow.session.execute(select(InboxEvent).where(InboxEvent.status != "DONE"))).scalars()
         assert list(pending) == []
+
+
+async def test_a_reader_never_holds_up_a_command(db) -> None:  # type: ignore[no-untyped-def]
+    """Dashboard pages and exports read in a reader unit of work: a command writes meanwhile."""
+    from sqlalchemy import text
+
+    async with db.reader() as reader:
+        await reader.session.execute(text("SELECT count(*) FROM orders"))
+        async with asyncio.timeout(5):
+            async with db.uow() as writer:
+                await writer.session.execute(text("INSERT INTO kv (key, value) VALUES ('k', 'v')"))
