@@ -81,11 +81,14 @@ def delivery_late_days(order: Order, today: date) -> int | None:
 
 async def _last_shipments(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, datetime]:
     wanted = list(ids)
-    if not wanted:
-        return {}
-    rows = await uow.session.execute(select(Shipment.order_id, func.max(Shipment.shipped_at))
-                                     .where(Shipment.order_id.in_(wanted)).group_by(Shipment.order_id))
-    return {oid: at for oid, at in rows if at is not None}
+    out: dict[int, datetime] = {}
+    # in chunks: asyncpg takes at most 32,767 parameters in one statement
+    for start in range(0, len(wanted), 5000):
+        rows = await uow.session.execute(
+            select(Shipment.order_id, func.max(Shipment.shipped_at))
+            .where(Shipment.order_id.in_(wanted[start:start + 5000])).group_by(Shipment.order_id))
+        out.update({oid: at for oid, at in rows if at is not None})
+    return out
 
 
 async def _cards(uow: UnitOfWork, orders: list[Order], today: date, tz: tzinfo,
@@ -246,6 +249,13 @@ class Receivables:
     total: Decimal
     payment_overdue: list[BoardCard]
     delivery_overdue: list[BoardCard]
+    #: how many are overdue in all (the lists show the most overdue LIST_LIMIT)
+    payment_overdue_total: int = 0
+    delivery_overdue_total: int = 0
+
+
+#: a page a phone can show: the most overdue first, the rest counted
+LIST_LIMIT = 200
 
 
 def bucket_of(card: BoardCard) -> str:
@@ -275,4 +285,5 @@ async def receivables(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: Pay
     paying = sorted((c for c in cards if c.pay_late_days), key=lambda c: (-(c.pay_late_days or 0), c.order.no))
     delivering = sorted((c for c in await _cards(uow, late, today, tz, payment_due) if c.late_days),
                         key=lambda c: (-(c.late_days or 0), c.order.no))
-    return Receivables(cards, buckets, counts, sum(buckets.values(), ZERO), paying, delivering)
+    return Receivables(cards, buckets, counts, sum(buckets.values(), ZERO), paying[:LIST_LIMIT],
+                       delivering[:LIST_LIMIT], len(paying), len(delivering))
