@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from handlers.importing import run_export, run_import
 from storage.db import Database
-from storage.models import AuditEvent, Counter, Customer, Order, Payment, Product, Shipment, StockMove
+from storage.models import AuditEvent, Counter, Customer, Order, Payment, Person, Product, Shipment, StockMove
 from storage.services import people
 from storage.services.importer import Kind
 from tests.conftest import fingerprint
@@ -349,3 +349,23 @@ async def test_export_never_writes_formulas(db: Database, tmp_path: Path) -> Non
     cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert any(isinstance(c.value, str) and c.value.startswith("=HYPERLINK") for c in cells)
+
+
+async def test_imported_closed_orders_write_off_and_strict_values(db: Database, tmp_path: Path) -> None:
+    await setup_catalog(db, tmp_path)
+    rows = [ORDER_HEAD, ["C-1", "华为技术", "A100", 10, 100, "2026-12-15", None, "张三", "已关闭", 4, 300]]
+    text, status = await do_import(db, "orders", xlsx(tmp_path / "c.xlsx", rows))
+    assert status == 0, text
+    order = await scalar(db, select(Order).where(Order.external_ref == "C-1"))
+    assert order.state == "CLOSED" and order.balance == 0 and order.written_off == Decimal("700.00")
+    bad = [ORDER_HEAD,
+           ["C-2", "华为技术", "A100", 1, 0, "2026-12-15", None, "张三", "已确认", None, None],
+           ["C-3", "华为技术", "A100", "1.2345", 10, "2026-12-15", None, "张三", "已确认", None, None]]
+    text, status = await do_import(db, "orders", xlsx(tmp_path / "bad.xlsx", bad))
+    assert status == 1 and "第2行" in text and "要大于 0" in text and "第3行" in text and "3 位小数" in text, text
+    async with db.uow() as uow:
+        person = (await uow.session.execute(select(Person).where(Person.user_id == "u1"))).scalar_one()
+        person.active = False
+    gone = [ORDER_HEAD, ["C-4", "华为技术", "A100", 1, 10, "2026-12-15", None, "张三", "已确认", None, None]]
+    text, status = await do_import(db, "orders", xlsx(tmp_path / "gone.xlsx", gone))
+    assert status == 1 and "第2行" in text, text

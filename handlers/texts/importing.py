@@ -90,6 +90,7 @@ ISSUES = {
     "too_long": "{field}太长（最多 {limit} 个字）",
     "negative": "{field}「{value}」不能是负数",
     "not_positive": "{field}「{value}」要大于 0",
+    "too_precise": "{field}「{value}」最多 3 位小数",
     "too_large": "{field}「{value}」太大了，请检查",
     "duplicate": "{field}「{value}」和第{first}行重复",
     # orders

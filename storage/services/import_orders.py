@@ -153,7 +153,7 @@ async def _owner(uow: UnitOfWork, head: dict[str, Any], customer: Customer | Non
         return None
     if ref not in cache.owners:
         cache.owners[ref] = await people.find_people(uow, ref)
-    found = cache.owners[ref]
+    found = [p for p in cache.owners[ref] if p.active]  # an order must not go to someone who left
     if len(found) != 1:
         report.error(row, "ambiguous_owner" if found else "unknown_owner", value=ref, count=len(found))
         return None
@@ -169,6 +169,11 @@ async def _line(uow: UnitOfWork, r: OrderRow, report: Report, cache: _Cache) -> 
     shipped = r.shipped if r.shipped is not None else Decimal(0)
     if r.qty is not None and r.qty <= 0:
         report.error(r.row, "not_positive", field="qty", value=r.qty)
+    if r.unit_price is not None and r.unit_price <= 0:
+        report.error(r.row, "not_positive", field="unit_price", value=r.unit_price)
+    for name, value in (("qty", r.qty), ("shipped", r.shipped)):
+        if value is not None and value != value.quantize(Decimal("0.001")):
+            report.error(r.row, "too_precise", field=name, value=value)  # the column keeps 3 decimals
     check_amount(report, r.row, "unit_price", r.unit_price)
     check_amount(report, r.row, "qty", r.qty, negative_ok=True)
     if check_amount(report, r.row, "shipped", shipped) and r.qty is not None and shipped > r.qty:
@@ -252,6 +257,9 @@ async def _write(uow: UnitOfWork, ref: str, head: dict[str, Any], customer: Cust
     lifecycle.set_state(order, state)
     if state is State.COMPLETED:
         order.completed_at = at
+    if state is State.CLOSED:
+        # a closed order ended early: what was not collected is written off, as /关闭 does
+        order.written_off = order.amount - order.paid_amount
     uow.session.add(order)
     await uow.session.flush()
     shipped = [line for line in lines if line.shipped_qty > 0]
