@@ -75,7 +75,10 @@ def sales_period(query: Any, today: date) -> tuple[date, date]:
         end = date.fromisoformat(query.get("to", "")) if query.get("to") else today
     except ValueError:
         return first, today
-    if end < start or len(dashboard.months_between(start, end)) > MAX_MONTHS:
+    try:
+        if end < start or len(dashboard.months_between(start, end)) > MAX_MONTHS:
+            return first, today
+    except (ValueError, OverflowError):  # e.g. 9999-12: no month after it
         return first, today
     return start, end
 

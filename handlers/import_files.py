@@ -68,7 +68,9 @@ def read_table(path: Path) -> Table:
 
 def _xlsx_rows(path: Path) -> list[list[Any]]:
     try:
-        book = load_workbook(path, data_only=True)  # data_only: a formula's last computed value
+        # read_only streams the sheet (a 200,000-row file would otherwise take a gigabyte);
+        # data_only: a formula's last computed value
+        book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise FileProblem("unreadable", reason=str(exc) or type(exc).__name__) from exc
     try:
