@@ -1,23 +1,30 @@
-"""REST API ``/api/v1`` (read side): orders and their audit timeline, behind a bearer token."""
+"""REST API ``/api/v1``: orders (read, and create as ``/下单`` does), their audit timeline, and the
+money side (``bot/api_reports.py``: customers, statements, sales), behind a bearer token."""
 
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot import api_reports
 from bot.config import Settings
 from storage import lifecycle
 from storage.db import Database
 from storage.models import AuditEvent, Customer, Order, OrderLine, Person
+from storage.services.statement_xlsx import StatementLayout
 from storage.vocab import STAGE_LABELS, STATE_LABELS, Stage, State
 
 PREFIX = "/api/v1"
 CENT = Decimal("0.01")
+#: ``POST /orders``: the raw body → (status, body): 201/200 ``{"no": n}`` or 400 ``{"error", "details"}``;
+#: the composition root passes ``handlers.api_orders.creator(dispatcher)`` (bot does not import handlers)
+OrderCreator = Callable[[bytes], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 def _dec(value: Decimal) -> str:
@@ -71,8 +78,9 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def setup_routes(app: web.Application, db: Database, settings: Settings) -> None:
-    """Register the API routes and the OpenAPI document."""
+def setup_routes(app: web.Application, db: Database, settings: Settings, *, create_order: OrderCreator | None = None,
+                 layout: StatementLayout | None = None, clock: Callable[[], datetime] | None = None) -> None:
+    """Register the API routes and the OpenAPI document (``POST /orders`` only with ``create_order``)."""
     token = settings.api_token.get_secret_value()
     tz = settings.tz
 
@@ -151,13 +159,28 @@ def setup_routes(app: web.Application, db: Database, settings: Settings) -> None
                 select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id))).scalars()
             return web.json_response({"items": [event_json(e, tz) for e in rows]})
 
+    async def post_order(request: web.Request) -> web.Response:
+        if create_order is None:
+            return _error(404, "creating orders is not configured")
+        status, body = await create_order(await request.read())
+        if status >= 400:
+            return web.json_response(body, status=status)
+        async with db.uow() as uow:
+            order = await _order(uow, str(body["no"]))
+            if order is None:  # created a moment ago; only a concurrent purge could remove it
+                return _error(404, "no such order")
+            return web.json_response(order_json(order, tz), status=status,
+                                     headers={"Location": f"{PREFIX}/orders/{order.no}"})
+
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(OPENAPI)
 
     app.router.add_get(f"{PREFIX}/orders", list_orders)
+    app.router.add_post(f"{PREFIX}/orders", post_order)
     app.router.add_get(f"{PREFIX}/orders/{{no}}", get_order)
     app.router.add_get(f"{PREFIX}/orders/{{no}}/events", get_events)
     app.router.add_get(f"{PREFIX}/openapi.json", openapi)
+    api_reports.setup_routes(app, db, PREFIX, tz, clock or (lambda: datetime.now(UTC)), order_json, layout)
 
 
 _ORDER_SCHEMA = {
@@ -175,17 +198,44 @@ _ORDER_SCHEMA = {
         "version": {"type": "integer"},
     },
 }
+_TEXT = {"type": "string"}
+_NEW_ORDER_SCHEMA = {
+    "type": "object",
+    "required": ["owner"],
+    "additionalProperties": False,
+    "description": "Either the fields or text (what follows /下单), not both. Numbers and dates as in chat.",
+    "properties": {
+        "owner": {"type": "string", "description": "platform:user_id of a person holding 销售"},
+        "external_ref": {"type": "string", "maxLength": 64, "description": "idempotency key (unique)"},
+        "text": {"type": "string", "example": "华为 A100×20@300 交期12-15"},
+        "customer": _TEXT, "due_date": {"type": "string", "example": "2026-12-15"}, "note": _TEXT,
+        "payment_terms": _TEXT, "address": _TEXT, "contact": _TEXT,
+        "lines": {"type": "array", "items": {"type": "object", "required": ["sku", "qty"],
+                                             "additionalProperties": False, "properties": {
+            "sku": _TEXT, "qty": {"type": ["string", "number"]}, "unit": _TEXT,
+            "unit_price": {"type": ["string", "number"]}}}},
+    },
+}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "gendan API", "version": "1"},
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                   "schemas": {"Order": _ORDER_SCHEMA}},
+                   "schemas": {"Order": _ORDER_SCHEMA, "NewOrder": _NEW_ORDER_SCHEMA}},
     "security": [{"bearer": []}],
     "paths": {
         f"{PREFIX}/orders": {"get": {"summary": "List orders", "parameters": [
             {"name": n, "in": "query", "schema": {"type": "string"}}
             for n in ("state", "stage", "customer", "owner", "overdue", "page", "size")],
-            "responses": {"200": {"description": "{items: [Order], total}"}}}},
+            "responses": {"200": {"description": "{items: [Order], total}"}}},
+            "post": {"summary": "Create an order with the same validation as /下单",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "$ref": "#/components/schemas/NewOrder"}}}},
+                     "responses": {
+                         "201": {"description": "created", "content": {"application/json": {"schema": {
+                             "$ref": "#/components/schemas/Order"}}}},
+                         "200": {"description": "an order with this external_ref exists: that order",
+                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+                         "400": {"description": "{error, details: [{field, message}]}; nothing was written"}}}},
         f"{PREFIX}/orders/{{no}}": {"get": {"summary": "One order", "parameters": [
             {"name": "no", "in": "path", "required": True, "schema": {"type": "integer"}}],
             "responses": {"200": {"description": "Order",
@@ -197,3 +247,4 @@ OPENAPI: dict[str, Any] = {
     },
 }
 
+OPENAPI["paths"].update({f"{PREFIX}{path}": spec for path, spec in api_reports.PATHS.items()})

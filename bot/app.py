@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot import api, approval_links, board, board_tokens, dingtalk, local, web_console, wecom
+from bot import api, approval_links, board, board_tokens, dingtalk, local, statements, web_console, wecom
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.metrics import Metrics, setup_metrics
@@ -115,7 +115,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     if settings.local_adapter_on:
         local.setup_routes(app, dispatcher, sender, db)
         web_console.setup_routes(app)
-    api.setup_routes(app, db, settings)
+    from handlers import api_orders
+    from handlers.texts import statements as statement_texts
+    api.setup_routes(app, db, settings, create_order=api_orders.creator(dispatcher), layout=statement_texts.LAYOUT,
+                     clock=dispatcher.clock)
     # Platform callbacks: each adapter registers only what its keys configure.
     wecom.setup_routes(app, dispatcher, settings)
     dingtalk.setup_routes(app, dispatcher, settings)
@@ -133,6 +136,11 @@ def _setup_board(app: web.Application, db: Database, settings: Settings, dispatc
     keys = approval_links.LinkKeys(db, settings)
     board.setup_routes(app, db, settings, keys, texts=board_texts, clock=dispatcher.clock, payment_due=payment_due)
     dispatcher.board_link = board_tokens.link_maker(settings, keys, dispatcher.clock)
+    # the /对账 workbook: its download route and the link maker statement_cmd finds on the dispatcher
+    from handlers.texts import statements as statement_texts
+    statements.setup_routes(app, db, settings, keys, texts=statement_texts, layout=statement_texts.LAYOUT,
+                            clock=dispatcher.clock)
+    dispatcher.statement_link = board_tokens.statement_link_maker(settings, keys, dispatcher.clock)
 
 
 def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, settings: Settings) -> None:

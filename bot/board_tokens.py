@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.config import Settings
@@ -106,5 +106,91 @@ def link_maker(settings: Settings, keys: Callable[[], Awaitable[bytes]], clock: 
     async def make(platform: str, user_id: str) -> tuple[str, datetime]:
         claims = BoardClaims(platform, user_id, int((clock() + ttl).timestamp()))
         return f"{page}?t={sign(await keys(), 'link', claims)}", claims.expires_at
+
+    return make
+
+
+# ---- /对账 workbook links ------------------------------------------------------------------
+# A statement link names more than a person: the customer and the period are signed too, so a
+# link for 华为 in November opens exactly that workbook and nothing else. Its own purpose string
+# keeps it apart from board links, sessions and approval links.
+_STATEMENT_PURPOSE = b"gendan statement link v1"
+
+#: what ``Dispatcher.statement_link`` holds: (platform, user id, customer id, first day, last day) → (URL, expiry)
+StatementLink = Callable[[str, str, int, date, date], Awaitable[tuple[str, datetime]]]
+
+
+@dataclass(frozen=True)
+class StatementClaims:
+    """Who asked for which customer's statement of which period, and until when (epoch seconds)."""
+
+    platform: str
+    user_id: str
+    customer_id: int
+    start: date
+    end: date
+    expires: int
+
+    @property
+    def expires_at(self) -> datetime:
+        """The expiry as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.expires, UTC)
+
+
+def _statement_mac(key: bytes, body: str) -> str:
+    subkey = hmac.new(key, _STATEMENT_PURPOSE, hashlib.sha256).digest()
+    return _b64(hmac.new(subkey, body.encode(), hashlib.sha256).digest())
+
+
+def sign_statement(key: bytes, claims: StatementClaims) -> str:
+    """``<base64url JSON claims>.<base64url HMAC>`` under the statement subkey."""
+    if not key:
+        raise ValueError("empty link key")
+    payload = [1, "statement", claims.platform, claims.user_id, claims.customer_id, claims.start.isoformat(),
+               claims.end.isoformat(), claims.expires]
+    body = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{body}.{_statement_mac(key, body)}"
+
+
+def verify_statement(key: bytes, token: str | None, now: datetime, customer_id: int, start: date,
+                     end: date) -> StatementClaims:
+    """The claims of a genuine, unexpired statement token signed for exactly this customer and period.
+
+    :class:`BoardRejected` otherwise: ``missing``, ``forged`` (bad MAC, or signed for another
+    customer or period) or ``expired``.
+    """
+    if not token:
+        raise BoardRejected("missing")
+    body, _, mac = token.partition(".")
+    if (not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac)
+            or not hmac.compare_digest(_statement_mac(key, body).encode(), mac.encode())):
+        raise BoardRejected("forged")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        match data:
+            case [1, "statement", str(platform), str(user_id), int(cid), str(first), str(last), int(expires)] \
+                    if platform and user_id:
+                claims = StatementClaims(platform, user_id, cid, date.fromisoformat(first),
+                                         date.fromisoformat(last), expires)
+            case _:
+                raise BoardRejected("forged")
+    except (ValueError, binascii.Error) as exc:
+        raise BoardRejected("forged") from exc
+    if (claims.customer_id, claims.start, claims.end) != (customer_id, start, end):
+        raise BoardRejected("forged")
+    if claims.expires <= int(now.timestamp()):
+        raise BoardRejected("expired")
+    return claims
+
+
+def statement_link_maker(settings: Settings, keys: Callable[[], Awaitable[bytes]], clock: Callable[[], datetime],
+                         ttl: timedelta = LINK_TTL) -> StatementLink:
+    """The ``Dispatcher.statement_link`` callable: ``GENDAN_PUBLIC_URL/statements/{id}.xlsx?from=&to=&t=…``."""
+    base = f"{settings.public_url.rstrip('/')}/statements"
+
+    async def make(platform: str, user_id: str, customer_id: int, start: date, end: date) -> tuple[str, datetime]:
+        claims = StatementClaims(platform, user_id, customer_id, start, end, int((clock() + ttl).timestamp()))
+        token = sign_statement(await keys(), claims)
+        return f"{base}/{customer_id}.xlsx?from={start.isoformat()}&to={end.isoformat()}&t={token}", claims.expires_at
 
     return make

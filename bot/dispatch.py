@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -121,6 +121,8 @@ class Dispatcher:
         self._wake: Callable[[], None] = lambda: None
         #: (platform, user id) → (signed dashboard URL, expiry); set by the composition root (bot.app)
         self.board_link: Callable[[str, str], Awaitable[tuple[str, datetime]]] | None = None
+        #: (platform, user id, customer id, first day, last day) → (signed /对账 workbook URL, expiry); set by bot.app
+        self.statement_link: Callable[[str, str, int, date, date], Awaitable[tuple[str, datetime]]] | None = None
 
     # ---- wiring ----------------------------------------------------------------------
     def include_routers(self, *routers: Router) -> None:

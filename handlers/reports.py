@@ -6,9 +6,11 @@ from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
 from bot.errors import InputError, UserError
+from bot.outbound import Message
 from handlers import args
 from handlers.texts import messages as msg
 from handlers.texts import replies as t
+from handlers.texts import statements as st_texts
 from handlers.texts.help import of as help_of
 from storage.services import catalog, reports
 from storage.vocab import Role
@@ -41,8 +43,22 @@ async def statement_cmd(ctx: Context, cmd: CommandText) -> None:
             raise UserError(t.candidates("customer", name, [c.name for c in match.candidates]))
         if match.found is None:
             raise UserError(msg.customer_missing(name))
-        st = await reports.statement(uow, match.found.id, start, end, ctx.settings.tz)
+        customer_id, customer = match.found.id, match.found.name
+        st = await reports.statement(uow, customer_id, start, end, ctx.settings.tz)
         shipments = [(s.shipped_at.astimezone(ctx.settings.tz).date(), no, s.seq, s.amount) for s, no in st.shipments]
         payments = [(p.paid_on, no, p.amount, p.method) for p, no in st.payments]
-        ctx.reply(msg.statement(match.found.name, start, end, st.opening, st.shipped, st.collected, st.closing,
-                                shipments, payments))
+        summary = msg.statement(customer, start, end, st.opening, st.shipped, st.collected, st.closing,
+                                shipments, payments)
+    make = ctx.dispatcher.statement_link
+    if make is None:
+        ctx.reply(summary)
+        return
+    # the workbook link is bound to the asker; like /看板's, it is never posted where everyone reads it
+    url, expires = await make(ctx.person.platform, ctx.person.user_id, customer_id, start, end)
+    hours = max(1, round((expires - ctx.clock()).total_seconds() / 3600))
+    line = st_texts.link_line(url, expires.astimezone(ctx.settings.tz), hours)
+    if ctx.chat.chat_type == "single":
+        ctx.reply(f"{summary}\n{line}")
+        return
+    ctx.send(ctx.person.platform, ctx.person.user_id, "single", Message.plain(st_texts.link_private(customer, line)))
+    ctx.reply(f"{summary}\n{st_texts.link_sent_privately(ctx.person.name)}")
