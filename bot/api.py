@@ -122,7 +122,7 @@ def setup_routes(app: web.Application, db: Database, settings: Settings, *, crea
         stage = q.get("stage")
         if stage and stage not in Stage.__members__:
             return _error(400, f"unknown stage {stage!r}")
-        async with db.uow() as uow:
+        async with db.reader() as uow:
             if stage:
                 # the stage is computed; filter among confirmed orders in Python
                 rows = [o for o in (await uow.session.execute(
@@ -144,14 +144,14 @@ def setup_routes(app: web.Application, db: Database, settings: Settings, *, crea
         return found
 
     async def get_order(request: web.Request) -> web.Response:
-        async with db.uow() as uow:
+        async with db.reader() as uow:
             order = await _order(uow, request.match_info["no"])
             if order is None:
                 return _error(404, "no such order")
             return web.json_response(order_json(order, tz))
 
     async def get_events(request: web.Request) -> web.Response:
-        async with db.uow() as uow:
+        async with db.reader() as uow:
             order = await _order(uow, request.match_info["no"])
             if order is None:
                 return _error(404, "no such order")

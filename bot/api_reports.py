@@ -78,7 +78,7 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
         stmt = select(Customer)
         if q := request.query.get("q", "").strip():
             stmt = stmt.where(Customer.name.contains(q, autoescape=True))
-        async with db.uow() as uow:
+        async with db.reader() as uow:
             total = (await uow.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
             rows = list((await uow.session.execute(
                 stmt.order_by(Customer.id).offset((page - 1) * size).limit(size))).scalars())
@@ -103,7 +103,7 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
         if XLSX_TYPE in request.headers.get("Accept", "") and layout is not None:
             resp = await workbook_response(db, layout, tz, int(raw), start, end)
             return resp or web.json_response({"error": "no such customer"}, status=404)
-        async with db.uow() as uow:
+        async with db.reader() as uow:
             customer = await uow.session.get(Customer, int(raw))
             if customer is None:
                 return web.json_response({"error": "no such customer"}, status=404)
@@ -129,7 +129,7 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
             start, end = period(request.query, today())
         except BadParam as exc:
             return bad(exc)
-        async with db.uow() as uow:
+        async with db.reader() as uow:
             rows = await sales_groups.sales_rows(uow, group_by, start, end, today(), tz)
         keys = ("sales", "shipped", "collected")
         totals = {k: _dec(sum((getattr(r, k) for r in rows), Decimal(0))) for k in keys}

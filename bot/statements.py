@@ -50,7 +50,7 @@ def content_disposition(name: str, fallback: str) -> str:
 async def workbook_response(db: Database, layout: StatementLayout, tz: tzinfo, customer_id: int, start: date,
                             end: date) -> web.Response | None:
     """The statement workbook as a download; None when there is no such customer."""
-    async with db.uow() as uow:
+    async with db.reader() as uow:
         book = await statement_xlsx.collect(uow, customer_id, start, end, tz)
     if book is None:
         return None
@@ -74,7 +74,7 @@ class _Statements:
 
     async def _may_see(self, claims: tokens.StatementClaims) -> bool:
         """Whether the person the link was made for is still here and still may use /对账."""
-        async with self._db.uow() as uow:
+        async with self._db.reader() as uow:
             person = (await uow.session.execute(select(Person).where(
                 Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
             return person is not None and person.active and bool(person.role_names & _ROLES)

@@ -79,8 +79,8 @@ def write_workbook(path: Path, data: Export, order_sheet: Sheet, line_sheet: She
     book = Workbook()
     first = book.active
     assert isinstance(first, Worksheet)
-    _fill(first, order_sheet, ORDER_COLUMNS, data.orders)
-    _fill(book.create_sheet(), line_sheet, LINE_COLUMNS, data.lines)
+    fill_sheet(first, order_sheet, ORDER_COLUMNS, data.orders)
+    fill_sheet(book.create_sheet(), line_sheet, LINE_COLUMNS, data.lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
 
@@ -88,7 +88,9 @@ def write_workbook(path: Path, data: Export, order_sheet: Sheet, line_sheet: She
 _FORMATS = {"money": MONEY_FORMAT, "qty": QTY_FORMAT, "date": DATE_FORMAT, "datetime": DATETIME_FORMAT}
 
 
-def _fill(ws: Worksheet, sheet: Sheet, kinds: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+def fill_sheet(ws: Worksheet, sheet: Sheet, kinds: Sequence[str], rows: list[tuple[Any, ...]], *,
+               max_width: int = 50) -> None:
+    """Write a titled sheet: bold frozen header, number formats by column kind, widths; text stays text."""
     if len(sheet.columns) != len(kinds):
         raise ValueError(f"{sheet.title}: {len(sheet.columns)} titles for {len(kinds)} columns")
     ws.title = sheet.title
@@ -108,7 +110,7 @@ def _fill(ws: Worksheet, sheet: Sheet, kinds: Sequence[str], rows: list[tuple[An
         if kind in _FORMATS:
             for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
                 cell.number_format = _FORMATS[kind]
-        ws.column_dimensions[get_column_letter(i)].width = min(max(widths[i - 1] + 2, 8), 50)
+        ws.column_dimensions[get_column_letter(i)].width = min(max(widths[i - 1] + 2, 8), max_width)
     ws.freeze_panes = "A2"
 
 

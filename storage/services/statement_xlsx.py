@@ -13,23 +13,19 @@ Money cells are numbers with two decimals, every header row is bold and frozen.
 from __future__ import annotations
 
 import io
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Customer
 from storage.services import reports
-from storage.services.exporter import DATE_FORMAT, MONEY_FORMAT, Sheet
+from storage.services.exporter import MONEY_FORMAT, Sheet, fill_sheet
 from storage.vocab import STATE_LABELS
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,7 +35,6 @@ SHIPMENT_COLUMNS = ("date", "int", "int", "money", "text", "text")
 PAYMENT_COLUMNS = ("date", "int", "money", "text")
 #: the summary rows, in order: customer, period, opening, shipped, collected, closing
 SUMMARY_ROWS = 6
-_FORMATS = {"money": MONEY_FORMAT, "date": DATE_FORMAT}
 #: characters a file name may not hold on Windows (the customer's name goes into it)
 _UNSAFE = str.maketrans({c: "_" for c in '\\/:*?"<>|\r\n\t'})
 
@@ -101,12 +96,12 @@ def render(book: StatementBook, layout: StatementLayout) -> bytes:
     assert isinstance(summary, Worksheet)
     period = layout.period.format(start=book.start.isoformat(), end=book.end.isoformat())
     values = (book.customer, period, book.opening, book.shipped, book.collected, book.closing)
-    _fill(summary, layout.summary, ("text", "text"), list(zip(layout.labels, values, strict=True)))
+    fill_sheet(summary, layout.summary, ("text", "text"), list(zip(layout.labels, values, strict=True)))
     for row in summary.iter_rows(min_row=4, min_col=2, max_col=2):  # the four amounts
         row[0].number_format = MONEY_FORMAT
-    _fill(wb.create_sheet(), layout.orders, ORDER_COLUMNS, book.orders)
-    _fill(wb.create_sheet(), layout.shipments, SHIPMENT_COLUMNS, book.shipments)
-    _fill(wb.create_sheet(), layout.payments, PAYMENT_COLUMNS, book.payments)
+    fill_sheet(wb.create_sheet(), layout.orders, ORDER_COLUMNS, book.orders)
+    fill_sheet(wb.create_sheet(), layout.shipments, SHIPMENT_COLUMNS, book.shipments)
+    fill_sheet(wb.create_sheet(), layout.payments, PAYMENT_COLUMNS, book.payments)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -118,27 +113,3 @@ def filename(book: StatementBook, layout: StatementLayout) -> str:
                                   end=book.end.isoformat())
 
 
-def _fill(ws: Worksheet, sheet: Sheet, kinds: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    if len(sheet.columns) != len(kinds):
-        raise ValueError(f"{sheet.title}: {len(sheet.columns)} titles for {len(kinds)} columns")
-    ws.title = sheet.title
-    ws.append(list(sheet.columns))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    widths = [_width(title) for title in sheet.columns]
-    for values in rows:
-        ws.append(list(values))
-        for i, value in enumerate(values):
-            shown = f"{value:,.2f}" if isinstance(value, Decimal) else str(value or "")
-            widths[i] = max(widths[i], _width(shown))
-    for i, kind in enumerate(kinds, 1):
-        if kind in _FORMATS:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = _FORMATS[kind]
-        ws.column_dimensions[get_column_letter(i)].width = min(max(widths[i - 1] + 2, 8), 60)
-    ws.freeze_panes = "A2"
-
-
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
