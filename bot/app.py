@@ -8,7 +8,6 @@ adapters. Nothing connects at import time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -93,15 +92,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         app[HTTP] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         _platform_transports(sender, app[HTTP], settings)
         # replays what a crash left behind, now and every minute (other instances may crash too)
-        recovery = asyncio.create_task(dispatcher.keep_recovering(), name="inbox-recovery")
+        stop_recovery = asyncio.Event()
+        recovery = asyncio.create_task(dispatcher.keep_recovering(stop_recovery), name="inbox-recovery")
         if run_sender:
             sender.start()
         if start_scheduler:
             scheduler.start()
         yield
-        recovery.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await recovery
+        stop_recovery.set()
+        await recovery
         if start_scheduler:
             await scheduler.stop()
         await dispatcher.drain()

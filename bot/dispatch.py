@@ -9,6 +9,7 @@ handler run, errors turned into replies. One error path for every handler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -174,14 +175,19 @@ class Dispatcher:
             return None
         return await self.process(inbound)
 
-    async def keep_recovering(self, every: float = 60.0) -> None:
-        """Replay what crashed instances left, every ``every`` seconds (runs until cancelled)."""
-        while True:
+    async def keep_recovering(self, stop: asyncio.Event, every: float = 60.0) -> None:
+        """Replay what crashed instances left, every ``every`` seconds, until ``stop`` is set.
+
+        Stopped by an event rather than cancelled: a cancelled database call would leave the
+        driver's worker finishing it after the loop is gone.
+        """
+        while not stop.is_set():
             try:
                 await self.recover()
             except Exception:
                 log.exception("inbox recovery failed")
-            await asyncio.sleep(every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     async def drain(self) -> None:
         """Wait for every background task (shutdown, tests)."""
