@@ -16,10 +16,6 @@ root: ``bot`` does not import ``handlers``); the markup is ``bot/templates/appro
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-import hmac
-import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -38,6 +34,7 @@ from bot.dingtalk.render import LinkFor
 from bot.dispatch import Dispatcher
 from bot.events import Actor, CardAction, ChatRef
 from bot.outbound import Button
+from bot.sealed import Rejected, check_expiry, seal, unseal
 from bot.transport import Delivery
 from storage.db import Database
 from storage.models import Approval, ChangeRequest, KeyValue, Order, Person
@@ -49,8 +46,7 @@ KEY_NAME = "signing_key"
 #: ``kv`` keys of used nonces; the value is the link's expiry, so stale rows can be pruned
 USED_PREFIX = "used-link:"
 MAX_TOKEN = 2048
-_PURPOSE = b"gendan approval link v1"
-_B64 = re.compile(r"[A-Za-z0-9_-]+")
+PURPOSE = b"gendan approval link v1"
 #: the packed form of ``handlers.cards.ApprovalAction`` (tests check the two agree)
 APPROVAL_ACTION = re.compile(r"ap:(\d{1,18}):(ok|no)")
 #: HTTP status per refusal: a forged link is forbidden, an old one gone, a reused one a conflict
@@ -73,56 +69,23 @@ class LinkClaims:
     nonce: str
 
 
-class LinkRejected(Exception):
-    """A link that must not act: ``reason`` is ``missing``, ``forged`` or ``expired``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(key: bytes, body: str) -> str:
-    subkey = hmac.new(key, _PURPOSE, hashlib.sha256).digest()  # keeps other uses of the key apart
-    return _b64(hmac.new(subkey, body.encode(), hashlib.sha256).digest())
+LinkRejected = Rejected  # ``reason``: missing, forged or expired
 
 
 def sign_token(key: bytes, claims: LinkClaims) -> str:
-    """``<base64url JSON claims>.<base64url HMAC>``."""
-    if not key:
-        raise ValueError("empty link key")
-    payload = [1, claims.action, claims.platform, claims.user_id, claims.expires, claims.nonce]
-    body = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
-    return f"{body}.{_mac(key, body)}"
+    """A sealed approval-link token."""
+    return seal(key, PURPOSE, [1, claims.action, claims.platform, claims.user_id, claims.expires, claims.nonce])
 
 
 def verify_token(key: bytes, token: str | None, now: datetime) -> LinkClaims:
     """The claims of a genuine, unexpired token; :class:`LinkRejected` otherwise (use is checked apart)."""
-    if not token:
-        raise LinkRejected("missing")
-    body, _, mac = token.partition(".")
-    if (not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac)
-            or not hmac.compare_digest(_mac(key, body).encode(), mac.encode())):
-        raise LinkRejected("forged")
-    try:
-        data = json.loads(_unb64(body))
-    except (ValueError, binascii.Error) as exc:
-        raise LinkRejected("forged") from exc
-    match data:
+    match unseal(key, PURPOSE, token, MAX_TOKEN):
         case [1, str(action), str(platform), str(user_id), int(expires), str(nonce)] if (
                 user_id and nonce and APPROVAL_ACTION.fullmatch(action)):  # we link approval buttons only
             claims = LinkClaims(action, platform, user_id, expires, nonce)
         case _:
             raise LinkRejected("forged")
-    if claims.expires <= int(now.timestamp()):
-        raise LinkRejected("expired")
+    check_expiry(claims.expires, now)
     return claims
 
 
@@ -151,9 +114,9 @@ async def link_key(db: Database, settings: Settings) -> bytes:
             async with db.uow() as uow:
                 row = await uow.session.get(KeyValue, KEY_NAME)
                 if row is not None:
-                    return _unb64(row.value)
+                    return base64.urlsafe_b64decode(row.value + "=" * (-len(row.value) % 4))
                 fresh = secrets.token_bytes(32)
-                uow.session.add(KeyValue(key=KEY_NAME, value=_b64(fresh)))
+                uow.session.add(KeyValue(key=KEY_NAME, value=base64.urlsafe_b64encode(fresh).decode().rstrip("=")))
             return fresh
         except IntegrityError:
             continue  # another instance created it at the same moment: read theirs

@@ -10,18 +10,13 @@ A board link is not single use: the person may open it on a second device until 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.config import Settings
+from bot.sealed import Rejected, check_expiry, seal, unseal
 
 #: how long a /看板 link (and the session it opens) stays valid: a working day, not a week
 LINK_TTL = timedelta(hours=12)
@@ -30,7 +25,6 @@ COOKIE = "gendan_board"
 MAX_TOKEN = 1024
 Kind = Literal["link", "session"]
 _PURPOSES: dict[Kind, bytes] = {"link": b"gendan board link v1", "session": b"gendan board session v1"}
-_B64 = re.compile(r"[A-Za-z0-9_-]+")
 
 #: what ``Dispatcher.board_link`` holds: (platform, user id) → (URL, expiry)
 BoardLink = Callable[[str, str], Awaitable[tuple[str, datetime]]]
@@ -50,51 +44,22 @@ class BoardClaims:
         return datetime.fromtimestamp(self.expires, UTC)
 
 
-class BoardRejected(Exception):
-    """A token that opens nothing: ``reason`` is ``missing``, ``forged`` or ``expired``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _mac(key: bytes, kind: Kind, body: str) -> str:
-    subkey = hmac.new(key, _PURPOSES[kind], hashlib.sha256).digest()
-    return _b64(hmac.new(subkey, body.encode(), hashlib.sha256).digest())
+BoardRejected = Rejected  # ``reason``: missing, forged or expired
 
 
 def sign(key: bytes, kind: Kind, claims: BoardClaims) -> str:
-    """``<base64url JSON claims>.<base64url HMAC>`` under the ``kind`` subkey."""
-    if not key:
-        raise ValueError("empty link key")
-    payload = [1, kind, claims.platform, claims.user_id, claims.expires]
-    body = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
-    return f"{body}.{_mac(key, kind, body)}"
+    """A sealed ``kind`` token (a /看板 link or a session cookie)."""
+    return seal(key, _PURPOSES[kind], [1, kind, claims.platform, claims.user_id, claims.expires])
 
 
 def verify(key: bytes, kind: Kind, token: str | None, now: datetime) -> BoardClaims:
     """The claims of a genuine, unexpired ``kind`` token; :class:`BoardRejected` otherwise."""
-    if not token:
-        raise BoardRejected("missing")
-    body, _, mac = token.partition(".")
-    if (not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac)
-            or not hmac.compare_digest(_mac(key, kind, body).encode(), mac.encode())):
-        raise BoardRejected("forged")
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise BoardRejected("forged") from exc
-    match data:
+    match unseal(key, _PURPOSES[kind], token, MAX_TOKEN):
         case [1, str(k), str(platform), str(user_id), int(expires)] if k == kind and platform and user_id:
             claims = BoardClaims(platform, user_id, expires)
         case _:
             raise BoardRejected("forged")
-    if claims.expires <= int(now.timestamp()):
-        raise BoardRejected("expired")
+    check_expiry(claims.expires, now)
     return claims
 
 
@@ -137,19 +102,10 @@ class StatementClaims:
         return datetime.fromtimestamp(self.expires, UTC)
 
 
-def _statement_mac(key: bytes, body: str) -> str:
-    subkey = hmac.new(key, _STATEMENT_PURPOSE, hashlib.sha256).digest()
-    return _b64(hmac.new(subkey, body.encode(), hashlib.sha256).digest())
-
-
 def sign_statement(key: bytes, claims: StatementClaims) -> str:
-    """``<base64url JSON claims>.<base64url HMAC>`` under the statement subkey."""
-    if not key:
-        raise ValueError("empty link key")
-    payload = [1, "statement", claims.platform, claims.user_id, claims.customer_id, claims.start.isoformat(),
-               claims.end.isoformat(), claims.expires]
-    body = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
-    return f"{body}.{_statement_mac(key, body)}"
+    """A sealed statement-download token."""
+    return seal(key, _STATEMENT_PURPOSE, [1, "statement", claims.platform, claims.user_id, claims.customer_id,
+                                          claims.start.isoformat(), claims.end.isoformat(), claims.expires])
 
 
 def verify_statement(key: bytes, token: str | None, now: datetime, customer_id: int, start: date,
@@ -159,27 +115,19 @@ def verify_statement(key: bytes, token: str | None, now: datetime, customer_id: 
     :class:`BoardRejected` otherwise: ``missing``, ``forged`` (bad MAC, or signed for another
     customer or period) or ``expired``.
     """
-    if not token:
-        raise BoardRejected("missing")
-    body, _, mac = token.partition(".")
-    if (not key or len(token) > MAX_TOKEN or not _B64.fullmatch(body) or not _B64.fullmatch(mac)
-            or not hmac.compare_digest(_statement_mac(key, body).encode(), mac.encode())):
-        raise BoardRejected("forged")
     try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        match data:
+        match unseal(key, _STATEMENT_PURPOSE, token, MAX_TOKEN):
             case [1, "statement", str(platform), str(user_id), int(cid), str(first), str(last), int(expires)] \
                     if platform and user_id:
                 claims = StatementClaims(platform, user_id, cid, date.fromisoformat(first),
                                          date.fromisoformat(last), expires)
             case _:
                 raise BoardRejected("forged")
-    except (ValueError, binascii.Error) as exc:
+    except ValueError as exc:  # a date that does not parse
         raise BoardRejected("forged") from exc
     if (claims.customer_id, claims.start, claims.end) != (customer_id, start, end):
         raise BoardRejected("forged")
-    if claims.expires <= int(now.timestamp()):
-        raise BoardRejected("expired")
+    check_expiry(claims.expires, now)
     return claims
 
 
