@@ -19,6 +19,7 @@ from aiohttp import web
 from bot import api, approval_links, board, board_tokens, dingtalk, local, statements, web_console, wecom
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.longconn import Connections
 from bot.metrics import Metrics, setup_metrics
 from bot.outbox import OutboxSender
 from bot.transport import Transport
@@ -35,6 +36,7 @@ SENDER = web.AppKey("sender", OutboxSender)
 SCHEDULER = web.AppKey("scheduler", ReminderScheduler)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)
+CONNECTIONS = web.AppKey("connections", Connections)
 
 MAX_BODY = 1024 * 1024
 
@@ -84,13 +86,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app[DB] = db
     app[DISPATCHER] = dispatcher
     app[SENDER] = sender
-    app[METRICS] = setup_metrics(app, db)
+    connections = Connections()
+    app[CONNECTIONS] = connections
+    app[METRICS] = setup_metrics(app, db, connections)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         if migrate:
             await upgrade(db.engine)
         app[HTTP] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         _platform_transports(sender, app[HTTP], settings)
+        # long connections need no public URL; each platform adds its own when its keys are set
+        _long_connections(connections, sender, app[HTTP], settings, dispatcher)
+        connections.start()
         # replays what a crash left behind, now and every minute (other instances may crash too)
         stop_recovery = asyncio.Event()
         recovery = asyncio.create_task(dispatcher.keep_recovering(stop_recovery), name="inbox-recovery")
@@ -99,6 +106,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         if start_scheduler:
             scheduler.start()
         yield
+        # stop hearing new events first, then finish what was heard
+        await connections.stop()
         stop_recovery.set()
         await recovery
         if start_scheduler:
@@ -152,7 +161,22 @@ def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, s
                                                                    settings, None, link_source=links)
 
 
+def _long_connections(connections: Connections, sender: OutboxSender, session: aiohttp.ClientSession,
+                      settings: Settings, dispatcher: Dispatcher) -> None:
+    """The WeCom AI-bot WebSocket and the DingTalk Stream connection, for whichever is configured.
+
+    Each platform's function registers its connection and, where replies and pushes
+    leave over that connection, hands it to the platform's transport in ``sender``.
+    """
+    wecom.add_long_connection(connections, sender.transports, session, settings, dispatcher)
+    dingtalk.add_long_connection(connections, sender.transports, session, settings, dispatcher)
+
+
 async def _healthz(request: web.Request) -> web.Response:
     ok = await request.app[DB].ping()
-    return web.json_response({"status": "ok" if ok else "error", "db": "ok" if ok else "down"},
-                             status=200 if ok else 503)
+    body: dict[str, Any] = {"status": "ok" if ok else "error", "db": "ok" if ok else "down"}
+    connections = request.app[CONNECTIONS]
+    if len(connections):
+        # reported, not judged: a platform outage must not make an orchestrator restart a healthy server
+        body["connections"] = connections.health()
+    return web.json_response(body, status=200 if ok else 503)

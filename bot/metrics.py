@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from bot.longconn import Connections
 from storage.db import Database
 from storage.models import InboxEvent, OutboxMessage
 
@@ -20,9 +24,36 @@ class Metrics:
     requests: Counter
 
 
-def setup_metrics(app: web.Application, db: Database) -> Metrics:
-    """Register ``/metrics`` with request counts and outbox/inbox backlog gauges."""
+class _ConnectionCollector(Collector):
+    """Reads the long connections' own counters at scrape time (no second set of counters to keep in step)."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("gendan_connection_up", "1 while the long connection is ready", labels=["name"])
+        frames = CounterMetricFamily("gendan_connection_frames", "Frames over the long connection",
+                                     labels=["name", "direction"])
+        acks = CounterMetricFamily("gendan_connection_acks", "Inbound frames acknowledged", labels=["name"])
+        bad = CounterMetricFamily("gendan_connection_bad_frames", "Inbound frames that could not be used",
+                                  labels=["name"])
+        reconnects = CounterMetricFamily("gendan_connection_reconnects", "Connections opened after the first",
+                                         labels=["name"])
+        for status in self._connections.statuses:
+            up.add_metric([status.name], 1.0 if status.connected else 0.0)
+            frames.add_metric([status.name, "in"], status.frames_in)
+            frames.add_metric([status.name, "out"], status.frames_out)
+            acks.add_metric([status.name], status.acks)
+            bad.add_metric([status.name], status.frames_bad)
+            reconnects.add_metric([status.name], status.reconnects)
+        yield from (up, frames, acks, bad, reconnects)
+
+
+def setup_metrics(app: web.Application, db: Database, connections: Connections | None = None) -> Metrics:
+    """Register ``/metrics`` with request counts, outbox/inbox backlog gauges and long-connection counters."""
     registry = CollectorRegistry()
+    if connections is not None:
+        registry.register(_ConnectionCollector(connections))
     requests = Counter("gendan_http_requests", "HTTP requests by path and status", ["path", "status"],
                        registry=registry)
     outbox = Gauge("gendan_outbox_rows", "Outbox rows by status", ["status"], registry=registry)

@@ -12,6 +12,14 @@ Nothing here imports ``handlers`` or ``storage``.
 from bot.dingtalk.client import DingTalkClient, SessionExpired
 from bot.dingtalk.routes import setup_routes
 from bot.dingtalk.signing import CallbackRejected
+from bot.dingtalk.stream import add_long_connection
 from bot.dingtalk.transport import DingTalkTransport
 
-__all__ = ["CallbackRejected", "DingTalkClient", "DingTalkTransport", "SessionExpired", "setup_routes"]
+__all__ = [
+    "CallbackRejected",
+    "DingTalkClient",
+    "DingTalkTransport",
+    "SessionExpired",
+    "add_long_connection",
+    "setup_routes",
+]
