@@ -69,20 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
+    from bot.access_log import AccessLogger
     from bot.app import create_app
+    from bot.banner import banner_lines
 
     app = create_app(settings)
-    base = f"http://{settings.host}:{settings.port}"
-    print(f"跟单助手 listening on {base}")
-    if settings.local_adapter_on:
-        print(f"  web console:   {base}/console")
-        print(f"  local adapter: POST {base}/local/message, GET {base}/local/sent?chat=…")
-    print(f"  health:        {base}/healthz   metrics: {base}/metrics")
-    print(f"  REST API:      {base}/api/v1/orders" + ("" if settings.api_token.get_secret_value()
-                                                      else "  (off: set GENDAN_API_TOKEN)"))
-    print(f"  WeCom:         {base}/wecom/callback  {base}/wecom/aibot")
-    print(f"  DingTalk:      {base}/dingtalk/callback  {base}/dingtalk/card  {base}/dingtalk/event")
-    from bot.access_log import AccessLogger
+    print("\n".join(banner_lines(settings)))
 
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger)
     return 0

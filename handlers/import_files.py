@@ -155,6 +155,12 @@ class ProgressBar:
         filled = self.width * done // total
         self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {pct:3d}%")
         if done == total:
-            self.stream.write("\n")
-            self._finished = True
+            self.finish()
         self.stream.flush()
+
+    def finish(self) -> None:
+        """End the bar's line (also when the import stopped early), so the report starts on its own line."""
+        if self._pct >= 0 and not self._finished:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._finished = True

@@ -182,12 +182,17 @@ async def run_import(db: Database, kind: Kind, path: Path, *, dry_run: bool, now
         return t.render(report), 1
     rows = to_records(kind, table, report)
     user = _os_user()
-    # a shell import has no chat person behind it: the audit rows name the OS user and the file
-    prov = Provenance(person_id=0, platform="cli", user_id=user, name=user, roles=frozenset(), source="import",
-                      source_ref=path.name)
-    ctx = ImportContext(prov, now, tz, default_owner, ProgressBar(t.PROGRESS, stream))
-    if rows or not report.errors:
-        await importer.run(db, kind, rows, report, ctx)
+    # a shell import has no chat person behind it: the history shows "导入 <file>"; the audit row keeps
+    # the login that ran it (user_id) and the file (source_ref)
+    prov = Provenance(person_id=0, platform="cli", user_id=user, name=t.IMPORT_ACTOR.format(file=path.name)[:64],
+                      roles=frozenset(), source="import", source_ref=path.name[:128])
+    progress = ProgressBar(t.PROGRESS, stream)
+    ctx = ImportContext(prov, now, tz, default_owner, progress)
+    try:
+        if rows or not report.errors:
+            await importer.run(db, kind, rows, report, ctx)
+    finally:
+        progress.finish()
     return t.render(report), 1 if report.errors else 0
 
 

@@ -120,6 +120,8 @@ FAILED = "有 {count} 个错误，整个文件都没有导入（全部改好后�
 ERRORS_TITLE = "错误："
 NOTES_TITLE = "提示："
 PROGRESS = "导入"
+#: who an imported order's history names: the file, not the login that ran the import
+IMPORT_ACTOR = "导入 {file}"
 EXPORTED = "已导出 {orders} 个订单、{lines} 行明细到 {path}"
 BAD_CLI_DATE = "日期「{value}」看不懂：请写成 2026-12-15"
 
