@@ -34,6 +34,10 @@ from storage.services import people
 
 log = logging.getLogger("gendan.dispatch")
 
+#: longest text read as a command: a long order or a pasted list fits; a pasted novel is
+#: refused before any parsing (every grammar is linear, but the loop is shared by everyone)
+MAX_COMMAND_CHARS = 4000
+
 Handler = Callable[[Context, commands.CommandText], Awaitable[None]]
 ActionHandler = Callable[[Context, Any], Awaitable[None]]
 DirectoryHandler = Callable[["Dispatcher", DirectoryEvent], Awaitable[None]]
@@ -264,6 +268,10 @@ class Dispatcher:
         inbound = ctx.inbound
         if isinstance(inbound, CardAction):
             await self._action(ctx, inbound)
+            return
+        if len(inbound.text) > MAX_COMMAND_CHARS:
+            if inbound.mentioned_bot or inbound.chat.chat_type == "single" or inbound.text.lstrip()[:1] in "/／":
+                ctx.reply(self.texts.too_long(len(inbound.text), MAX_COMMAND_CHARS))
             return
         cmd = commands.parse_command(inbound.text, self.by_name.keys())
         if cmd is None:

@@ -6,14 +6,62 @@ nothing more; handlers never see a platform payload.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 ChatType = Literal["group", "single"]
 
+#: characters no text from outside may carry into storage: C0 controls other than tab and line
+#: breaks, DEL, lone surrogates (not encodable as UTF-8) and Unicode non-characters. PostgreSQL
+#: refuses U+0000 in text and JSON outright, so an id or a name carrying it would fail every
+#: transaction of its event; one character class keeps the scan linear in the input.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+
+
+def clean_text(value: str) -> str:
+    """``value`` without the characters that must never be stored (see ``_UNSAFE``)."""
+    return _UNSAFE.sub("", value)
+
+
+def _clean_json(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if depth > 8:  # adapters build these hints themselves; deeper means something odd: keep as is
+        return value
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v, depth + 1) for v in value]
+    return value
+
+
+class _Cleaned:
+    """Mixin: every str field (and every string inside dict fields) is passed through :func:`clean_text`.
+
+    Applied at construction, so whatever adapter built the event (HTTP callback, long
+    connection, local adapter, inbox replay), nothing unsafe reaches the database.
+    """
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                cleaned: Any = clean_text(value)
+            elif isinstance(value, dict):
+                cleaned = _clean_json(value)
+            else:
+                continue
+            if cleaned != value:
+                object.__setattr__(self, f.name, cleaned)
+
 
 @dataclass(frozen=True)
-class Actor:
+class Actor(_Cleaned):
     """The person who sent a message or pressed a button, as the platform names them."""
 
     platform: str
@@ -24,7 +72,7 @@ class Actor:
 
 
 @dataclass(frozen=True)
-class ChatRef:
+class ChatRef(_Cleaned):
     """Where a message came from and where its replies go.
 
     For a 1:1 chat ``chat_id`` is the user's id on that platform.
@@ -37,7 +85,7 @@ class ChatRef:
 
 
 @dataclass(frozen=True)
-class ChatMessage:
+class ChatMessage(_Cleaned):
     """A text message typed by a person in a group or a 1:1 chat."""
 
     platform: str
@@ -56,7 +104,7 @@ class ChatMessage:
 
 
 @dataclass(frozen=True)
-class CardAction:
+class CardAction(_Cleaned):
     """A press on a card button; ``payload`` is the opaque string the button carried."""
 
     platform: str
@@ -76,7 +124,7 @@ class CardAction:
 
 
 @dataclass(frozen=True)
-class DirectoryEvent:
+class DirectoryEvent(_Cleaned):
     """A platform contact change the product cares about (a person left the organisation)."""
 
     platform: str

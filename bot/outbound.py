@@ -129,6 +129,10 @@ class ActionData:
     prefix: ClassVar[str]
     SEP: ClassVar[str] = ":"
     MAX_LEN: ClassVar[int] = 64
+    #: int fields are database ids: 1 .. the largest 32-bit integer (PostgreSQL ``integer``)
+    MAX_INT: ClassVar[int] = 2_147_483_647
+    #: str fields that take only known values, e.g. ``{"decision": frozenset({"ok", "no"})}``
+    CHOICES: ClassVar[dict[str, frozenset[str]]] = {}
 
     def pack(self) -> str:
         """Encode as the opaque string a button carries."""
@@ -151,6 +155,8 @@ class ActionData:
     @classmethod
     def unpack(cls, packed: str) -> Self:
         """Decode; raises :class:`ActionDataError` on anything malformed."""
+        if len(packed.encode()) > cls.MAX_LEN:
+            raise ActionDataError("payload too long")
         parts = packed.split(cls.SEP)
         own = fields(cls)
         if parts[0] != cls.prefix or len(parts) != len(own) + 1:
@@ -158,9 +164,13 @@ class ActionData:
         values: dict[str, Any] = {}
         for f, raw in zip(own, parts[1:], strict=True):
             if f.type in ("int", int):
-                if not raw.isdigit():
-                    raise ActionDataError(f"{f.name} is not a number")
+                # str.isdigit() accepts "²" and other Unicode digits that int() then refuses
+                if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not 0 < int(raw) <= cls.MAX_INT:
+                    raise ActionDataError(f"{f.name} is not an id")
                 values[f.name] = int(raw)
             else:
+                allowed = cls.CHOICES.get(f.name)
+                if allowed is not None and raw not in allowed:
+                    raise ActionDataError(f"{f.name} is not one of the known values")
                 values[f.name] = raw
         return cls(**values)

@@ -16,6 +16,7 @@ class ApprovalAction(ActionData):
     """A press on 通过 / 驳回 of one approval step's card."""
 
     prefix = "ap"
+    CHOICES = {"decision": frozenset({"ok", "no"})}  # noqa: RUF012  (a ClassVar of the base)
     approval_id: int
     decision: str  # "ok" | "no"
 

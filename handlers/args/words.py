@@ -15,6 +15,8 @@ __all__ = ["Tok", "is_date_word", "is_name", "is_qty_word", "order_tokens", "spl
 
 Tok = tuple[str | None, str]  # (field of a keyword, text)
 _PX_SEPS = "×*乘xX"
+#: the longest quantity text after ×: "一千二百三十四万五千六百七十八点五公斤" fits easily
+_MAX_QTY_CHARS = 40
 _PHONE_RE = re.compile(r"1\d{10}|0\d{2,3}-?\d{7,8}")
 _ARROW_RE = re.compile(r"\s*(?:→|->|=>|⇒|➡)\s*")
 _CHANGE_WORD_RE = re.compile(r"(?<=\d)\s*改(?:为|成|到)?\s*(?=[\d零一二两三四五六七八九十])")
@@ -28,14 +30,18 @@ def split_px(word: str) -> tuple[str, Decimal, str | None] | None:
 
     An ASCII x between a letter and the number is part of the product (``AX2``).
     """
-    for index, ch in enumerate(word):
-        if ch not in _PX_SEPS or index == 0:
+    # Linear in the word: a quantity is short, so only a separator followed by at most
+    # _MAX_QTY_CHARS characters can start one (a pasted line of 30,000 "×" stays cheap).
+    first_alnum = next((i for i, c in enumerate(word) if c.isalnum()), len(word))
+    for index in range(max(1, len(word) - _MAX_QTY_CHARS - 1), len(word)):
+        ch = word[index]
+        if ch not in _PX_SEPS:
             continue
         product, tail = word[:index], word[index + 1 :]
         if ch in "xX" and product[-1].isascii() and product[-1].isalpha():
             continue
         found = try_qty(tail) if tail else None
-        if found is not None and any(c.isalnum() for c in product):
+        if found is not None and first_alnum < index:
             return product, found[0], found[1]
     return None
 

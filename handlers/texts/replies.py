@@ -54,6 +54,11 @@ def not_a_command() -> str:
     return "我只认识以 / 开头的命令，例如：/下单 华为 A100×20@300 交期12-15\n发送 /帮助 查看全部命令。"
 
 
+def too_long(length: int, limit: int) -> str:
+    """Reply to a message longer than any command may be (nothing of it was read)."""
+    return f"这条消息太长（{length} 字），一条命令最多 {limit} 字，未做任何修改。请分几条发送。"
+
+
 def unknown_command(name: str) -> str:
     """Reply to an unknown command."""
     return f"没有「/{name}」这个命令。发送 /帮助 查看全部命令。"
