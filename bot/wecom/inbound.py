@@ -2,8 +2,10 @@
 
 Two shapes arrive: XML from the self-built app callback (brief §1.6) and JSON from
 the AI bot callback (brief §2.2). Anything the product does not act on (images,
-``enter_agent``, ``enter_chat``, stream refreshes, feedback …) translates to
-``None``: the route acks it and submits nothing.
+``enter_agent``, stream refreshes, feedback …) translates to ``None``: the route
+acks it and submits nothing. ``enter_chat`` becomes a message only where a welcome
+can answer it (the long connection). A ``voice`` message counts as the text WeCom
+recognised in it.
 
 XML is parsed with ``xmltodict`` and ``disable_entities=True`` (expat underneath):
 any ``<!ENTITY>`` declaration is refused, so neither XXE nor entity expansion can
@@ -133,12 +135,22 @@ def parse_aibot_message(plaintext: str, corp_id: str, now: float) -> Inbound | N
         raise MalformedPayload("AI bot payload is not JSON") from None
     if not isinstance(data, dict):
         raise MalformedPayload("AI bot payload is not an object")
+    return parse_aibot_payload(data, corp_id, now)
+
+
+def parse_aibot_payload(data: dict[str, Any], corp_id: str, now: float, *,
+                        enter_chat_text: str | None = None) -> Inbound | None:
+    """Translate one AI-bot message or event object (the HTTP plaintext, or a long-connection frame body).
+
+    ``enter_chat_text``: what a person opening the bot's 1:1 chat is taken to have typed
+    (the long connection answers ``enter_chat`` with a welcome); None ignores the event.
+    """
     msg_type = str(data.get("msgtype", ""))
     sender = data.get("from")
     user = str(sender.get("userid", "")) if isinstance(sender, dict) else ""
     msgid = str(data.get("msgid", ""))
     if not msgid or not user:
-        if msg_type in ("text", "mixed", "event"):
+        if msg_type in ("text", "mixed", "voice", "event"):
             raise MalformedPayload("msgid or from.userid missing")
         return None
     group = data.get("chattype") == "group"
@@ -151,7 +163,7 @@ def parse_aibot_message(plaintext: str, corp_id: str, now: float) -> Inbound | N
     hints: dict[str, Any] = {}
     if isinstance(data.get("response_url"), str) and data["response_url"]:
         hints = {"response_url": data["response_url"], "response_url_expires_at": now + RESPONSE_URL_TTL}
-    if msg_type in ("text", "mixed"):
+    if msg_type in ("text", "mixed", "voice"):
         text = _aibot_text(data)
         return ChatMessage(
             platform=PLATFORM,
@@ -164,32 +176,41 @@ def parse_aibot_message(plaintext: str, corp_id: str, now: float) -> Inbound | N
             mentioned_bot=True,
             reply_hints=hints,
         )
-    if msg_type == "event":
-        event = data.get("event")
-        if not isinstance(event, dict) or event.get("eventtype") != "template_card_event":
-            return None
-        click = event.get("template_card_event")
-        if not isinstance(click, dict) or not click.get("event_key"):
-            raise MalformedPayload("template_card_event without event_key")
-        return CardAction(
-            platform=PLATFORM,
-            event_id=msgid,
-            chat=chat,
-            actor=actor,
-            payload=str(click["event_key"]),
-            # No later-update API exists for AI-bot cards (brief §3.5), so no response_code.
-            card_ref={"channel": "aibot", "task_id": str(click.get("task_id", ""))},
-            reply_hints=hints,
-        )
-    return None
+    if msg_type != "event":
+        return None
+    event = data.get("event")
+    if not isinstance(event, dict):
+        return None
+    if event.get("eventtype") == "enter_chat" and enter_chat_text is not None:
+        return ChatMessage(platform=PLATFORM, event_id=msgid, chat=chat, actor=actor, text=enter_chat_text,
+                           mentioned_bot=True, reply_hints={**hints, "welcome": True})
+    if event.get("eventtype") != "template_card_event":
+        return None
+    click = event.get("template_card_event")
+    if not isinstance(click, dict):
+        # The SDK's types put event_key/task_id on the event itself; the doc nests them.
+        click = event
+    if not click.get("event_key"):
+        raise MalformedPayload("template_card_event without event_key")
+    return CardAction(
+        platform=PLATFORM,
+        event_id=msgid,
+        chat=chat,
+        actor=actor,
+        payload=str(click["event_key"]),
+        # No later-update API exists for AI-bot cards (brief §3.5), so no response_code.
+        card_ref={"channel": "aibot", "task_id": str(click.get("task_id", ""))},
+        reply_hints=hints,
+    )
 
 
 def _aibot_text(data: dict[str, Any]) -> str:
-    if data.get("msgtype") == "text":
-        text = data.get("text")
+    if data.get("msgtype") in ("text", "voice"):
+        # a voice message carries WeCom's recognised text in voice.content: taken as typed
+        text = data.get(str(data["msgtype"]))
         content = text.get("content") if isinstance(text, dict) else None
         if not isinstance(content, str):
-            raise MalformedPayload("text.content missing")
+            raise MalformedPayload(f"{data['msgtype']}.content missing")
         return content
     # "mixed": text and images interleaved; commands live in the text items.
     mixed = data.get("mixed")

@@ -144,3 +144,46 @@ def aibot_message(message: Message, task_id: str) -> dict[str, Any]:
     text = card_as_markdown(message.card) if message.kind == "card" and message.card else message.text
     content = truncate_bytes(with_mentions(text, message), MAX_TEXT_BYTES)
     return {"msgtype": "markdown", "markdown": {"content": content}}
+
+
+#: AI-bot ``stream.content`` limit (official SDK types: at most 20480 utf-8 bytes); also used for
+#: ``aibot_send_msg`` markdown, whose own limit no document states
+MAX_AIBOT_BYTES = 20480
+
+
+def _aibot_text(message: Message) -> str:
+    text = card_as_markdown(message.card) if message.kind == "card" and message.card else message.text
+    return truncate_bytes(with_mentions(text, message), MAX_AIBOT_BYTES)
+
+
+def ws_reply(message: Message, task_id: str, stream_id: str) -> dict[str, Any]:
+    """Body of ``aibot_respond_msg``: a finished ``stream`` (markdown), or a template card with buttons.
+
+    A plain ``markdown`` type is not among the documented reply bodies; one finished
+    stream is how the SDKs answer with a complete text.
+    """
+    if message.kind == "card" and message.card is not None and not message.card.closed:
+        return {"msgtype": "template_card", "template_card": render_template_card(message.card, task_id)}
+    return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": _aibot_text(message)}}
+
+
+def ws_welcome(message: Message) -> dict[str, Any]:
+    """Body of ``aibot_respond_welcome_msg`` (text is the documented welcome type)."""
+    return {"msgtype": "text", "text": {"content": truncate_bytes(message.text, MAX_AIBOT_BYTES)}}
+
+
+def ws_push(chat_id: str, message: Message, task_id: str) -> dict[str, Any]:
+    """Body of ``aibot_send_msg`` (proactive): markdown or a template card; ``chatid`` is the userid for 1:1."""
+    if message.kind == "card" and message.card is not None and not message.card.closed:
+        return {"chatid": chat_id, "msgtype": "template_card",
+                "template_card": render_template_card(message.card, task_id)}
+    return {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": _aibot_text(message)}}
+
+
+def ws_card_update(card: Card, task_id: str, userid: str) -> dict[str, Any]:
+    """Body of ``aibot_respond_update_msg``: the pressing user's copy replaced (same ``task_id``)."""
+    body: dict[str, Any] = {"response_type": "update_template_card",
+                            "template_card": render_template_card(card, task_id)}
+    if userid:
+        body["userids"] = [userid]
+    return body
