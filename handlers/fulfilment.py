@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.dispatch import Router
 from bot.errors import InputError, UserError
 from handlers import args
-from handlers.common import load_order, refusing
+from handlers.common import load_order, parse_args, refusing
 from handlers.flow import on_order
 from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
@@ -57,11 +57,8 @@ def _match_line(order_lines: list[OrderLine], product: str) -> OrderLine:
 
 @router.command("发货", aliases=("ship",), roles={Role.WAREHOUSE}, **help_of("发货"))
 async def ship(ctx: Context, cmd: CommandText) -> None:
-    try:
-        parsed = args.parse_ship(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
+        parsed = await parse_args(uow, lambda: args.parse_ship(cmd.args))
         order = await load_order(uow, parsed.order_no)
         wanted: list[tuple[OrderLine, Decimal]] | None = None
         if parsed.lines:

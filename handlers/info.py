@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.dispatch import Router
 from bot.errors import InputError, UserError
 from handlers import args
-from handlers.common import load_order, refusing
+from handlers.common import load_order, parse_args, refusing
 from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
 from handlers.texts import replies as t
@@ -130,11 +130,8 @@ async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
 
 @router.command("入库", aliases=("stockin",), roles={Role.WAREHOUSE}, **help_of("入库"))
 async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
-    try:
-        product_text, qty = args.parse_stock_in(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
+        product_text, qty = await parse_args(uow, lambda: args.parse_stock_in(cmd.args))
         # exact SKU or name only: "/入库 A1 7" must not add to A100
         found = await catalog.exact_product(uow, product_text)
         created = found is None

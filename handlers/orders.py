@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.dispatch import Router
 from bot.errors import InputError, UserError
 from handlers import args
-from handlers.common import load_order, refusing, resolve_fields
+from handlers.common import load_order, parse_args, refusing, resolve_fields
 from handlers.flow import on_order
 from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
@@ -26,11 +26,8 @@ router = Router("orders")
 
 @router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES}, **help_of("下单"))
 async def create_order(ctx: Context, cmd: CommandText) -> None:
-    try:
-        fields = args.parse_new_order(cmd.args, ctx.today())
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
+        fields = await parse_args(uow, lambda: args.parse_new_order(cmd.args, ctx.today()))
         resolved = await resolve_fields(uow, fields, ctx.person.id)
         origin = svc.Origin(ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         with refusing(None):
@@ -41,11 +38,8 @@ async def create_order(ctx: Context, cmd: CommandText) -> None:
 
 @router.command("补充", aliases=("fill",), **help_of("补充"))
 async def fill_order(ctx: Context, cmd: CommandText) -> None:
-    try:
-        no, fields = args.parse_supplement(cmd.args, ctx.today())
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
+        no, fields = await parse_args(uow, lambda: args.parse_supplement(cmd.args, ctx.today()))
         order = await load_order(uow, no)
         resolved = await resolve_fields(uow, fields, ctx.person.id)
         with refusing(no):
@@ -70,11 +64,8 @@ async def withdraw_order(ctx: Context, cmd: CommandText) -> None:
 
 @router.command("变更", aliases=("change",), **help_of("变更"))
 async def change_order(ctx: Context, cmd: CommandText) -> None:
-    try:
-        no, change = args.parse_change(cmd.args, ctx.today())
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
+        no, change = await parse_args(uow, lambda: args.parse_change(cmd.args, ctx.today()))
         order = await load_order(uow, no)
         lines = []
         for lc in change.lines:

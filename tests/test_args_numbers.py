@@ -130,9 +130,8 @@ def test_parse_qty(text: str, qty: Decimal, unit: str | None) -> None:
     assert parse_qty(text) == (qty, unit)
 
 
-def test_parse_qty_block_is_money() -> None:
-    with pytest.raises(ArgError, match="「块」当作金额"):
-        parse_qty("5块")
+def test_parse_qty_block_is_a_unit() -> None:
+    assert parse_qty("5块") == (D(5), "块")
 
 
 @pytest.mark.parametrize("text", ["台", "abc", "A100", "二十台个", "x20"])

@@ -9,7 +9,7 @@ ambiguity rules are in the README ("Command language").
 from __future__ import annotations
 
 from handlers.args.admin import ROLE_WORDS, TOPICS, parse_bind, parse_roles, parse_topics
-from handlers.args.base import ArgError
+from handlers.args.base import ArgError, catalogue_units
 from handlers.args.customer import is_customer_add, parse_customer_add, parse_stock_in
 from handlers.args.dates import parse_date, parse_past_date
 from handlers.args.misc import (
@@ -60,6 +60,7 @@ __all__ = [
     "ShipArgs",
     "TicketOpen",
     "TicketUpdate",
+    "catalogue_units",
     "is_customer_add",
     "parse_after_sales",
     "parse_approval",

@@ -85,7 +85,9 @@ def parse_stock_in(args: str) -> tuple[str, Decimal]:
     words = split_words(body)
     if len(words) == 1 and (px := split_px(words[0])) is not None:
         product, qty = px[0], px[1]
-    elif len(words) >= 2 and not looks_like_money(words[-1]) and (found := try_qty(words[-1])) is not None:
+    # "5块" is a quantity here (stock has no price); "5块钱", "¥5" are not
+    elif len(words) >= 2 and (not looks_like_money(words[-1]) or words[-1].endswith("块")) \
+            and (found := try_qty(words[-1])) is not None:
         product, qty = " ".join(words[:-1]), found[0]
         if try_qty(product) is not None:
             raise ArgError(t.STOCK_USAGE.format(frag=clip(body)))

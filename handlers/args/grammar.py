@@ -111,6 +111,21 @@ class OrderReader:
             raise ArgError(t.LINE_TWICE.format(frag=clip(line.product), what=t.FIELD_LABELS["price"]))
         line.price = parse_money(text)
 
+    @staticmethod
+    def _block_qty(toks: list[Tok], k: int) -> bool:
+        """``A100 5块``: 块 right after a product is its unit (the price comes after a quantity).
+
+        Unless a quantity follows (``A100 300块 20台`` keeps 300块 as the price).
+        """
+        word = toks[k][1]
+        if not word.endswith("块") or try_number(word[:-1]) is None:
+            return False
+        if k + 1 < len(toks):
+            field, after = toks[k + 1]
+            if field == "qty" or (field is None and is_qty_word(after)):
+                return False
+        return True
+
     def _attrs(self, toks: list[Tok], k: int, line: DraftLine, *, after_qty: bool) -> int:
         """Read quantity and price after a product; returns the first index not used."""
         while k < len(toks):
@@ -127,7 +142,7 @@ class OrderReader:
                 break
             if word.startswith("@"):
                 self._set_price(line, word[1:])
-            elif line.qty is None and is_qty_word(word):
+            elif line.qty is None and (is_qty_word(word) or self._block_qty(toks, k)):
                 self._set_qty(line, word)
                 k, after_qty = k + 1, True
                 continue

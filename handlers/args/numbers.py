@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from handlers.args.base import QTY_UNITS, ArgError, clip, prep
+from handlers.args.base import QTY_UNITS, ArgError, clip, extra_units, prep
 from handlers.texts import parse as t
 
 __all__ = [
@@ -170,24 +170,30 @@ def looks_like_money(text: str) -> bool:
     return bool(_MONEY_MARK_RE.search(text)) and try_money(text) is not None
 
 
-#: unit words accepted after a quantity. ``块`` is NOT among them: after a number
-#: it is money (300块 = 300 yuan), so "5块" is refused as a quantity.
+#: unit words accepted after a quantity (plus the catalogue's, see ``base.catalogue_units``).
+#: ``块`` is among them: "5块" is a quantity where a quantity is expected (``数量 5块``,
+#: ``A100×5块``, ``A100 5块`` before any quantity) and money where a price is (``A100 20台 300块``).
 # QTY_UNITS lives in base (the glue rules need it); re-exported here
 
 _UNITS_BY_LENGTH = sorted(QTY_UNITS, key=len, reverse=True)
 
 
+def _units() -> list[str]:
+    extra = extra_units()
+    return sorted((*_UNITS_BY_LENGTH, *extra), key=len, reverse=True) if extra else _UNITS_BY_LENGTH
+
+
 def unit_of(word: str) -> str | None:
     """The canonical unit if ``word`` is exactly a unit word (ASCII case-insensitive)."""
     lowered = word.lower()
-    return lowered if lowered in QTY_UNITS else None
+    return lowered if lowered in QTY_UNITS or lowered in extra_units() else None
 
 
 def try_qty(text: str) -> tuple[Decimal, str | None] | None:
     """(quantity, unit) or None when the text is not shaped like a quantity."""
     body = prep(text).replace(" ", "")
     lowered = body.lower()
-    for unit in _UNITS_BY_LENGTH:
+    for unit in _units():
         if lowered.endswith(unit) and len(body) > len(unit):
             value = try_number(body[: -len(unit)])
             if value is not None:
@@ -197,14 +203,11 @@ def try_qty(text: str) -> tuple[Decimal, str | None] | None:
 
 
 def parse_qty(text: str) -> tuple[Decimal, str | None]:
-    """``20台`` → (20, "台"); ``二十`` → (20, None); ``1.5吨`` → (1.5, "吨").
+    """``20台`` → (20, "台"); ``二十`` → (20, None); ``1.5吨`` → (1.5, "吨"); ``5块`` → (5, "块").
 
-    ``块`` is money, not a unit: ``5块`` is refused (write ``5片`` or ``5个``).
+    Called where a quantity is expected, so ``块`` is the unit here.
     """
     found = try_qty(text)
     if found is None:
-        body = prep(text)
-        if body.endswith("块") and try_number(body[:-1]) is not None:
-            raise ArgError(t.QTY_IS_MONEY.format(frag=clip(text)))
         raise ArgError(t.NOT_A_QTY.format(frag=clip(text)))
     return found

@@ -27,7 +27,11 @@ _ALIASES_BY_LENGTH = sorted(_CARRIER_ALIASES, key=len, reverse=True)
 _CARRIER_SUFFIXES = ("快递", "速运", "速递", "物流", "快运", "")
 _TRACKING_KW_RE = re.compile(r"(?:快递单号|运单号|物流单号|快递号|单号)[:=]?")
 _TRACKING_RE = re.compile(r"(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{5,39}")
-_EXPLICIT_TRACKING_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,39}")
+_EXPLICIT_TRACKING_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,39}")
+# right after a carrier name any letters/digits are its tracking number, however short ("顺丰 SF123")
+_AFTER_CARRIER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,39}")
+# glued to a carrier name ("顺丰SF123"): the same, but with a digit (so "EMSX" is not EMS + "X")
+_GLUED_TRACKING_RE = re.compile(r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,39}")
 _ALL_WORDS = frozenset({"全部", "全发", "全部发货", "全部发出", "剩余", "剩下的", "发完", "全部发完"})
 
 
@@ -40,7 +44,7 @@ def _carrier(word: str) -> tuple[str, str] | None:
                 if suffix and rest.startswith(suffix):
                     rest = rest[len(suffix) :]
                     break
-            if not rest or _TRACKING_RE.fullmatch(rest):
+            if not rest or _GLUED_TRACKING_RE.fullmatch(rest):
                 return _CARRIER_ALIASES[alias], rest
     return None
 
@@ -67,11 +71,42 @@ class _Shipment:
         self.lines.append((product, qty))
 
 
-def _is_qty(word: str) -> bool:
+def _ship_qty(word: str) -> tuple[Decimal, str | None] | None:
+    """A quantity; ``5块`` counts (a shipment has no prices, so 块 can only be a unit here)."""
     try:
-        return not looks_like_money(word) and try_qty(word) is not None
+        found = try_qty(word)
     except ArgError:
-        return False  # too big for a quantity: a tracking number
+        return None  # too big for a quantity: a tracking number
+    if found is None or (looks_like_money(word) and found[1] != "块"):
+        return None
+    return found
+
+
+def _is_qty(word: str) -> bool:
+    return _ship_qty(word) is not None
+
+
+def _starts_line(toks: list[str], j: int) -> bool:
+    """Whether an order line starts at token j (``A100×8`` or ``A100 8台``)."""
+    word = toks[j]
+    if split_px(word) is not None:
+        return True
+    return j + 1 < len(toks) and _is_qty(toks[j + 1]) and not _is_qty(word) and _carrier(word) is None
+
+
+def _tracking_after_carrier(toks: list[str], j: int) -> str | None:
+    """The token after a carrier name when it is that carrier's tracking number.
+
+    Whatever its shape (``SF123``, ``773012``, ``ABC-12``), unless it starts something
+    else: an order line, another carrier, 单号…, or 全部.
+    """
+    if j >= len(toks):
+        return None
+    word = toks[j]
+    if (word in _ALL_WORDS or _TRACKING_KW_RE.match(word) or _carrier(word) is not None
+            or _starts_line(toks, j) or not _AFTER_CARRIER_RE.fullmatch(word)):
+        return None
+    return word
 
 
 def _read(toks: list[str], ship: _Shipment) -> None:
@@ -91,7 +126,7 @@ def _read(toks: list[str], ship: _Shipment) -> None:
         elif px is not None:
             ship.add_line(px[0], px[1], word)
         elif j + 1 < len(toks) and _is_qty(toks[j + 1]) and not _is_qty(word) and _carrier(word) is None:
-            found = try_qty(toks[j + 1])
+            found = _ship_qty(toks[j + 1])
             assert found is not None
             ship.add_line(word, found[0], f"{word} {toks[j + 1]}")
             j += 1
@@ -99,6 +134,9 @@ def _read(toks: list[str], ship: _Shipment) -> None:
             ship.set_carrier(carrier[0])
             if carrier[1]:
                 ship.set_tracking(carrier[1])
+            elif (following := _tracking_after_carrier(toks, j + 1)) is not None:
+                ship.set_tracking(following)
+                j += 1
         elif _TRACKING_RE.fullmatch(word):
             ship.set_tracking(word)
         else:
@@ -109,8 +147,9 @@ def _read(toks: list[str], ship: _Shipment) -> None:
 def parse_ship(args: str) -> ShipArgs:
     """``#12 顺丰 SF1234567890``, ``#12 A100 8台 B200×2 SF123456 顺丰``, ``#12 单号 SF123456 顺丰``.
 
-    No lines means "everything that remains". A tracking number is a word of letters
-    and digits (at least 6, with a digit) or anything after 单号/运单号.
+    No lines means "everything that remains". A tracking number is the word right after
+    the carrier (letters, digits, ``-``; at least 3), a word of letters and digits
+    elsewhere (at least 6, with a digit), or anything after 单号/运单号.
     """
     no, rest = split_order_ref(args)
     ship = _Shipment()
