@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from bot.config import Settings
 from bot.events import CardAction, ChatMessage, ChatRef
 from bot.outbound import Message, MessageKind
+from storage import inbox
 from storage.db import Database, UnitOfWork
-from storage.outbox import Envelope, enqueue, mark_inbox_done
+from storage.outbox import Envelope, enqueue
 from storage.services.base import Provenance, Rules
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class Context:
         envelopes = self._take_pending()
         enqueue(uow, envelopes, now)
         if not self.inbox_done:
-            await mark_inbox_done(uow, self.inbound.platform, self.inbound.event_id, now)
+            await inbox.mark_done(uow, self.inbound.platform, self.inbound.event_id, now)
             uow.after_commit.append(self._done)  # only once the commit holds
 
     def _done(self) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,10 +28,11 @@ from bot.context import Context, PersonInfo
 from bot.errors import InputError, UserError, error_ref
 from bot.events import CardAction, ChatMessage, DirectoryEvent, Inbound, inbound_from_dict
 from bot.outbound import ActionData, ActionDataError, Message
+from storage import inbox
 from storage.db import Database
+from storage.inbox import AlreadyProcessed
 from storage.lifecycle import Refused
-from storage.models import InboxEvent
-from storage.outbox import enqueue, mark_inbox_done
+from storage.outbox import enqueue
 from storage.services import people
 
 log = logging.getLogger("gendan.dispatch")
@@ -123,6 +126,10 @@ class Dispatcher:
         self.fallbacks: list[FallbackHandler] = []
         self.directory: list[DirectoryHandler] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: who holds inbox leases: unique per process, so a restarted server is a new holder
+        self.instance_id = f"{socket.gethostname()[:20]}:{os.getpid()}:{secrets.token_hex(4)}"
+        #: (platform, event id) of the events this instance is processing: their leases are renewed
+        self._inflight: set[tuple[str, str]] = set()
         self._wake: Callable[[], None] = lambda: None
         #: (platform, user id) → (signed dashboard URL, expiry); set by the composition root (bot.app)
         self.board_link: Callable[[str, str], Awaitable[tuple[str, datetime]]] | None = None
@@ -153,40 +160,50 @@ class Dispatcher:
 
     # ---- intake ----------------------------------------------------------------------
     async def record(self, inbound: Inbound) -> bool:
-        """Insert into the inbox; False when this platform event id was seen before."""
-        try:
-            async with self.db.uow() as uow:
-                uow.session.add(InboxEvent(platform=inbound.platform, event_id=inbound.event_id,
-                                           payload=inbound.to_dict(), status="PENDING",
-                                           received_at=self.clock()))
-        except IntegrityError:
+        """Insert into the inbox under this instance's lease; False when this platform event id was seen before."""
+        fresh = await inbox.record(self.db, inbound.platform, inbound.event_id, inbound.to_dict(), self.clock(),
+                                   self.instance_id)
+        if not fresh:
             log.info("duplicate inbound %s:%s ignored", inbound.platform, inbound.event_id)
-            return False
-        return True
+        return fresh
 
     async def submit(self, inbound: Inbound) -> bool:
         """Record durably, then process in a tracked background task (adapters ack right after)."""
         if not await self.record(inbound):
             return False
+        self._start(inbound)
+        return True
+
+    def _start(self, inbound: Inbound) -> None:
+        key = (inbound.platform, inbound.event_id)
+        self._inflight.add(key)
         task = asyncio.create_task(self.process(inbound), name=f"inbound:{inbound.event_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
+        task.add_done_callback(lambda _t: self._inflight.discard(key))
 
     async def handle(self, inbound: Inbound) -> list[Message] | None:
         """Record and process now; the replies, or None for a duplicate (local adapter, CLI)."""
         if not await self.record(inbound):
             return None
-        return await self.process(inbound)
+        key = (inbound.platform, inbound.event_id)
+        self._inflight.add(key)
+        try:
+            return await self.process(inbound)
+        finally:
+            self._inflight.discard(key)
 
-    async def keep_recovering(self, stop: asyncio.Event, every: float = 60.0) -> None:
-        """Replay what crashed instances left, every ``every`` seconds, until ``stop`` is set.
+    async def keep_recovering(self, stop: asyncio.Event, every: float = 5.0) -> None:
+        """Renew our leases and take over expired ones, now and every ``every`` seconds, until ``stop``.
 
-        Stopped by an event rather than cancelled: a cancelled database call would leave the
-        driver's worker finishing it after the loop is gone.
+        The first pass runs at once, so what a killed instance left is picked up within one
+        lease (15 s) of its death, not minutes later. Stopped by an event rather than
+        cancelled: a cancelled database call would leave the driver's worker finishing it
+        after the loop is gone.
         """
         while not stop.is_set():
             try:
+                await inbox.renew(self.db, self.instance_id, list(self._inflight), self.clock())
                 await self.recover()
             except Exception:
                 log.exception("inbox recovery failed")
@@ -200,36 +217,25 @@ class Dispatcher:
 
     async def recover(self, older_than: timedelta = timedelta(minutes=2),
                       give_up_after: timedelta = timedelta(hours=1)) -> int:
-        """Process inbox events a crash left unprocessed; returns how many.
+        """Process inbox events whose lease ran out (their instance died); returns how many.
 
-        Only events older than ``older_than`` are taken (younger ones may still be in another
-        instance's hands), and each is claimed by a compare-and-set on ``attempts`` so that two
-        instances never both replay it. Events older than ``give_up_after`` are marked FAILED
-        instead: a week-old /发货 must not run by surprise after the person has surely retried.
+        Events this instance is working on keep a renewed lease and are never taken; events
+        recorded before leases existed are taken once older than ``older_than``. Events older
+        than ``give_up_after`` are marked FAILED instead: a week-old /发货 must not run by
+        surprise after the person has surely retried.
         """
-        now = self.clock()
-        cutoff = now - older_than
-        async with self.db.uow() as uow:
-            await uow.session.execute(
-                update(InboxEvent).where(InboxEvent.status == "PENDING", InboxEvent.received_at < now - give_up_after)
-                .values(status="FAILED", processed_at=now, error="expired before it could be processed"))
-            rows = list((await uow.session.execute(
-                select(InboxEvent.id, InboxEvent.attempts, InboxEvent.payload)
-                .where(InboxEvent.status == "PENDING", InboxEvent.received_at < cutoff)
-                .order_by(InboxEvent.id))).all())
-        done = 0
-        for row_id, attempts, payload in rows:
-            async with self.db.uow() as uow:
-                claimed = await uow.session.execute(
-                    update(InboxEvent).where(InboxEvent.id == row_id, InboxEvent.attempts == attempts,
-                                             InboxEvent.status == "PENDING")
-                    .values(attempts=attempts + 1))
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            log.info("replaying inbound event %s", row_id)
-            await self.process(inbound_from_dict(payload))
-            done += 1
-        return done
+        taken = await inbox.take_over(self.db, self.instance_id, self.clock(), unleased_after=older_than,
+                                      give_up_after=give_up_after)
+        for replay in taken:
+            log.info("replaying inbound event %s", replay.id)
+            event = inbound_from_dict(replay.payload)
+            key = (event.platform, event.event_id)
+            self._inflight.add(key)
+            try:
+                await self.process(event)
+            finally:
+                self._inflight.discard(key)
+        return len(taken)
 
     # ---- processing ------------------------------------------------------------------
     async def process(self, inbound: Inbound) -> list[Message]:
@@ -241,12 +247,17 @@ class Dispatcher:
         try:
             ctx = await self._context(inbound)
             await self._route(ctx)
+        except AlreadyProcessed:
+            # another processor took over our lease and committed first: its effect and replies stand
+            log.info("inbound %s was processed elsewhere; dropping this run", inbound.event_id)
+            return []
         except Exception as exc:  # one error path for every handler
             if ctx is None:
                 log.exception("inbound %s failed before routing", inbound.event_id)
                 return []
             self._error_reply(ctx, exc)
-        await self._finish(ctx)
+        if not await self._finish(ctx):
+            return []
         return ctx.replies
 
     async def _context(self, inbound: ChatMessage | CardAction) -> Context:
@@ -321,17 +332,21 @@ class Dispatcher:
             log.exception("handler failed (event %s, ref %s)", ctx.inbound.event_id, ref)
             ctx.reply(self.texts.internal_error(ref))
 
-    async def _finish(self, ctx: Context) -> None:
-        """Write what is left (replies after the last commit) and mark the inbox row."""
+    async def _finish(self, ctx: Context) -> bool:
+        """Write what is left (replies after the last commit) and mark the inbox row; False if it was not ours."""
         try:
             async with self.db.uow() as uow:
                 enqueue(uow, ctx._take_pending(), self.clock())
                 if not ctx.inbox_done:
-                    await mark_inbox_done(uow, ctx.inbound.platform, ctx.inbound.event_id, self.clock())
+                    await inbox.mark_done(uow, ctx.inbound.platform, ctx.inbound.event_id, self.clock())
                     ctx.inbox_done = True
             self.wake_sender()
+        except AlreadyProcessed:
+            log.info("inbound %s was processed elsewhere; its replies stand, not ours", ctx.inbound.event_id)
+            return False
         except Exception:
             log.exception("could not record the outcome of %s", ctx.inbound.event_id)
+        return True
 
     async def _directory(self, event: DirectoryEvent) -> None:
         error = None
@@ -341,5 +356,6 @@ class Dispatcher:
         except Exception as exc:
             log.exception("directory event %s failed", event.event_id)
             error = repr(exc)
-        async with self.db.uow() as uow:
-            await mark_inbox_done(uow, event.platform, event.event_id, self.clock(), error=error)
+        with contextlib.suppress(AlreadyProcessed):  # a second run of a contact event changes nothing
+            async with self.db.uow() as uow:
+                await inbox.mark_done(uow, event.platform, event.event_id, self.clock(), error=error)

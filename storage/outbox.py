@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from storage.db import UnitOfWork
-from storage.models import InboxEvent, OutboxMessage
+from storage.models import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,6 @@ def enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) -> None:
                 status="PENDING", next_attempt_at=now, created_at=now,
             )
         )
-
-
-async def mark_inbox_done(uow: UnitOfWork, platform: str, event_id: str, now: datetime,
-                          error: str | None = None) -> None:
-    """Mark an inbound event processed (in the transaction of its effect)."""
-    await uow.session.execute(
-        update(InboxEvent)
-        .where(InboxEvent.platform == platform, InboxEvent.event_id == event_id)
-        .values(status="FAILED" if error else "DONE", processed_at=now, error=error)
-    )
 
 
 async def claim_due(uow: UnitOfWork, now: datetime, limit: int = 100,

@@ -1,0 +1,114 @@
+"""The inbox: inbound events recorded before the platform's ack, with a lease per event.
+
+An event is recorded ``PENDING`` with a lease (``lease_owner``, ``lease_until``) held by the
+instance that received it. That instance renews the leases of the events it is still
+working on; when an instance dies (kill -9, a crash, a lost machine) its leases simply run
+out, and whichever instance looks next (the same server restarted, or a survivor) takes the
+events over at once instead of waiting minutes for them to look old.
+
+Exactly once: :func:`mark_done` only moves a ``PENDING`` row, and raises
+:class:`AlreadyProcessed` when another processor got there first. It runs in the
+transaction of the event's effect, so of two processors that overlap (a lease taken over
+from a processor that was merely slow) only one commits its effect and its replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database, UnitOfWork
+from storage.models import InboxEvent
+
+#: how long a lease holds without renewal: an event of a dead instance waits at most this long
+LEASE = timedelta(seconds=15)
+
+
+class AlreadyProcessed(Exception):
+    """The event was marked done (or given up) by another processor: roll back and say nothing."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A taken-over event, ready to process again."""
+
+    id: int
+    payload: dict[str, Any]
+
+
+async def record(db: Database, platform: str, event_id: str, payload: dict[str, Any], now: datetime,
+                 owner: str, lease: timedelta = LEASE) -> bool:
+    """Insert the event with ``owner``'s lease; False when this platform event id was seen before."""
+    try:
+        async with db.uow() as uow:
+            uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload, status="PENDING",
+                                       received_at=now, lease_owner=owner, lease_until=now + lease))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def mark_done(uow: UnitOfWork, platform: str, event_id: str, now: datetime, error: str | None = None) -> None:
+    """Mark the event processed, in the transaction of its effect; :class:`AlreadyProcessed` if it was."""
+    result = await uow.session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.platform == platform, InboxEvent.event_id == event_id, InboxEvent.status == "PENDING")
+        .values(status="FAILED" if error else "DONE", processed_at=now, error=error, lease_until=None)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyProcessed(f"{platform}:{event_id}")
+
+
+async def renew(db: Database, owner: str, keys: Iterable[tuple[str, str]], now: datetime,
+                lease: timedelta = LEASE) -> None:
+    """Extend ``owner``'s leases on the events it is still working on."""
+    by_platform: dict[str, list[str]] = {}
+    for platform, event_id in keys:
+        by_platform.setdefault(platform, []).append(event_id)
+    if not by_platform:
+        return
+    async with db.uow() as uow:
+        for platform, ids in by_platform.items():
+            for start in range(0, len(ids), 500):  # stay far below any driver's parameter limit
+                await uow.session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.platform == platform, InboxEvent.event_id.in_(ids[start:start + 500]),
+                           InboxEvent.status == "PENDING", InboxEvent.lease_owner == owner)
+                    .values(lease_until=now + lease))
+
+
+async def take_over(db: Database, owner: str, now: datetime, *, unleased_after: timedelta,
+                    give_up_after: timedelta, limit: int = 200, lease: timedelta = LEASE) -> list[Replay]:
+    """Claim pending events whose lease ran out (oldest first); give up on those too old to replay.
+
+    Rows recorded before leases existed have none: they are taken once older than
+    ``unleased_after``. Each row is claimed by a compare-and-set on its ``attempts``, so two
+    instances looking at once never both take it.
+    """
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.status == "PENDING", InboxEvent.received_at < now - give_up_after)
+            .values(status="FAILED", processed_at=now, lease_until=None,
+                    error="expired before it could be processed"))
+        expired = or_(InboxEvent.lease_until < now,
+                      and_(InboxEvent.lease_until.is_(None), InboxEvent.received_at < now - unleased_after))
+        rows = list((await uow.session.execute(
+            select(InboxEvent.id, InboxEvent.attempts, InboxEvent.payload)
+            .where(InboxEvent.status == "PENDING", expired)
+            .order_by(InboxEvent.id).limit(limit))).all())
+    taken: list[Replay] = []
+    for row_id, attempts, payload in rows:
+        async with db.uow() as uow:
+            claimed = await uow.session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == row_id, InboxEvent.attempts == attempts, InboxEvent.status == "PENDING")
+                .values(attempts=attempts + 1, lease_owner=owner, lease_until=now + lease))
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            taken.append(Replay(row_id, payload))
+    return taken
