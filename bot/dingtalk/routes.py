@@ -3,8 +3,9 @@
 Each route verifies first, translates, hands the event to the sink (which records
 it durably and schedules the work) and acks at once; replies go out later through
 the outbox. Anything wrong with a request is a 4xx with nothing submitted: 403 for
-failed verification, 400 for an unusable body, 413 over 1 MiB. Warnings name the
-reason and the peer, never a secret or a signature.
+failed verification or a message for another robot (``bot.dingtalk.trust``), 400 for
+an unusable body, 413 over 1 MiB. A sessionWebhook on a foreign host is dropped
+(the reply goes through the OpenAPI). Warnings name the reason and the peer, never a secret or a signature.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.dingtalk.signing import (
     token_matches,
     verify_callback,
 )
+from bot.dingtalk.trust import InboundTrust
 from bot.events import Inbound
 from bot.transport import InboundSink
 
@@ -74,6 +76,7 @@ class _DingTalkRoutes:
         self._sink = sink
         self._secret = settings.dingtalk_app_secret.get_secret_value()
         self._clock_ms = clock_ms
+        self._trust = InboundTrust(settings)
         self._card_key = card_callback_key(self._secret) if self._secret else ""
         self._card_api_secret = card_api_secret(self._secret) if self._secret else ""
         self._crypto: EventCrypto | None = None
@@ -109,9 +112,14 @@ class _DingTalkRoutes:
         # The signature covers only the headers, so check it before reading the body.
         body = await read_body(request)
         try:
-            message = message_from_robot(_json_object(body))
+            data = _json_object(body)
+            message = message_from_robot(data)
         except (ValueError, PayloadError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             return _reject(request, "callback", f"bad body: {type(exc).__name__}", 400)
+        refusal = self._trust.robot_refusal(data)
+        if refusal is not None:
+            return _reject(request, "callback", refusal, 403)
+        message = self._trust.screen(message)
         failed = await self._submit([message])
         # An empty JSON object: no synchronous reply (the reply goes out via the outbox).
         return failed or web.json_response({})

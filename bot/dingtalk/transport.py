@@ -3,7 +3,9 @@
 Route precedence for a message (documented decision):
 
 1. **sessionWebhook** when the row answers an inbound message of the *same chat*
-   (``reply_hints["chat_id"]``) and the hook is valid for at least ``session_margin_ms``
+   (``reply_hints["chat_id"]``), the hook is on a configured DingTalk host
+   (``bot.dingtalk.trust``; checked again here because inbox rows recorded before
+   that check existed are replayed too) and valid for at least ``session_margin_ms``
    more: free, no token, and it supports real @mentions. An expired hook (300001)
    falls through to 2–4.
 2. Groups: the **app robot OpenAPI** (``groupMessages/send``, ``openConversationId`` =
@@ -35,6 +37,7 @@ from bot.config import Settings
 from bot.dingtalk.client import DingTalkClient, SessionExpired
 from bot.dingtalk.render import LinkFor, card_data, openapi_message, webhook_body
 from bot.dingtalk.signing import card_api_secret, card_callback_key, now_ms
+from bot.dingtalk.trust import InboundTrust
 from bot.outbound import Card
 from bot.transport import CardExpired, Delivery, PermanentError, RateLimit
 
@@ -71,6 +74,7 @@ class DingTalkTransport:
         self._app_robot = settings.dingtalk_on
         self._template_id = settings.dingtalk_card_template_id
         self._stream = settings.dingtalk_mode == "stream"
+        self._trust = InboundTrust(settings)
         secret = settings.dingtalk_app_secret.get_secret_value()
         self._callback_url = (
             f"{settings.public_url.rstrip('/')}/dingtalk/card?k={card_callback_key(secret)}" if secret else ""
@@ -118,6 +122,9 @@ class DingTalkTransport:
         if not isinstance(url, str) or not url or not isinstance(expires, int):
             return None
         if hints.get("chat_id", delivery.chat_id) != delivery.chat_id:
+            return None
+        if not self._trust.session_webhook_trusted(url):
+            log.warning("delivery %s: sessionWebhook on a foreign host ignored; using the OpenAPI", delivery.id)
             return None
         return url if expires - self._clock_ms() > self._margin else None
 

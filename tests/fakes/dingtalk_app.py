@@ -4,6 +4,10 @@ Everything DingTalk would do is done over HTTP with genuinely signed requests
 (``tests/fakes/dingtalk_signing.py``); everything the bot sends lands in the fake,
 which records it. The outbox is driven by hand: :meth:`DingTalkHarness.settle`
 waits for the dispatcher's background work and flushes the sender once.
+
+With ``dingtalk_mode="stream"`` the app opens its Stream connection to the fake
+at start-up; :meth:`DingTalkHarness.connected` waits for it and
+:meth:`DingTalkHarness.stream_say` speaks over the socket (``fake.stream``).
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application
 from sqlalchemy import func, select
 
-from bot.app import DB, DISPATCHER, SENDER, create_app
+from bot.app import CONNECTIONS, DB, DISPATCHER, SENDER, create_app
 from bot.dingtalk.signing import card_callback_key
+from bot.longconn import ConnectionStatus
 from storage.db import Database
 from storage.models import Order
 from tests.conftest import Clock, make_settings
 from tests.fakes.dingtalk_server import APP_KEY, APP_SECRET, Call, FakeDingTalk
 from tests.fakes.dingtalk_signing import card_click, robot_message, signed_headers
+from tests.fakes.dingtalk_stream import FakeSocket, until
 
 ADMIN = "admin01"
 SALES_GROUP = "cidSALES=="
@@ -109,6 +115,33 @@ class DingTalkHarness:
         body = card_click(action, out_track_id=out_track_id, user_id=user, space_type="IM_ROBOT",
                           space_id=f"dtv1.card//IM_ROBOT.{user}", reason=reason)
         return await self.client.post(url[len(PUBLIC_URL):], json=body)
+
+    # ---- Stream mode ------------------------------------------------------------------
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The DingTalk Stream connection's live status."""
+        return next(s for s in self.app[CONNECTIONS].statuses if s.name == "dingtalk")
+
+    async def connected(self, sockets: int = 1, timeout: float = 5.0) -> FakeSocket:
+        """Wait until the fake has seen ``sockets`` connections and the bot reports the newest ready."""
+        sock = await self.fake.stream.wait_sockets(sockets, timeout)
+        await until(lambda: self.status.connected and len(self.fake.stream.sockets) == sockets, timeout,
+                    "the bot to report the stream connected")
+        return sock
+
+    async def stream_push(self, body: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+        """Push a robot message over the socket and wait for its ack (returned)."""
+        mid = await self.fake.stream.robot(body, message_id)
+        return (await self.fake.stream.ack_for(mid))[2]
+
+    async def stream_say(self, user: str, text: str, **kwargs: Any) -> list[str]:
+        """Like :meth:`say`, over the Stream socket."""
+        body = self.message(user, text, **kwargs)
+        ack = await self.stream_push(body)
+        assert ack["code"] == 200, ack
+        await self.settle()
+        return [s.text for s in self.sent() if s.route == "session" and s.target == f"s-{body['msgId']}"]
 
     def sent(self) -> list[Sent]:
         """Every message the fake accepted or refused, flattened to (route, target, text)."""

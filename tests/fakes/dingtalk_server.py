@@ -1,10 +1,13 @@
 """A fake DingTalk server (aiohttp on 127.0.0.1, random port) that records every call.
 
-It implements what the bot calls (brief §7.1): the v1.0 access token, robot group
-and 1:1 sends, card createAndDeliver / update / callback registration, the
-sessionWebhook and the custom-robot webhook with 加签 checking and its 20 per
-minute limit (errcode 130101). Behaviour is scriptable: token lifetime, token
-revocation, session expiry, per-path failures, flow-controlled users.
+It implements what the bot calls: the v1.0 access token, robot group and 1:1
+sends, card createAndDeliver / update / callback registration, the sessionWebhook
+and the custom-robot webhook with 加签 checking and its 20 per minute limit
+(errcode 130101), and the Stream gateway with its WebSocket (``fake.stream``,
+``tests/fakes/dingtalk_stream.py``). Documented size limits are enforced: a
+custom-robot or sessionWebhook body over 20000 bytes is errcode 460101, an
+OpenAPI ``msgParam`` over 15000 bytes is 400 ``invalidParameter.msgParam.invalid``.
+Behaviour is scriptable: token lifetime, token revocation, session expiry, per-path failures, flow-controlled users.
 
 Usage::
 
@@ -27,6 +30,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.dingtalk_stream import FakeStream
+
 APP_KEY = "dingappkey"
 APP_SECRET = "app-secret-for-tests"
 
@@ -40,6 +45,8 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]
     json: Any
+    #: bytes of the raw body (what DingTalk's size limits count)
+    size: int = 0
 
     @property
     def msg_param(self) -> Any:
@@ -52,6 +59,17 @@ class _Failure:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+#: custom robot and sessionWebhook bodies (errcode 460101 beyond)
+MAX_WEBHOOK_BYTES = 20_000
+#: the OpenAPI's JSON-string ``msgParam``
+MAX_MSG_PARAM_BYTES = 15_000
+TOO_BIG = {"errcode": 460101, "errmsg": "body 大小不合法，请保持大小在 20000bytes 以内"}
+
+
+def _too_big(call: Call) -> bool:
+    return call.size > MAX_WEBHOOK_BYTES
 
 
 def _sign(timestamp: str, secret: str) -> str:
@@ -95,6 +113,7 @@ class FakeDingTalk:
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.stream = FakeStream(self)
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -109,6 +128,7 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/card/callbacks/register", self._register_callback)
         app.router.add_post("/robot/sendBySession", self._send_by_session)
         app.router.add_post("/robot/send", self._robot_send)
+        self.stream.mount(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -119,6 +139,7 @@ class FakeDingTalk:
 
     async def close(self) -> None:
         """Stop listening."""
+        await self.stream.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -168,7 +189,7 @@ class FakeDingTalk:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        call = Call(request.method, request.path, dict(request.query), dict(request.headers), body)
+        call = Call(request.method, request.path, dict(request.query), dict(request.headers), body, len(raw))
         self.calls.append(call)
         failures = self._failures.get(request.path)
         if failures:
@@ -207,6 +228,10 @@ class FakeDingTalk:
         except (KeyError, TypeError, ValueError):
             return web.json_response(
                 {"code": "invalidParameter.msgParam.invalid", "message": "x"}, status=400
+            )
+        if len(body["msgParam"].encode()) > MAX_MSG_PARAM_BYTES:
+            return web.json_response(
+                {"code": "invalidParameter.msgParam.invalid", "message": "msgParam too long"}, status=400
             )
         return None
 
@@ -281,6 +306,8 @@ class FakeDingTalk:
             return failed
         if not self.sessions.get(call.query.get("session", "")):
             return web.json_response({"errcode": 300001, "errmsg": "session 不存在"})
+        if _too_big(call):
+            return web.json_response(TOO_BIG)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _robot_send(self, request: web.Request) -> web.Response:
@@ -288,8 +315,8 @@ class FakeDingTalk:
         if failed:
             return failed
         token = call.query.get("access_token", "")
-        if len(json.dumps(call.json, ensure_ascii=False).encode()) > 20_000:  # brief §2.2
-            return web.json_response({"errcode": 460101, "errmsg": "body 大小不合法，请保持大小在 20000bytes 以内"})
+        if _too_big(call):
+            return web.json_response(TOO_BIG)
         if token not in self.robots:
             return web.json_response({"errcode": 300001, "errmsg": "token is not exist"})
         secret = self.robots[token]
