@@ -57,16 +57,18 @@ class ConnectionStatus:
 
     def set(self, state: State, error: str | None = None) -> None:
         """Move to ``state``; ``error`` (no secrets!) replaces the last error when given."""
-        if state != self.state:
+        changed = state != self.state
+        if changed:
             self.state = state
             self.since = self.clock()
         if error is not None:
             self.last_error = error
         if state == "connected":
-            self.connected_since = self.since
-            self._opened += 1
-            if self._opened > 1:
-                self.reconnects += 1
+            if changed:  # a second set("connected") on the same connection is not a reconnect
+                self.connected_since = self.since
+                self._opened += 1
+                if self._opened > 1:
+                    self.reconnects += 1
         else:
             self.connected_since = None
 
@@ -86,6 +88,7 @@ class ConnectionStatus:
             "frames_in": self.frames_in,
             "frames_out": self.frames_out,
             "acks": self.acks,
+            "frames_bad": self.frames_bad,
         }
 
 

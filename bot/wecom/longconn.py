@@ -163,10 +163,12 @@ class AibotConnection:
     async def _session_once(self, stop: asyncio.Event) -> Outcome:
         self.status.set("connecting")
         try:
-            async with self._session.ws_connect(
+            # our own limit for the handshake; once open, only the watchdog decides a socket is dead
+            ws = await asyncio.wait_for(self._session.ws_connect(
                 self._url, heartbeat=None, autoping=True, max_msg_size=_MAX_FRAME,
                 timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
-            ) as ws:
+            ), self.timing.connect_timeout)
+            async with ws:
                 return await self._serve(ws, stop)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             # the type only: aiohttp's text may carry the URL (no secret there, but keep logs lean)

@@ -10,8 +10,8 @@ content over 20480 bytes with 45002.
 Scripting: :meth:`deliver` pushes a callback; callbacks not answered yet are delivered
 again after the next subscribe (a stand-in for WeCom's re-delivery); ``drop_after``
 aborts the TCP connection after that many callbacks; :meth:`evict` sends
-``disconnected_event`` and closes; ``silent`` makes the server stop sending anything
-(a zombie connection).
+``disconnected_event`` and closes; :meth:`go_silent` makes the current connection a
+zombie (open, but nothing comes back); ``accepting = False`` refuses new connections.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import asyncio
 import itertools
 import json
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Self
 
 from aiohttp import WSMsgType, web
@@ -55,7 +55,8 @@ class _Conn:
     ws: web.WebSocketResponse
     request: web.Request
     sent: int = 0
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: a zombie: the socket stays open but nothing comes back
+    silent: bool = False
 
 
 class FakeWeComWS:
@@ -75,7 +76,8 @@ class FakeWeComWS:
         self.callbacks: dict[str, dict[str, Any]] = {}
         self.unanswered: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.deliveries: dict[str, int] = {}
-        self.silent = False
+        #: refuse new connections (HTTP 503) while false
+        self.accepting = True
         self.drop_after: int | None = None
         self.frames_before_subscribe = 0
         self._current: _Conn | None = None
@@ -127,7 +129,9 @@ class FakeWeComWS:
         async with self._changed:
             self._changed.notify_all()
 
-    async def _handler(self, request: web.Request) -> web.WebSocketResponse:
+    async def _handler(self, request: web.Request) -> web.StreamResponse:
+        if not self.accepting:
+            return web.Response(status=503, text="unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.connections += 1
@@ -139,7 +143,7 @@ class FakeWeComWS:
                     continue
                 frame = json.loads(msg.data)
                 self.frames.append(frame)
-                if self.silent:
+                if conn.silent:
                     continue
                 cmd, req_id = frame.get("cmd", ""), frame["headers"]["req_id"]
                 body = frame.get("body") or {}
@@ -207,7 +211,7 @@ class FakeWeComWS:
 
     async def _push(self, conn: _Conn, frame: dict[str, Any]) -> None:
         transport = conn.request.transport
-        if conn.ws.closed or transport is None or transport.is_closing():
+        if conn.silent or conn.ws.closed or transport is None or transport.is_closing():
             return
         req_id = frame["headers"]["req_id"]
         self.deliveries[req_id] = self.deliveries.get(req_id, 0) + 1
@@ -233,6 +237,15 @@ class FakeWeComWS:
         """The same frame once more (WeCom repeats callbacks)."""
         if self._current is not None:
             await self._push(self._current, self.callbacks[req_id])
+
+    def drop_after_next(self, count: int) -> None:
+        """Cut the current connection right after ``count`` more callbacks went out on it."""
+        self.drop_after = (self._current.sent if self._current else 0) + count
+
+    def go_silent(self) -> None:
+        """The current connection stops answering and sending (TCP stays open)."""
+        if self._current is not None:
+            self._current.silent = True
 
     def drop(self) -> None:
         """Cut the TCP connection without a close frame."""
