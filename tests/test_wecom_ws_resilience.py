@@ -115,7 +115,8 @@ async def test_eviction_waits_instead_of_fighting(
         await asyncio.sleep(5 * FAST.max_backoff)
         assert w.fake.connections == connections == 1
         assert w.conn.status.state == "evicted"
-        warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "another connection" in r.getMessage()]
+        warnings = [r for r in caplog.records
+                    if r.levelno == logging.WARNING and "another connection" in r.getMessage()]
         assert len(warnings) == 1 and "run one per bot" in warnings[0].getMessage()
         health = (await (await w.client.get("/healthz")).json())["connections"]["wecom_aibot"]
         assert health["state"] == "evicted"
