@@ -80,7 +80,7 @@ BAD: list[tuple[str, Any, str]] = [
     ("unknown field", {**GOOD, "colour": "red"}, "colour"),
     ("qty text", {**GOOD, "lines": [{"sku": "A100", "qty": "abc"}]}, "lines[0].qty"),
     ("qty zero", {**GOOD, "lines": [{"sku": "A100", "qty": "0"}]}, "lines[0].qty"),
-    ("qty as money", {**GOOD, "lines": [{"sku": "A100", "qty": "5块"}]}, "lines[0].qty"),
+    ("qty as money", {**GOOD, "lines": [{"sku": "A100", "qty": "5块钱"}]}, "lines[0].qty"),
     ("negative price", {**GOOD, "lines": [{"sku": "A100", "qty": "1", "unit_price": "-5"}]}, "lines[0].unit_price"),
     ("no sku", {**GOOD, "lines": [{"qty": "1"}]}, "lines[0].sku"),
     ("line field", {**GOOD, "lines": [{"sku": "A", "qty": "1", "colour": "red"}]}, "lines[0].colour"),

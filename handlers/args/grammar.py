@@ -18,7 +18,16 @@ from handlers.args.base import ArgError, clip, prep
 from handlers.args.dates import match_date, parse_date
 from handlers.args.fields import PAYTERM_RE, line_segments
 from handlers.args.numbers import looks_like_money, parse_money, parse_qty, try_number
-from handlers.args.words import Tok, is_date_word, is_name, is_qty_word, order_tokens, split_px, unknown_hint
+from handlers.args.words import (
+    Tok,
+    is_date_word,
+    is_name,
+    is_qty_word,
+    order_tokens,
+    split_px,
+    strip_due_suffix,
+    unknown_hint,
+)
 from handlers.texts import parse as t
 
 __all__ = ["DraftLine", "OrderReader"]
@@ -45,6 +54,9 @@ class OrderReader:
         self.due: date | None = None
         self.lines: list[DraftLine] = []
         self.multiline = False
+        #: 数量/单价 written before any product ("单价=260 数量=30 产品=C300"), and the keyword seen
+        self.early: DraftLine | None = None
+        self.early_kw = ""
 
     # -- driver ---------------------------------------------------------------------------
     def read(self, text: str) -> None:
@@ -64,6 +76,18 @@ class OrderReader:
                         value = f"{value}\n{rows[i]}" if value else rows[i]
                 self._set(field, value, frag=t.FIELD_LABELS[field])
             i += 1
+        if self.early is not None:
+            raise ArgError(t.QTY_WITHOUT_PRODUCT.format(kw=self.early_kw))
+
+    def _add_line(self, line: DraftLine) -> None:
+        """Append a line; 数量/单价 written before the first product belong to it."""
+        early, self.early = self.early, None
+        if early is not None:
+            if early.qty is not None:
+                self._set_qty(line, early.qty, early.unit)
+            if early.price is not None:
+                self._set_price(line, early.price)
+        self.lines.append(line)
 
     def _starts_field(self, row: str) -> bool:
         """Whether a line after 备注 starts something else (a keyword, an order line, a date)."""
@@ -101,15 +125,15 @@ class OrderReader:
             raise ArgError(t.FIELD_EMPTY.format(field=toks[k][1]))
         return toks[k + 1][1]
 
-    def _set_qty(self, line: DraftLine, text: str) -> None:
+    def _set_qty(self, line: DraftLine, text: str | Decimal, unit: str | None = None) -> None:
         if line.qty is not None:
             raise ArgError(t.LINE_TWICE.format(frag=clip(line.product), what=t.FIELD_LABELS["qty"]))
-        line.qty, line.unit = parse_qty(text)
+        line.qty, line.unit = parse_qty(text) if isinstance(text, str) else (text, unit)
 
-    def _set_price(self, line: DraftLine, text: str) -> None:
+    def _set_price(self, line: DraftLine, text: str | Decimal) -> None:
         if line.price is not None:
             raise ArgError(t.LINE_TWICE.format(frag=clip(line.product), what=t.FIELD_LABELS["price"]))
-        line.price = parse_money(text)
+        line.price = parse_money(text) if isinstance(text, str) else text
 
     @staticmethod
     def _block_qty(toks: list[Tok], k: int) -> bool:
@@ -163,7 +187,9 @@ class OrderReader:
         while j < len(toks):
             field, word = toks[j]
             if field is not None:
-                leading = self._flush(pending, leading)
+                # like a bare date, a due date does not end the leading customer words
+                flushed = self._flush(pending, leading)
+                leading = leading if field == "due" else flushed
                 j = self._keyword(toks, j)
                 continue
             start = self._line_at(toks, j)
@@ -174,7 +200,7 @@ class OrderReader:
                     line.product = " ".join([*pending, line.product])  # "螺丝 M8 100个" on its own line
                     pending.clear()
                 leading = self._flush(pending, leading)
-                self.lines.append(line)
+                self._add_line(line)
                 j = next_j
                 continue
             if is_date_word(word):
@@ -226,15 +252,17 @@ class OrderReader:
             return j + 2
         if field == "product":
             line = DraftLine(self._value(toks, j))
-            self.lines.append(line)
+            self._add_line(line)
             return self._attrs(toks, j + 2, line, after_qty=False)
         if field in ("qty", "price"):
+            if self.change and not self.lines:
+                raise ArgError(t.CHANGE_NEEDS_PRODUCT)
             if not self.lines:
-                raise ArgError(
-                    t.CHANGE_NEEDS_PRODUCT if self.change else t.QTY_WITHOUT_PRODUCT.format(kw=word)
-                )
-            k = self._attrs(toks, j, self.lines[-1], after_qty=False)
-            return k
+                # before any product: kept for the next one ("单价=260 数量=30 产品=C300")
+                if self.early is None:
+                    self.early, self.early_kw = DraftLine(word), word
+                return self._attrs(toks, j, self.early, after_qty=False)
+            return self._attrs(toks, j, self.lines[-1], after_qty=False)
         # 备注/地址 glued inside structured text ("A100×20,备注加急"): the rest is theirs
         self._set(field, " ".join(w for _, w in toks[j + 1 :]), frag=word)
         return len(toks)
@@ -251,6 +279,7 @@ class OrderReader:
     def _set_due(self, text: str, *, dotted: bool = False) -> None:
         if self.due is not None:
             raise ArgError(t.FIELD_TWICE.format(field=t.FIELD_LABELS["due"], frag=clip(text)))
+        text = strip_due_suffix(text)  # 交货 12月15日前
         if not dotted and match_date(text) is None:
             raise ArgError(t.NOT_A_DATE.format(frag=clip(text)))
         self.due = parse_date(text, self.today)

@@ -131,8 +131,10 @@ def parse_number(text: str) -> Decimal:
     return value
 
 
+# "300元/台", "300元每台", "三百元一台" (一 only after the currency word: 三百一 is 310), "300/台"
 _MONEY_RE = re.compile(
-    r"(?:¥|RMB|rmb|人民币)?(?P<num>.+?)(?:元整|元|块钱|块|圆)?(?:(?:/|每)(?P<per>[^\d/]{1,3}))?"
+    r"(?:¥|RMB|rmb|人民币)?(?P<num>.+?)"
+    r"(?:(?:元整|元|块钱|块|圆)(?:[/每一](?P<per>[^\d/]{1,3}))?|[/每](?P<bare_per>[^\d/]{1,3}))?"
 )
 _CENT = Decimal("0.01")
 
@@ -141,13 +143,13 @@ def try_money(text: str) -> Decimal | None:
     """The amount (quantized to 0.01), or None when the text is not shaped like money.
 
     Accepts ``300`` ``300元`` ``¥300`` ``300块`` ``2万`` ``2万元`` ``1,200.50`` and a
-    per-unit tail ``300元/台``.
+    per-unit tail ``300元/台`` ``300元每台`` ``三百元一台``.
     """
     body = prep(text).replace(" ", "")
     match = _MONEY_RE.fullmatch(body)
     if match is None:
         return None
-    per = match.group("per")
+    per = match.group("per") or match.group("bare_per")
     if per and unit_of(per) is None:
         return None
     value = try_number(match.group("num"))
@@ -162,7 +164,7 @@ def parse_money(text: str) -> Decimal:
     return value
 
 
-_MONEY_MARK_RE = re.compile(r"^(?:¥|RMB|rmb|人民币)|(?:元整|元|块钱|块|圆)(?:/.{1,3}|每.{1,3})?$")
+_MONEY_MARK_RE = re.compile(r"^(?:¥|RMB|rmb|人民币)|(?:元整|元|块钱|块|圆)(?:[/每一].{1,3})?$")
 
 
 def looks_like_money(text: str) -> bool:

@@ -11,7 +11,17 @@ from handlers.args.fields import KEYWORD_SEP_RE, split_keyword
 from handlers.args.numbers import looks_like_money, try_number, try_qty
 from handlers.texts import parse as t
 
-__all__ = ["Tok", "is_date_word", "is_name", "is_qty_word", "order_tokens", "split_px", "unknown_hint"]
+__all__ = [
+    "DUE_SUFFIXES",
+    "Tok",
+    "is_date_word",
+    "is_name",
+    "is_qty_word",
+    "order_tokens",
+    "split_px",
+    "strip_due_suffix",
+    "unknown_hint",
+]
 
 Tok = tuple[str | None, str]  # (field of a keyword, text)
 _PX_SEPS = "×*乘xX"
@@ -55,9 +65,52 @@ def _arrow_new(word: str) -> str:
     return "@" + new if left.startswith("@") else new
 
 
+#: words after a date that make it the due date: "12月15日交货", "下周五前", "12-15 之前交货"
+_BEFORE_WORDS = ("", "前", "之前", "以前")
+_DUE_WORDS = ("", "交货", "到货", "交付", "交期")
+DUE_SUFFIXES = tuple(sorted({b + d for b in _BEFORE_WORDS for d in _DUE_WORDS} - {""}, key=len, reverse=True))
+_DUE_KEYWORD = "交期"
+
+
+def strip_due_suffix(text: str) -> str:
+    """``12-15前`` → ``12-15``, ``下周五之前交货`` → ``下周五`` (the text unchanged if it has none)."""
+    for suffix in DUE_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)]
+    return text
+
+
+def _due_phrase(word: str) -> str | None:
+    """The date of a word that is a date followed by a due suffix (``12月15日交货``), else None."""
+    body = strip_due_suffix(word)
+    if body == word:
+        return None
+    try:
+        found = match_date(body, allow_dot=True)
+    except ArgError:
+        return body  # date-shaped with impossible numbers: parse_date reports it
+    return body if found is not None else None
+
+
+def _attach_due_words(toks: list[Tok]) -> list[Tok]:
+    """A bare 交货/之前… right after a date belongs to it ("12-15 交货", "下周五 之前")."""
+    out: list[Tok] = []
+    for i, (field, word) in enumerate(toks):
+        prev_is_date = bool(out) and out[-1][0] is None and is_date_word(out[-1][1])
+        if prev_is_date and field is None and word in DUE_SUFFIXES:
+            continue
+        if prev_is_date and field == "due":
+            after = toks[i + 1] if i + 1 < len(toks) else None
+            if after is None or after[0] is not None or not is_date_word(strip_due_suffix(after[1])):
+                continue
+        out.append((field, word))
+    return out
+
+
 def order_tokens(text: str, *, change: bool) -> list[Tok]:
     """Tokens of structured text, a keyword split from a glued value (``交期12-15``).
 
+    A date with a due suffix (``12月15日交货``, ``下周五前``) reads ``交期 12月15日``.
     In a change request ``20→30`` keeps ``30`` and ``交期改到12-20`` reads ``交期 12-20``.
     """
     text = KEYWORD_SEP_RE.sub(r"\1=", glue_operators(text))
@@ -65,6 +118,11 @@ def order_tokens(text: str, *, change: bool) -> list[Tok]:
         text = _CHANGE_WORD_RE.sub("→", _ARROW_RE.sub("→", text))
     toks: list[Tok] = []
     for word in tokenize(text):
+        due = _due_phrase(word)
+        if due is not None:
+            # "交期 下周五前" already has its keyword
+            toks += [(None, due)] if toks and toks[-1][0] == "due" else [("due", _DUE_KEYWORD), (None, due)]
+            continue
         found = split_keyword(word)
         if found is None:
             toks.append((None, word))
@@ -72,6 +130,7 @@ def order_tokens(text: str, *, change: bool) -> list[Tok]:
         toks.append((found[0], word[: len(word) - len(found[1])].rstrip("=:")))
         if found[1]:
             toks.append((None, found[1]))
+    toks = _attach_due_words(toks)
     return _change_values(toks) if change else toks
 
 
