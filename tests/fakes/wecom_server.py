@@ -3,7 +3,9 @@
 Written from the protocol brief §6.1: ``gettoken``, ``message/send`` (returns a
 ``response_code`` for interactive cards), ``message/update_template_card``
 (single-use codes), ``webhook/send`` (20 per minute per key → 45009) and
-``aibot/response`` (one call per response_code). Behaviour is scriptable:
+``aibot/response`` (one call per response_code). Bodies over WeCom's documented sizes
+are refused with 45002 (text/markdown 2048 bytes for message/send; webhook text 2048,
+markdown 4096; AI-bot reply content 20480). Behaviour is scriptable:
 expire the token mid-run, fail a path with an errcode or an HTTP status for the
 next N calls, slow a path down.
 
@@ -33,6 +35,24 @@ INVALID_RESPONSE_CODE = 40099
 #: "invalid parameter", returned for full-card updates when ``reject_full_card_update`` is set
 INVALID_PARAMETER = 40058
 _INTERACTIVE = {"button_interaction", "vote_interaction", "multiple_interaction"}
+#: "content too large" (全局错误码 45002); limits in utf-8 bytes per API and msgtype
+CONTENT_TOO_LARGE = 45002
+_LIMITS = {
+    "message/send": {"text": 2048, "markdown": 2048},
+    "webhook/send": {"text": 2048, "markdown": 4096, "markdown_v2": 4096},
+    "aibot/response": {"markdown": 20480, "stream": 20480, "text": 20480},
+}
+
+
+def too_large(path: str, body: Any) -> bool:
+    """Whether ``body``'s text/markdown content is over WeCom's documented size for ``path``."""
+    if not isinstance(body, dict):
+        return False
+    kind = body.get("msgtype")
+    limit = _LIMITS.get(path, {}).get(kind) if isinstance(kind, str) else None
+    part = body.get(kind) if isinstance(kind, str) else None
+    content = part.get("content") if isinstance(part, dict) else None
+    return limit is not None and isinstance(content, str) and len(content.encode()) > limit
 
 
 @dataclass
@@ -204,6 +224,8 @@ class FakeWeCom:
             return error
         if not isinstance(body, dict) or not body.get("touser") or not body.get("msgtype"):
             return self._err(40008, "invalid message type")
+        if too_large("message/send", body):
+            return self._err(CONTENT_TOO_LARGE, "content size out of limit")
         answer: dict[str, Any] = {
             "errcode": 0,
             "errmsg": "ok",
@@ -234,6 +256,8 @@ class FakeWeCom:
         key = request.query.get("key", "")
         if not key:
             return self._err(93000, "invalid webhook url")
+        if too_large("webhook/send", body):
+            return self._err(CONTENT_TOO_LARGE, "content size out of limit")
         now = self.clock()
         sent = self._webhook_times[key]
         while sent and now - sent[0] >= 60.0:
@@ -247,5 +271,7 @@ class FakeWeCom:
         code = request.query.get("response_code", "")
         if not code or code in self.used_response_urls:
             return self._err(INVALID_RESPONSE_CODE, "response_code used")
+        if too_large("aibot/response", body):
+            return self._err(CONTENT_TOO_LARGE, "content size out of limit")
         self.used_response_urls.add(code)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
