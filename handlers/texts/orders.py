@@ -72,8 +72,19 @@ def order_card(order: Order, today: date, history: list[AuditEvent], tz: tzinfo)
     return "\n".join(out)
 
 
-#: how to fill in the first missing field (the draft reply shows one example)
-FILL_EXAMPLES = {"customer": "客户 华为", "lines": "A100×20@300", "unit_price": "A100×20@300", "due_date": "交期 12-15"}
+#: placeholders for missing fields in the /补充 hint (sent unchanged they are refused, never stored)
+FILL_PLACEHOLDERS = {"customer": "客户 名称", "lines": "产品×数量@单价", "due_date": "交期 月-日"}
+
+
+def fill_hint(order: Order, missing: list[str]) -> str:
+    """``/补充 #6 A100×10台@单价 交期 月-日``: every missing field; the person's own lines as typed."""
+    parts = []
+    for field in missing:
+        if field == "unit_price":
+            parts += [f"{ln.sku}×{qty(ln.qty)}{ln.unit or ''}@单价" for ln in order.lines if ln.unit_price is None]
+        else:
+            parts.append(FILL_PLACEHOLDERS[field])
+    return f"/补充 #{order.no} " + " ".join(parts)
 
 
 def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...]) -> str:
@@ -86,7 +97,7 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...])
     head = f"#{order.no} {order.customer.name if order.customer else ''} 金额 {money(order.amount)}"
     missing = lifecycle.missing(order)
     if order.state == "DRAFT" and missing:
-        body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：/补充 #{order.no} {FILL_EXAMPLES[missing[0]]}"
+        body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：{fill_hint(order, missing)}"
     elif order.state == "PENDING_APPROVAL":
         body = "已提交审批，等待主管处理。"
     elif order.state == "CONFIRMED":
