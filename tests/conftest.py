@@ -4,9 +4,12 @@ driven through the local adapter."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from itertools import count
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,12 +28,12 @@ from storage.migrate import upgrade
 PG_URL = os.environ.get("GENDAN_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgresql") else [])
 TZ = ZoneInfo("Asia/Shanghai")
-#: business tables: a refused command must leave all of them as they were
-BUSINESS_TABLES = (
-    "orders", "order_lines", "approvals", "change_requests", "order_versions", "shipments", "shipment_lines",
-    "payments", "customers", "products", "stock_moves", "tickets", "follow_ups", "reminders", "audit_events",
-    "person_roles", "chat_subscriptions", "counters",
-)
+#: Tables where a refused command may leave a trace: its own inbox row and the reply to it (an outbox
+#: row whose ``reply_to`` is that event, and the local adapter's copy of the delivered reply). Every other
+#: table must be exactly as it was; see ``Fingerprint``.
+EVENT_LOG_TABLES = frozenset({"inbox", "outbox", "local_messages"})
+#: bookkeeping of the migration tool, not the application's state
+NOT_FINGERPRINTED = frozenset({"alembic_version"})
 
 
 class Clock:
@@ -145,14 +148,111 @@ async def bot(db_url: tuple[str, dict[str, Any]], clock: Clock) -> AsyncIterator
         await client.close()
 
 
-async def fingerprint(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every business table (compare before/after a refused command)."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
+Row = dict[str, str]
+_TAKEN = count()
+
+
+def _key(row: Row) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(row.items()))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Every row of every table, so that ``after == before`` proves a refusal changed nothing.
+
+    Equality is exact for every table but the event log (``EVENT_LOG_TABLES``), where the rows that
+    were there must be unchanged and the only new rows allowed are: inbox rows (the refused events
+    themselves), outbox rows replying to one of those events, and the local adapter's delivered copy
+    of such a reply. A notification to someone else, a saved webhook, a new person or chat, a prompt,
+    a stored key: each makes the fingerprints differ.
+    """
+
+    tables: dict[str, list[Row]]
+    #: order of taking: of two fingerprints compared, the earlier is "before"
+    taken: int = field(default_factory=lambda: next(_TAKEN))
+
+    def differences(self, after: Fingerprint) -> list[str]:
+        """What ``after`` changed relative to ``self`` (empty: nothing a refusal may not change)."""
+        out: list[str] = []
+        for table in sorted(set(self.tables) | set(after.tables)):
+            old, new = self.tables.get(table, []), after.tables.get(table, [])
+            if table in EVENT_LOG_TABLES:
+                gone = [r for r in old if r not in new]
+                if gone:
+                    out.append(f"{table}: rows changed or removed: {gone}")
+            elif table == "chats" and new_events(self, after):
+                # the first message from a chat records that chat (bare: no webhook); nothing else may change
+                bare = [r for r in new if r not in old and r["webhook_url"] == r["webhook_secret"] == "None"]
+                if sorted(map(_key, old)) != sorted(_key(r) for r in new if r not in bare):
+                    out.append(f"chats: added {[r for r in new if r not in old]}, removed {[r for r in old if r not in new]}")
+            elif sorted(map(_key, old)) != sorted(map(_key, new)):
+                added = [r for r in new if r not in old]
+                removed = [r for r in old if r not in new]
+                out.append(f"{table}: added {added}, removed {removed}")
+        events = new_events(self, after)
+        replies = []
+        for row in after.tables.get("outbox", []):
+            if row in self.tables.get("outbox", []):
+                continue
+            if row["reply_to"] not in events:
+                out.append(f"outbox: a message that is not a reply to the refused event: {row}")
+            else:
+                replies.append((row["chat_id"], row["message"]))
+        for row in after.tables.get("local_messages", []):
+            if row not in self.tables.get("local_messages", []) and (row["chat_id"], row["message"]) not in replies:
+                out.append(f"local_messages: delivered something that is not a reply: {row}")
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Fingerprint):
+            return NotImplemented
+        before, after = (self, other) if self.taken < other.taken else (other, self)
+        return not before.differences(after)
+
+    def __hash__(self) -> int:  # pragma: no cover - never hashed, but eq without hash is unhashable
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"Fingerprint({sum(map(len, self.tables.values()))} rows)"
+
+
+def new_events(before: Fingerprint, after: Fingerprint) -> set[str]:
+    """Event ids recorded in the inbox between two fingerprints."""
+    return {r["event_id"] for r in after.tables.get("inbox", []) if r not in before.tables.get("inbox", [])}
+
+
+async def fingerprint(db: Database) -> Fingerprint:
+    """Every row of every table the application owns (compare before/after a refused command)."""
+    from storage.models import Base
+
+    out: dict[str, list[Row]] = {}
     async with db.engine.connect() as conn:
-        for table in BUSINESS_TABLES:
-            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
-            out[table] = sorted(tuple(str(v) for v in r) for r in rows)
-    return out
+        for table in sorted(Base.metadata.tables):
+            if table in NOT_FINGERPRINTED:
+                continue
+            result = await conn.execute(text(f"SELECT * FROM {table}"))
+            cols = list(result.keys())
+            out[table] = [{c: _canon(v) for c, v in zip(cols, r, strict=True)} for r in result.all()]
+    return Fingerprint(out)
+
+
+def _canon(value: Any) -> str:
+    # JSON columns come back as text on SQLite and as parsed values on PostgreSQL
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.dumps(json.loads(value), sort_keys=True, ensure_ascii=False)
+        except ValueError:
+            return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+async def assert_unchanged(db: Database, before: Fingerprint, what: str = "") -> None:
+    """Fail with the differences when the database is not as ``before`` (see ``Fingerprint``)."""
+    after = await fingerprint(db)
+    diff = before.differences(after)
+    assert not diff, f"database changed by refused {what!r}: " + "; ".join(diff)
 
 
 @pytest.fixture
@@ -165,4 +265,6 @@ async def team(bot: Bot) -> Bot:
         await bot.say(user, "/帮助", chat=user, name=name)
         reply = await bot.text("admin", f"/角色 {user} {roles}", chat="admin")
         assert "角色" in reply, reply
+    # the group has been spoken in: a refusal there is never its first message (which records the chat)
+    await bot.say("u1", "/帮助", chat="g1")
     return bot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Bot, fingerprint
+from tests.conftest import Bot, assert_unchanged, fingerprint
 
 
 async def confirmed_order(bot: Bot, text: str = "/下单 华为 A100×10@300 交期12-15") -> None:
@@ -17,7 +17,7 @@ async def assert_refused(bot: Bot, user: str, text: str, *expected: str, chat: s
     reply = await bot.text(user, text, chat=chat)
     for part in expected:
         assert part in reply, f"{part!r} not in {reply!r}"
-    assert await fingerprint(bot.db) == before, f"database changed by refused {text!r}"
+    await assert_unchanged(bot.db, before, text)
     return reply
 
 
