@@ -1,4 +1,4 @@
-"""``python -m bench [--pg [URL]] [--no-sqlite] [--orders N] [--open N] [--runs N]``: run every benchmark.
+"""``python -m bench [--only due|ingest] [--pg [URL]] [--no-sqlite] [--orders N] …``: run every benchmark.
 
 PostgreSQL runs when ``--pg`` is given or ``GENDAN_TEST_DATABASE_URL`` names a PostgreSQL
 server (a fresh schema, dropped afterwards). Prints a table; exits 1 when a goal is missed.
@@ -13,6 +13,7 @@ import sys
 
 from bench.bench_due import Result, build_tables, run_postgres, run_sqlite
 from bench.data import Shape
+from bench.ingest import print_ingest, run_ingest
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -24,6 +25,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--open", type=int, default=100_000)
     p.add_argument("--due", type=int, default=10_000, help="due reminders to claim")
     p.add_argument("--runs", type=int, default=9, help="runs per query (the median is reported)")
+    p.add_argument("--only", choices=("due", "ingest"), default=None, help="run one benchmark")
+    p.add_argument("--seconds", type=float, default=8.0, help="ingest: seconds of load per figure")
+    p.add_argument("--conns", type=int, default=32, help="ingest: concurrent connections")
     return p.parse_args(argv)
 
 
@@ -36,8 +40,16 @@ def _print(results: list[Result]) -> None:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    shape = Shape(orders=args.orders, open=args.open, due_reminders=args.due)
     pg = args.pg if args.pg is not None else os.environ.get("GENDAN_TEST_DATABASE_URL", "")
+    missed = 0
+    if args.only in (None, "ingest"):
+        ingest = await run_ingest(pg if pg.startswith("postgresql") else None, not args.no_sqlite,
+                                  args.conns, args.seconds)
+        print_ingest(ingest)
+        missed += sum(not r.ok for r in ingest)
+        if args.only == "ingest":
+            return 1 if missed else 0
+    shape = Shape(orders=args.orders, open=args.open, due_reminders=args.due)
     tables, built = build_tables(shape)
     print(f"data: {shape.orders:,} orders ({shape.open:,} open), {shape.due_reminders:,} due reminders; "
           f"built in {built:.1f} s", flush=True)
@@ -47,7 +59,7 @@ async def _main(args: argparse.Namespace) -> int:
     if pg.startswith("postgresql"):
         results += await run_postgres(pg, shape, args.runs, tables)
     _print(results)
-    missed = [r for r in results if not r.ok]
+    missed += sum(not r.ok for r in results)
     return 1 if missed else 0
 
 

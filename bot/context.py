@@ -48,6 +48,8 @@ class Context:
     _pending: list[Envelope] = field(default_factory=list)
     _flushed_replies: int = 0
     inbox_done: bool = False
+    #: the command declared that it changes nothing (see ``CommandSpec.read_only``)
+    read_only: bool = False
 
     # ---- time -------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -96,10 +98,16 @@ class Context:
                                       card_key=message.card_key))
 
     def uow(self) -> UnitOfWork:
-        """A unit of work whose commit also writes this event's outbox rows and marks it done."""
+        """A unit of work whose commit also writes this event's outbox rows and marks it done.
+
+        For a read-only command, a reader: replies wait for the dispatcher's closing write.
+        """
+        if self.read_only:
+            return self.db.reader()
         uow = self.db.uow()
         uow.before_commit.append(self._flush)
-        uow.after_commit.append(self.dispatcher.wake_sender)
+        # the sender is woken only when a row waits for it (local replies are delivered in the commit)
+        uow.after_commit.append(lambda: self.dispatcher.wake_sender() if uow.outbox_pending else None)
         return uow
 
     async def _flush(self, uow: UnitOfWork) -> None:
@@ -123,6 +131,11 @@ class Context:
         self._flushed_replies = len(self.replies)
         pending, self._pending = self._pending, []
         return replies + pending
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether replies or notifications wait to be written."""
+        return bool(self._pending) or len(self.replies) > self._flushed_replies
 
     def discard_pending(self) -> None:
         """Forget notifications of a failed transaction (replies stay: they explain the failure)."""

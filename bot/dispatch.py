@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +38,9 @@ from storage.services import people
 
 log = logging.getLogger("gendan.dispatch")
 
+#: how long another instance's change of roles or people may go unseen here (seconds)
+IDENTITY_TTL = 5.0
+IDENTITY_CACHE_SIZE = 10_000
 #: longest text read as a command: a long order or a pasted list fits; a pasted novel is
 #: refused before any parsing (every grammar is linear, but the loop is shared by everyone)
 MAX_COMMAND_CHARS = 4000
@@ -58,6 +62,9 @@ class CommandSpec:
     summary: str
     example: str
     handler: Handler
+    #: changes nothing: runs in a reader (no write lock held while it loads); its reply and the
+    #: inbox mark are written afterwards in one short transaction
+    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,13 +87,13 @@ class Router:
 
     def command(
         self, name: str, *, aliases: Iterable[str] = (), roles: Iterable[str] | None = None,
-        usage: str = "", summary: str = "", example: str = "",
+        usage: str = "", summary: str = "", example: str = "", read_only: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Register a command handler (``roles=None``: everybody)."""
+        """Register a command handler (``roles=None``: everybody; ``read_only``: it changes nothing)."""
 
         def deco(fn: Handler) -> Handler:
             self.commands.append(CommandSpec(name, tuple(aliases), frozenset(roles) if roles is not None else None,
-                                             usage or f"/{name}", summary, example, fn))
+                                             usage or f"/{name}", summary, example, fn, read_only))
             return fn
 
         return deco
@@ -128,6 +135,8 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: who holds inbox leases: unique per process, so a restarted server is a new holder
         self.instance_id = f"{socket.gethostname()[:20]}:{os.getpid()}:{secrets.token_hex(4)}"
+        #: identity of recent senders: key → (identity version, monotonic time, person)
+        self._identity: dict[tuple[str, ...], tuple[int, float, PersonInfo]] = {}
         #: (platform, event id) of the events this instance is processing: their leases are renewed
         self._inflight: set[tuple[str, str]] = set()
         self._wake: Callable[[], None] = lambda: None
@@ -261,7 +270,36 @@ class Dispatcher:
         return ctx.replies
 
     async def _context(self, inbound: ChatMessage | CardAction) -> Context:
+        info = self._known(inbound)
+        if info is None:
+            info = await self._register(inbound)
+        return Context(inbound=inbound, person=info, settings=self.settings, db=self.db, clock=self.clock,
+                       dispatcher=self)
+
+    @staticmethod
+    def _identity_key(inbound: ChatMessage | CardAction) -> tuple[str, ...]:
+        a, c = inbound.actor, inbound.chat
+        return (a.platform, a.user_id, a.name, a.tenant, c.platform, c.chat_id, c.chat_type, c.title)
+
+    def _known(self, inbound: ChatMessage | CardAction) -> PersonInfo | None:
+        """The person of a recent event from the same sender in the same chat, if nothing changed since.
+
+        Registration is a write transaction; repeating it for every message of a busy chat
+        is what made a read-only /查单 queue behind every writer. A change made in this
+        process (roles, names, people who left) moves the database's identity version and so
+        empties the cache at once; one made by another instance is seen within the TTL.
+        """
+        hit = self._identity.get(self._identity_key(inbound))
+        if hit is None:
+            return None
+        version, at, info = hit
+        if version != self.db.identity_version or time.monotonic() - at > IDENTITY_TTL:
+            return None
+        return info
+
+    async def _register(self, inbound: ChatMessage | CardAction) -> PersonInfo:
         actor = inbound.actor
+        version = self.db.identity_version
         async with self.db.uow() as uow:
             person = await people.register(
                 uow, actor.platform, actor.user_id, actor.name, tenant=actor.tenant,
@@ -272,8 +310,12 @@ class Dispatcher:
                                   inbound.chat.title)
             info = PersonInfo(person.id, person.platform, person.user_id, person.name or actor.name,
                               person.role_names)
-        return Context(inbound=inbound, person=info, settings=self.settings, db=self.db, clock=self.clock,
-                       dispatcher=self)
+        if len(self._identity) >= IDENTITY_CACHE_SIZE:
+            self._identity.clear()  # crude, but bounded; a cold entry costs one transaction
+        # stamped with the version read *before* the transaction: a change committed meanwhile
+        # (this one included) makes the entry stale at once rather than hiding behind it
+        self._identity[self._identity_key(inbound)] = (version, time.monotonic(), info)
+        return info
 
     async def _route(self, ctx: Context) -> None:
         inbound = ctx.inbound
@@ -299,6 +341,7 @@ class Dispatcher:
         if spec.roles is not None and not (spec.roles & ctx.person.roles):
             ctx.reply(self.texts.no_role(spec, ctx.person.roles))
             return
+        ctx.read_only = spec.read_only
         try:
             await spec.handler(ctx, cmd)
         except InputError as err:
@@ -334,13 +377,16 @@ class Dispatcher:
 
     async def _finish(self, ctx: Context) -> bool:
         """Write what is left (replies after the last commit) and mark the inbox row; False if it was not ours."""
+        if ctx.inbox_done and not ctx.has_pending:
+            return True  # the handler's own commit wrote everything: no transaction for nothing
         try:
             async with self.db.uow() as uow:
                 enqueue(uow, ctx._take_pending(), self.clock())
                 if not ctx.inbox_done:
                     await inbox.mark_done(uow, ctx.inbound.platform, ctx.inbound.event_id, self.clock())
                     ctx.inbox_done = True
-            self.wake_sender()
+            if uow.outbox_pending:
+                self.wake_sender()
         except AlreadyProcessed:
             log.info("inbound %s was processed elsewhere; its replies stand, not ours", ctx.inbound.event_id)
             return False

@@ -31,7 +31,7 @@ from bot.transport import (
 )
 from storage.db import Database
 from storage.models import Chat, OutboxMessage, SentCard
-from storage.outbox import claim_due
+from storage.outbox import claim_due, has_due
 
 log = logging.getLogger("gendan.outbox")
 
@@ -81,6 +81,11 @@ class OutboxSender:
         """New rows were committed."""
         self._event.set()
 
+    @property
+    def running(self) -> bool:
+        """Whether the background loop delivers (else callers flush by hand: tests, the CLI)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         """Run the background loop."""
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
@@ -105,6 +110,11 @@ class OutboxSender:
     async def flush(self) -> int:
         """One pass over due rows; returns how many rows were settled."""
         async with self._lock:
+            # most wake-ups and polls find nothing: ask in a reader first, so that an idle sender
+            # never takes SQLite's write lock
+            async with self.db.reader() as reader:
+                if not await has_due(reader, self.clock()):
+                    return 0
             async with self.db.uow() as uow:
                 rows = await claim_due(uow, self.clock())
                 webhooks = await self._webhooks(uow, rows)

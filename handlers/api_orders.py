@@ -272,8 +272,9 @@ async def _store(dispatcher: Dispatcher, owner: PersonInfo, ref: str | None, fie
     chat = ChatRef(owner.platform, owner.user_id, "single")
     inbound = ChatMessage(platform=owner.platform, event_id=event_id, chat=chat,
                           actor=Actor(owner.platform, owner.user_id, owner.name), text="")
+    # an API request has no inbox row (idempotence is by external_ref): nothing to mark done
     ctx = Context(inbound=inbound, person=owner, settings=dispatcher.settings, db=dispatcher.db,
-                  clock=dispatcher.clock, dispatcher=dispatcher)
+                  clock=dispatcher.clock, dispatcher=dispatcher, inbox_done=True)
     # the request came from no chat: the audit names the API and the caller's reference
     prov = replace(ctx.prov, chat_platform=None, chat_id=None, source="api", source_ref=ref or event_id)
     async with ctx.uow() as uow:

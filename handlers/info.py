@@ -24,7 +24,7 @@ from storage.vocab import ACTION_COMMANDS, Action, Role
 router = Router("info")
 
 
-@router.command("帮助", aliases=("help", "?", "？"), **help_of("帮助"))
+@router.command("帮助", aliases=("help", "?", "？"), read_only=True, **help_of("帮助"))
 async def help_cmd(ctx: Context, cmd: CommandText) -> None:
     text = cmd.args.strip().lstrip("/").lstrip("／")
     specs = ctx.dispatcher.specs
@@ -113,7 +113,7 @@ async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
                                     int(count), money(balance)))
 
 
-@router.command("库存", aliases=("stock",), **help_of("库存"))
+@router.command("库存", aliases=("stock",), read_only=True, **help_of("库存"))
 async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
     async with ctx.uow() as uow:
         if cmd.args.strip():

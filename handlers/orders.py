@@ -83,7 +83,7 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(msg.change_head(no, applied, order.version) + "\n" + ot.diff_text(cr.diff if cr else []))
 
 
-@router.command("查单", aliases=("查询", "查看"), **help_of("查单"))
+@router.command("查单", aliases=("查询", "查看"), read_only=True, **help_of("查单"))
 async def show_order(ctx: Context, cmd: CommandText) -> None:
     no = _ref(cmd)
     async with ctx.uow() as uow:
@@ -126,7 +126,7 @@ async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
     return rows
 
 
-@router.command("订单", aliases=("orders", "list"), **help_of("订单"))
+@router.command("订单", aliases=("orders", "list"), read_only=True, **help_of("订单"))
 async def list_orders(ctx: Context, cmd: CommandText) -> None:
     stripped = cmd.args.strip()
     if _names_an_order(stripped):

@@ -17,12 +17,29 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, UOWTransaction
 
 log = logging.getLogger("gendan.storage")
 
 Hook = Callable[["UnitOfWork"], Awaitable[None]]
 #: execution option marking a read-only unit of work (SQLite: a deferred transaction)
 READ_ONLY = "gendan_read_only"
+
+
+#: tables whose rows make up who someone is (person, roles, tenant, chat): a committed change to
+#: any of them moves ``Database.identity_version``, which in-process identity caches compare against
+IDENTITY_TABLES = frozenset({"people", "person_roles", "tenants", "chats"})
+_IDENTITY_CHANGED = "gendan_identity_changed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_identity_change(session: Session, _flush: UOWTransaction) -> None:
+    if session.info.get(_IDENTITY_CHANGED):
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in IDENTITY_TABLES:
+            session.info[_IDENTITY_CHANGED] = True
+            return
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
@@ -75,11 +92,15 @@ class UnitOfWork:
     the change that caused it does); ``after_commit`` hooks run once it is durable.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False,
+                 on_identity_change: Callable[[], None] | None = None) -> None:
         self._sessionmaker = sessionmaker
         self.read_only = read_only
+        self._on_identity_change = on_identity_change
         self.before_commit: list[Hook] = []
         self.after_commit: list[Callable[[], None]] = []
+        #: set by ``storage.outbox.enqueue`` when a row now waits for the sender (wake it after commit)
+        self.outbox_pending = False
         self._session: AsyncSession | None = None
 
     @property
@@ -111,9 +132,14 @@ class UnitOfWork:
         session = self.session
         try:
             if exc_type is None:
+                if self.read_only and (session.new or session.dirty or session.deleted):
+                    # a reader takes no write lock on SQLite: a write here could fail late; say so now
+                    raise RuntimeError("a read-only unit of work changed rows")
                 for hook in self.before_commit:
                     await hook(self)
                 await session.commit()
+                if self._on_identity_change is not None and session.info.get(_IDENTITY_CHANGED):
+                    self._on_identity_change()
                 for callback in self.after_commit:
                     callback()
             else:
@@ -133,10 +159,15 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = make_sessionmaker(self.engine)
+        #: moves whenever this process commits a change to a person, their roles, a tenant or a chat
+        self.identity_version = 0
 
     def uow(self) -> UnitOfWork:
         """A new unit of work."""
-        return UnitOfWork(self.sessionmaker)
+        return UnitOfWork(self.sessionmaker, on_identity_change=self._identity_changed)
+
+    def _identity_changed(self) -> None:
+        self.identity_version += 1
 
     def reader(self) -> UnitOfWork:
         """A unit of work for reading only (pages, exports): on SQLite it takes no write lock."""

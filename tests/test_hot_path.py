@@ -1,0 +1,66 @@
+"""The inbound path's cost in transactions, and the identity cache's correctness."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from storage.db import READ_ONLY
+from tests.conftest import Bot
+
+
+@contextmanager
+def counting_transactions(bot: Bot) -> Iterator[dict[str, int]]:
+    """Counts transactions begun on the app's engine (both databases fire ``begin``), writers apart."""
+    seen = {"begin": 0, "write": 0}
+
+    def on_begin(conn: Any) -> None:
+        seen["begin"] += 1
+        if not conn.get_execution_options().get(READ_ONLY):
+            seen["write"] += 1
+
+    engine = bot.db.engine.sync_engine
+    event.listen(engine, "begin", on_begin)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "begin", on_begin)
+
+
+async def test_a_repeated_read_costs_two_transactions_and_no_outbox_round_trip(team: Bot) -> None:
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")
+    await team.text("u1", "/查单 #1")  # warm: this sender in this chat is now known
+    with counting_transactions(team) as seen:
+        reply = await team.text("u1", "/查单 #1")
+    assert reply.startswith("#1 ")
+    # writes: the inbox row (before any ack), then the reply with the inbox mark; the order is read
+    # in a reader that takes no write lock; no identity transaction, no claim/send/settle of a reply
+    # that went out in the HTTP answer (the other reader is this test app's hand-driven sender
+    # finding nothing due)
+    assert (seen["write"], seen["begin"] - seen["write"]) == (2, 2), seen
+    assert any(m["text"].startswith("#1 ") for m in await team.sent("g1"))  # still in the local mailbox
+
+
+async def test_a_role_change_is_seen_by_the_very_next_command(team: Bot) -> None:
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")
+    assert "已记录" in await team.text("f1", "/回款 #1 100")  # f1 (财务) is now a known sender
+    assert "的角色" in await team.text("admin", "/角色 f1 销售", chat="admin")
+    refused = await team.text("f1", "/回款 #1 100")
+    assert "没有权限" in refused, refused  # not served from a stale cache
+    assert "的角色" in await team.text("admin", "/角色 f1 财务", chat="admin")
+    assert "已记录" in await team.text("f1", "/回款 #1 100")
+
+
+async def test_a_new_name_is_recorded_though_the_sender_is_known(team: Bot) -> None:
+    await team.text("u1", "/帮助", name="张三")
+    await team.text("u1", "/帮助", name="张三丰")
+    from sqlalchemy import select
+
+    from storage.models import Person
+
+    async with team.db.uow() as uow:
+        person = (await uow.session.execute(select(Person).where(Person.user_id == "u1"))).scalar_one()
+    assert person.name == "张三丰"
