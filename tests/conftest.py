@@ -9,8 +9,8 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from itertools import count
 from datetime import UTC, datetime, timedelta
+from itertools import count
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -184,7 +184,8 @@ class Fingerprint:
                 # the first message from a chat records that chat (bare: no webhook); nothing else may change
                 bare = [r for r in new if r not in old and r["webhook_url"] == r["webhook_secret"] == "None"]
                 if sorted(map(_key, old)) != sorted(_key(r) for r in new if r not in bare):
-                    out.append(f"chats: added {[r for r in new if r not in old]}, removed {[r for r in old if r not in new]}")
+                    changed = [r for r in new if r not in old] + [r for r in old if r not in new]
+                    out.append(f"chats: rows added, changed or removed: {changed}")
             elif sorted(map(_key, old)) != sorted(map(_key, new)):
                 added = [r for r in new if r not in old]
                 removed = [r for r in old if r not in new]
