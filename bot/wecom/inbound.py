@@ -1,7 +1,7 @@
 """Decrypted WeCom payloads → platform-neutral events (and nothing more).
 
-Two shapes arrive: XML from the self-built app callback (brief §1.6) and JSON from
-the AI bot callback (brief §2.2). Anything the product does not act on (images,
+Two shapes arrive: XML from the self-built app callback and JSON from
+the AI bot callback. Anything the product does not act on (images,
 ``enter_agent``, stream refreshes, feedback …) translates to ``None``: the route
 acks it and submits nothing. ``enter_chat`` becomes a message only where a welcome
 can answer it (the long connection). A ``voice`` message counts as the text WeCom
@@ -25,7 +25,7 @@ import xmltodict
 from bot.events import Actor, CardAction, ChatMessage, ChatRef, DirectoryEvent, Inbound
 
 PLATFORM = "wecom"
-#: a response_url may be called once within one hour (brief §2.2); keep a margin
+#: a response_url may be called once within one hour; keep a margin
 RESPONSE_URL_TTL = 3600.0 - 60.0
 #: leading @mentions before the command; WeCom puts U+2005 (four-per-em space) after
 #: a mention, which ``\s`` matches; a slash ends a mention typed without a space
@@ -77,7 +77,7 @@ def parse_app_message(plaintext: str, corp_id: str) -> Inbound | None:
     tenant = corp_id or _text(root, "ToUserName")
     if msg_type == "text":
         user = _required(root, "FromUserName")
-        # The app only ever receives 1:1 messages (brief §0), so the chat is the user
+        # The app only ever receives 1:1 messages, so the chat is the user
         # and every message is addressed to the bot.
         return ChatMessage(
             platform=PLATFORM,
@@ -97,7 +97,7 @@ def parse_app_message(plaintext: str, corp_id: str) -> Inbound | None:
         task_id = _text(root, "TaskId")
         return CardAction(
             platform=PLATFORM,
-            # Events carry no MsgId; the brief's dedupe key is user + CreateTime, plus
+            # Events carry no MsgId; the documented dedupe key is user + CreateTime, plus
             # TaskId and EventKey for card clicks.
             event_id=f"card:{user}:{created}:{task_id}:{key}",
             chat=ChatRef(PLATFORM, user, "single"),
@@ -171,7 +171,7 @@ def parse_aibot_payload(data: dict[str, Any], corp_id: str, now: float, *,
             chat=chat,
             actor=actor,
             # In groups the bot only receives messages that @-mention it, and the
-            # mention is part of the content (brief §2.2).
+            # mention is part of the content.
             text=strip_leading_mentions(text) if group else text.strip(),
             mentioned_bot=True,
             reply_hints=hints,
@@ -198,7 +198,7 @@ def parse_aibot_payload(data: dict[str, Any], corp_id: str, now: float, *,
         chat=chat,
         actor=actor,
         payload=str(click["event_key"]),
-        # No later-update API exists for AI-bot cards (brief §3.5), so no response_code.
+        # No later-update API exists for AI-bot cards, so no response_code.
         card_ref={"channel": "aibot", "task_id": str(click.get("task_id", ""))},
         reply_hints=hints,
     )

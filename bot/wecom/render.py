@@ -1,6 +1,6 @@
 """Neutral :class:`~bot.outbound.Message` / :class:`~bot.outbound.Card` → WeCom JSON bodies.
 
-Pure functions; no I/O. Field names and limits follow brief §2.4 and §3.2.
+Pure functions; no I/O. Field names and limits follow WeCom's docs for the group robot and template cards.
 Text is cut to the byte limits WeCom enforces (``45002`` otherwise, a permanent
 failure), so a long digest loses its tail rather than the whole message.
 """
@@ -48,7 +48,7 @@ def task_id_for(delivery_id: int, *parts: str) -> str:
 
     Stability lets ``enable_duplicate_check`` drop a retried send; the digest of the
     recipient and content keeps ids apart should the outbox ids ever restart.
-    Only ``[0-9a-zA-Z_-@]`` is allowed, at most 128 bytes (brief §3.2).
+    Only ``[0-9a-zA-Z_-@]`` is allowed, at most 128 bytes.
     """
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
     return f"gd{delivery_id}_{digest}"

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gendan.wecom.transport")
 
 Route = Literal["app", "webhook", "aibot", "ws"]
-#: 群机器人: 20 messages per minute per robot (brief §2.4)
+#: 群机器人: 20 messages per minute per robot
 WEBHOOK_LIMIT = RateLimit(20, 60.0)
 #: each member gets at most 30 app messages per minute; WeCom drops the rest silently
 APP_LIMIT = RateLimit(30, 60.0)
@@ -65,8 +65,8 @@ def backed_off(exc: WeComTransientError, attempts: int) -> WeComTransientError:
 
     The client's hint (2 s for "system busy", 60 s for a frequency limit) suits a
     first retry. The outbox takes the hint as the whole backoff, so a fixed hint
-    would spend its 12 attempts within half a minute of a longer outage (brief
-    §4.3: exponential backoff with jitter).
+    would spend its 12 attempts within half a minute of a longer outage (WeCom
+    advises exponential backoff with jitter).
     """
     base = exc.retry_after or 2.0
     wait = base * 2 ** min(attempts, 16) * random.uniform(1.0, 1.1)

@@ -1,6 +1,6 @@
 """A fake WeCom API server (aiohttp on 127.0.0.1, random port) that records every call.
 
-Written from the protocol brief §6.1: ``gettoken``, ``message/send`` (returns a
+Written from WeCom's API docs: ``gettoken``, ``message/send`` (returns a
 ``response_code`` for interactive cards), ``message/update_template_card``
 (single-use codes), ``webhook/send`` (20 per minute per key → 45009) and
 ``aibot/response`` (one call per response_code). Bodies over WeCom's documented sizes
@@ -30,7 +30,7 @@ from aiohttp import web
 
 CORP_ID = "wwfakecorp0001"
 SECRET = "fake-corp-secret-for-tests"
-#: stand-in for "response_code used or expired": the real errcode is UNCONFIRMED (brief §6.1)
+#: stand-in for "response_code used or expired": the real errcode is UNCONFIRMED
 INVALID_RESPONSE_CODE = 40099
 #: "invalid parameter", returned for full-card updates when ``reject_full_card_update`` is set
 INVALID_PARAMETER = 40058
@@ -169,7 +169,7 @@ class FakeWeCom:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
         raw = await request.read()
-        # Like the brief says: read the body whatever the Content-Type.
+        # Read the body whatever the Content-Type.
         body = json.loads(raw) if raw else None
         call = Call(request.method, path, dict(request.query), body, at=self.clock())
         self.calls.append(call)
