@@ -33,7 +33,7 @@ async def create_order(ctx: Context, cmd: CommandText) -> None:
         with refusing(None):
             order, events = await svc.create(uow, ctx.prov, resolved.data, origin, ctx.rules, ctx.now())
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines))
+        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today()))
 
 
 @router.command("补充", aliases=("fill",), **help_of("补充"))
@@ -45,14 +45,14 @@ async def fill_order(ctx: Context, cmd: CommandText) -> None:
         with refusing(no):
             events = await svc.fill(uow, order, ctx.prov, resolved.data, ctx.rules, ctx.now())
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines))
+        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today()))
 
 
 @router.command("提交", aliases=("submit",), **help_of("提交"))
 async def submit_order(ctx: Context, cmd: CommandText) -> None:
     no = _ref(cmd)
     await on_order(ctx, no, lambda uow, o: svc.submit(uow, o, ctx.prov, ctx.rules, ctx.now()),
-                   lambda o, ev: ot.created(o, None, ()))
+                   lambda o, ev: ot.created(o, None, (), ctx.today()))
 
 
 @router.command("撤回", aliases=("withdraw",), **help_of("撤回"))

@@ -66,7 +66,6 @@ def test_fixed_todays_are_the_weekdays_the_tables_assume() -> None:
         ("31号", date(2026, 12, 31)),  # November has no 31st
         ("1号", date(2026, 12, 1)),
         ("11-29", date(2026, 11, 29)),
-        ("11-28", date(2027, 11, 28)),  # the next such day, a year away
         ("2-29", date(2028, 2, 29)),  # the next February 29th
         ("3天后", date(2026, 12, 2)),
         ("10天以后", date(2026, 12, 9)),
@@ -100,7 +99,6 @@ def test_dates_on_a_sunday(text: str, expected: date) -> None:
         ("周三", date(2026, 12, 30)),
         ("周二", date(2027, 1, 5)),
         ("12-31", date(2026, 12, 31)),
-        ("12-29", date(2027, 12, 29)),
         ("十二月三十一日", date(2026, 12, 31)),
         ("2027-01-05", date(2027, 1, 5)),
         ("3天后", date(2027, 1, 2)),

@@ -170,3 +170,35 @@ async def test_refused_and_unchanged(shop: Bot, user: str, text: str, expected: 
     reply = await shop.text(user, text)
     assert expected in reply and reply.endswith("（未做任何修改）"), reply
     assert await fingerprint(shop.db) == before
+
+
+# ---- item 1: a month-day without a year is in the coming half year ------------------------------
+@pytest.mark.parametrize(
+    ("text", "today", "fragment"),
+    [
+        ("华为 A100×20@300 交期12-01", TODAY, "「12-01」已过（今天 12-05）；要写明年的日期请写 2027-12-01"),
+        ("华为 A100×2 交期 11-28", date(2026, 11, 29), "「11-28」已过（今天 11-29）；要写明年的日期请写 2027-11-28"),
+        ("华为 A100×20@300 交期 12-29", date(2026, 12, 30), "要写明年的日期请写 2027-12-29"),
+    ],
+)
+def test_recent_month_day_refused(text: str, today: date, fragment: str) -> None:
+    with pytest.raises(ArgError) as err:
+        parse_new_order(text, today)
+    assert fragment in err.value.reason
+
+
+def test_month_days_in_the_coming_months() -> None:
+    assert parse_new_order("华为 A100×2 交期1-29", TODAY).due_date == date(2027, 1, 29)
+    assert parse_new_order("华为 A100×2 交期 2027-12-01", TODAY).due_date == date(2027, 12, 1)
+    assert parse_new_order("华为 A100×2 交期 2-29", TODAY).due_date == date(2028, 2, 29)
+
+
+async def test_past_month_day_refused_in_chat(shop: Bot) -> None:
+    before = await fingerprint(shop.db)
+    reply = await shop.text("u1", "/下单 华为 A100×20@300 交期12-01")
+    assert reply.startswith("「12-01」已过（今天 12-05）；要写明年的日期请写 2027-12-01\n正确格式：/下单"), reply
+    assert await fingerprint(shop.db) == before
+    reply = await shop.text("u1", "/下单 华为 A100×20@300 交期2027-01-29")
+    assert reply.startswith("#1 华为 金额 ¥6,000"), reply
+    assert "\n交期 2027-01-29\n" in reply, reply
+    assert (await shop.text("u1", "/查单 #1")).startswith("#1 已确认·待备货 | 已发 0% · 已收 0% · 交期 2027-01-29")

@@ -38,6 +38,8 @@ class DateSpec:
 
 
 _BARE_WEEK = 99
+#: a month-day without a year means a day in the coming half year; later ones need the year
+_YEARLESS_AHEAD = timedelta(days=183)
 _OFFSET_WORDS = {
     "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3,
     "昨天": -1, "昨日": -1, "前天": -2, "大前天": -3,
@@ -195,6 +197,11 @@ def resolve_date(spec: DateSpec, today: date, *, forward: bool, frag: str) -> da
         step = 1 if forward else -1
         for day in _candidates(spec, today, step):
             if (day >= today) if forward else (day <= today):
+                leap_day = (spec.month, spec.day) == (2, 29)  # "the next 2-29" is meant literally
+                if forward and spec.kind == "md" and not leap_day and day - today > _YEARLESS_AHEAD:
+                    # "12-01" typed on 12-05 is a mistake far more often than next December
+                    raise ArgError(t.MONTH_DAY_PASSED.format(
+                        frag=clip(frag), today=f"{today:%m-%d}", full=day.isoformat()))
                 return day
         raise ArgError(t.INVALID_DATE.format(frag=clip(frag)))
     if spec.kind in ("offset", "after") and abs(spec.offset) > 3660:

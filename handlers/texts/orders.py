@@ -28,7 +28,7 @@ def progress_line(order: Order, today: date) -> str:
         total = sum((ln.qty for ln in order.lines), Decimal(0))
         shipped = sum((ln.shipped_qty for ln in order.lines), Decimal(0))
     parts = [f"已发 {_pct(shipped, total)}%", f"已收 {_pct(order.paid_amount, order.amount)}%",
-             f"交期 {short_date(order.due_date)}"]
+             f"交期 {short_date(order.due_date, today)}"]
     line = f"#{order.no} {state_label(order.state, stage.value if stage else None)} | " + " · ".join(parts)
     if order.due_date and order.due_date < today and not lifecycle.fully_shipped(order) \
             and order.state in ("CONFIRMED", "PENDING_APPROVAL"):
@@ -87,7 +87,7 @@ def fill_hint(order: Order, missing: list[str]) -> str:
     return f"/补充 #{order.no} " + " ".join(parts)
 
 
-def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...]) -> str:
+def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...], today: date | None = None) -> str:
     """Reply to /下单 (or /补充) about the order's status and what is missing."""
     notes = []
     if new_customer:
@@ -104,7 +104,7 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...])
         body = "金额低于审批线，已自动确认。"
     else:
         body = state_label(order.state, None)
-    return "\n".join([head, lines_text(order), f"交期 {short_date(order.due_date)}", body, *notes])
+    return "\n".join([head, lines_text(order), f"交期 {short_date(order.due_date, today)}", body, *notes])
 
 
 def approval_body(order: Order, step: Approval, change: dict[str, Any] | None) -> str:

@@ -30,11 +30,13 @@ def qty(value: Decimal) -> str:
     return text
 
 
-def short_date(value: date | None) -> str:
-    """12-15 (with the year only when it is not this year's)."""
+def short_date(value: date | None, today: date | None = None) -> str:
+    """12-05, zero-padded; 2027-01-29 when ``today`` is given and the year is not this year's."""
     if value is None:
         return "未定"
-    return f"{value.month}-{value.day}"
+    if today is not None and value.year != today.year:
+        return value.isoformat()
+    return f"{value:%m-%d}"
 
 
 def roles_text(roles: Iterable[str]) -> str:
