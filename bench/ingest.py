@@ -133,9 +133,9 @@ async def _gendan(backend: str, db_url: str, conns: int, seconds: float) -> list
         url = f"http://127.0.0.1:{port}"
         try:
             await _wait_up(url + "/healthz", proc)
-            async with aiohttp.ClientSession() as session:
-                async with session.post(url + "/local/message", json=_body(WRITE)) as resp:  # order #1
-                    assert resp.status == 200, await resp.text()
+            async with aiohttp.ClientSession() as session, \
+                    session.post(url + "/local/message", json=_body(WRITE)) as resp:  # order #1
+                assert resp.status == 200, await resp.text()
             results = []
             for command, goal in ((READ, READ_GOAL), (WRITE, WRITE_GOAL)):
                 bare = await _bare(conns, seconds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 COMMANDS: dict[str, tuple[str, str, str]] = {
     # name: (usage, summary, example)
     "下单": ("/下单 客户 产品×数量@单价 … 交期12-15 [备注 …]", "新建订单，信息齐全时直接提交",
@@ -43,7 +45,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def of(name: str) -> dict[str, str]:
+class HelpArgs(TypedDict):
+    """The help keyword arguments of ``Router.command``."""
+
+    usage: str
+    summary: str
+    example: str
+
+
+def of(name: str) -> HelpArgs:
     """Keyword arguments for ``Router.command``: usage, summary, example."""
     usage, summary, example = COMMANDS[name]
     return {"usage": usage, "summary": summary, "example": example}
