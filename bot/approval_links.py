@@ -1,4 +1,4 @@
-"""Signed approval links: the DingTalk approval path without a card template (brief §4.3).
+"""Signed approval links: the DingTalk approval path without a card template.
 
 Without ``GENDAN_DINGTALK_CARD_TEMPLATE_ID`` each approver gets an ActionCard 1:1 whose
 通过 / 驳回 buttons open ``GENDAN_PUBLIC_URL/approve?t=<token>``. A tap carries no DingTalk

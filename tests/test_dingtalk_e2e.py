@@ -118,7 +118,7 @@ async def test_throttled_custom_robot_is_retried_and_delivers_once(db_url: Any, 
             row = (await uow.session.execute(select(OutboxMessage).where(
                 OutboxMessage.chat_id == NOTIFY_GROUP, OutboxMessage.status == "PENDING"))).scalar_one()
             assert row.attempts == 1 and "130101" in (row.last_error or "")
-            # a throttled custom robot is banned for 10 minutes (brief §2.2): no retry before that
+            # a throttled custom robot is banned for 10 minutes: no retry before that
             assert (row.next_attempt_at - clock()).total_seconds() >= 599
         throttled = row.message["text"]
         assert "#1" in throttled and throttled not in _robot_texts(h, accepted=True)

@@ -18,7 +18,7 @@ from bot.wecom.crypto import CallbackRejected, WeComCrypto, signature
 from bot.wecom.inbound import parse_app_message
 from tests.fakes import wecom_signing as ws
 
-# Official test vector (加解密方案说明, path/91144; brief §1.5).
+# Official test vector (加解密方案说明, path/91144).
 V_TOKEN = "QDG6eK"
 V_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 V_CORP = "wx5823bf96d3bd56c7"

@@ -27,9 +27,9 @@ from bot.transport import GroupWebhook, PermanentError, TransientError
 log = logging.getLogger("gendan.dingtalk.client")
 
 #: Legacy-style errcodes that mean "slow down": 130101 "send too fast, exceed 20 times
-#: per minute" (brief §2.2) and 410100 (rate-limited in the newer table, UNCONFIRMED).
+#: per minute" and 410100 (rate-limited in the newer table, UNCONFIRMED).
 THROTTLE_ERRCODES = frozenset({130101, 410100})
-#: A custom robot over its limit is throttled for 10 minutes (brief §2.2).
+#: A custom robot over its limit is throttled for 10 minutes.
 WEBHOOK_THROTTLE_SECONDS = 600.0
 #: 300001: "token is not exist" / "session 不存在" (an expired sessionWebhook).
 SESSION_GONE_ERRCODE = 300001
@@ -68,7 +68,7 @@ class DingTalkClient:
         self._api_base = settings.dingtalk_api_base.rstrip("/")
         self._app_key = settings.dingtalk_app_key
         self._app_secret = settings.dingtalk_app_secret
-        #: robotCode defaults to the AppKey, which is what internal app robots use (brief §1.2).
+        #: robotCode defaults to the AppKey, which is what internal app robots use.
         self.robot_code = settings.dingtalk_robot_code or settings.dingtalk_app_key
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
@@ -194,7 +194,7 @@ class DingTalkClient:
                 "robotCode": self.robot_code,
                 "openConversationId": open_conversation_id,
                 "msgKey": msg_key,
-                # msgParam is a JSON *string* (brief §3.2).
+                # msgParam is a JSON *string*.
                 "msgParam": json.dumps(msg_param, ensure_ascii=False),
             },
         )

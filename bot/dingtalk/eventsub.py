@@ -9,7 +9,7 @@ dingtalk-sdk compares the signature with ``!=`` and does not validate the
 padding, so we check the signature ourselves in constant time first; only a
 ciphertext that carries a valid signature (made with the secret token) reaches
 its decryptor. ``dingtalk`` is imported lazily: it fails to import without its
-``cryptography`` extra (brief §6.1), and then only this endpoint is affected.
+``cryptography`` extra, and then only this endpoint is affected.
 """
 
 from __future__ import annotations

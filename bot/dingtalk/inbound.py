@@ -1,6 +1,6 @@
 """DingTalk payloads → neutral inbound events (pure functions, no I/O).
 
-The robot message JSON is the same in HTTP and Stream mode (brief §5.1 item 6),
+The robot message JSON is the same in HTTP and Stream mode,
 and a card click is the same JSON in a Stream frame's ``data`` and (presumably)
 in an HTTP card callback, so a future Stream connection feeds these functions
 unchanged. Unknown keys are ignored; missing essential keys raise
@@ -130,7 +130,7 @@ def click_payload(data: Mapping[str, Any]) -> tuple[str, str]:
     :class:`~bot.outbound.ActionData` string (see ``render.card_data``); templates
     whose buttons only carry an action id still work when that id is the payload.
     """
-    # Newer payloads put the click in ``content``, older ones in ``value`` (brief §4.1).
+    # Newer payloads put the click in ``content``, older ones in ``value``.
     content = _decode_json_field(data.get("content")) or _decode_json_field(data.get("value"))
     private = content.get("cardPrivateData")
     private = private if isinstance(private, Mapping) else {}

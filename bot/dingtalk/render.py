@@ -36,7 +36,7 @@ log = logging.getLogger("gendan.dingtalk.render")
 
 LinkFor = Callable[[Button, Delivery], str]
 
-#: sampleActionCard2…5 carry 2 to 5 buttons (brief §3.4).
+#: sampleActionCard2…5 carry 2 to 5 buttons.
 MAX_LINK_BUTTONS = 5
 #: Template slots ``btn1_…`` … ``btn4_…`` (always all sent, so an update blanks old buttons).
 MAX_TEMPLATE_BUTTONS = 4

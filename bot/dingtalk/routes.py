@@ -127,7 +127,7 @@ class _DingTalkRoutes:
     def _card_authentic(self, request: web.Request) -> str | None:
         """None when authentic, else the reason.
 
-        How DingTalk authenticates HTTP card callbacks is UNCONFIRMED (brief §4.1), so
+        How DingTalk authenticates HTTP card callbacks is UNCONFIRMED, so
         either proof is accepted: the secret ``k`` of the URL we registered (only
         DingTalk learns it, over the authenticated API), or ``timestamp``/``sign``
         headers made with the AppSecret or with the apiSecret we registered.

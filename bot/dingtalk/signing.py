@@ -1,6 +1,6 @@
 """DingTalk HMAC signatures: the robot callback header check and the custom-robot 加签.
 
-Both robot kinds use the same algorithm (brief §1.1, §2.1):
+Both robot kinds use the same algorithm:
 ``base64(HMAC-SHA256(key=secret, msg=f"{timestamp_ms}\\n{secret}"))``. The callback
 uses the app's AppSecret and sends the result in the ``sign`` header; the custom
 robot uses its ``SEC…`` secret and puts the result, URL-encoded once, in the query.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from yarl import URL
 
-#: DingTalk rejects (and we reject) timestamps more than one hour off (brief §1.1, §2.1).
+#: DingTalk rejects (and we reject) timestamps more than one hour off.
 MAX_SKEW_MS = 3_600_000
 
 Clock = Callable[[], int]
@@ -75,7 +75,7 @@ def signed_webhook_url(url: str, secret: str | None, *, now: int | None = None) 
     """A custom-robot webhook URL with ``timestamp`` and ``sign`` appended (加签).
 
     yarl encodes the raw base64 exactly once (``+`` → ``%2B``, ``=`` → ``%3D``);
-    encoding it ourselves as well would give ``310000 sign not match`` (brief §2.1).
+    encoding it ourselves as well would give ``310000 sign not match``.
     Without a secret (a keyword-secured robot) the URL is returned unchanged.
     """
     base = URL(url)

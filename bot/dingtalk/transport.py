@@ -43,7 +43,7 @@ from bot.transport import CardExpired, Delivery, PermanentError, RateLimit
 
 log = logging.getLogger("gendan.dingtalk.transport")
 
-#: DingTalk robots take 20 messages per minute per group (brief §2.2); the outbox queues.
+#: DingTalk robots take 20 messages per minute per group; the outbox queues.
 GROUP_RATE_LIMIT = RateLimit(20, 60.0)
 #: Do not start a sessionWebhook reply this close to the hook's expiry.
 SESSION_MARGIN_MS = 120_000

@@ -1,4 +1,4 @@
-"""A small async WeCom API client on aiohttp (brief §4, §5.4).
+"""A small async WeCom API client on aiohttp.
 
 Written instead of wrapping wechatpy's client, which is synchronous, hard-codes
 the gettoken host and retries token errors without bound. Every call, gettoken
@@ -259,7 +259,7 @@ class WeComClient:
         template_card: dict[str, Any] | None = None,
         replace_name: str | None = None,
     ) -> dict[str, Any]:
-        """``message/update_template_card`` with a single-use ``response_code`` (brief §3.5)."""
+        """``message/update_template_card`` with a single-use ``response_code``."""
         body: dict[str, Any] = {
             "userids": userids,
             "agentid": self._agentid(),

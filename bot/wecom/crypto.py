@@ -1,4 +1,4 @@
-"""WeCom callback signing and AES framing (加解密方案, brief §1.4-1.5).
+"""WeCom callback signing and AES framing (加解密方案).
 
 Verification order matters: the signature and the timestamp are checked before a
 single byte is decrypted, and every structural check of the plaintext is strict,
@@ -30,8 +30,8 @@ _PAD_BLOCK = 32
 _RANDOM_LEN = 16
 _KEY_RE = re.compile(r"[A-Za-z0-9]{43}")
 _ALNUM = string.ascii_letters + string.digits
-#: default accepted clock skew for the ``timestamp`` query parameter (brief §1.7:
-#: nothing in the protocol stops replays, so reject anything older than 5 minutes)
+#: default accepted clock skew for the ``timestamp`` query parameter (nothing in the
+#: protocol stops replays, so reject anything older than 5 minutes)
 DEFAULT_MAX_SKEW = 300.0
 
 
@@ -49,7 +49,7 @@ class CallbackRejected(Exception):
 
 
 def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
-    """``sha1(sort(token, timestamp, nonce, encrypt))`` as lowercase hex (brief §1.4)."""
+    """``sha1(sort(token, timestamp, nonce, encrypt))`` as lowercase hex."""
     parts = sorted(p.encode() for p in (token, timestamp, nonce, encrypted))
     return hashlib.sha1(b"".join(parts)).hexdigest()
 
@@ -58,7 +58,7 @@ class WeComCrypto:
     """Verify, decrypt and encrypt WeCom callbacks for one receiver.
 
     ``receive_id`` is the corp id for a self-built app and ``""`` for an internal
-    AI bot (brief §1.1, §2.2). ``clock`` returns Unix seconds (injectable for
+    AI bot. ``clock`` returns Unix seconds (injectable for
     tests); ``max_skew`` of ``None`` disables the timestamp check (only the
     official test vector, from 2014, needs that).
     """
@@ -159,7 +159,7 @@ class WeComCrypto:
         return encrypted, signature(self._token, timestamp, nonce, encrypted), timestamp, nonce
 
     def encrypt_xml_reply(self, text: str, nonce: str | None = None, timestamp: str | None = None) -> str:
-        """Passive reply body for the self-built app (brief §1.7)."""
+        """Passive reply body for the self-built app."""
         encrypted, sig, timestamp, nonce = self._envelope(text, nonce, timestamp)
         return (
             f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
@@ -169,7 +169,7 @@ class WeComCrypto:
         )
 
     def encrypt_json_reply(self, text: str, nonce: str | None = None, timestamp: str | None = None) -> str:
-        """Passive reply body for the AI bot: ``{encrypt, msgsignature, timestamp, nonce}`` (brief §2.2)."""
+        """Passive reply body for the AI bot: ``{encrypt, msgsignature, timestamp, nonce}``."""
         encrypted, sig, timestamp, nonce = self._envelope(text, nonce, timestamp)
         return json.dumps(
             {"encrypt": encrypted, "msgsignature": sig, "timestamp": int(timestamp), "nonce": nonce}

@@ -3,7 +3,7 @@
 Per request: read at most 1 MiB (else 413), verify signature and timestamp,
 decrypt, translate, ``await sink.submit(event)``, ack. Anything wrong with what
 the client sent is a 4xx, is logged as a WARNING without secrets, and submits
-nothing. The ack is an empty 200 (brief §1.7: WeCom's docs say "empty string";
+nothing. The ack is an empty 200 (WeCom's docs say "empty string";
 whether ``success`` is also accepted is UNCONFIRMED, so we never rely on it).
 
 AI-bot replies are *not* sent as passive encrypted replies: the route acks at
@@ -195,7 +195,7 @@ def setup_routes(
             _Callback("app", app_crypto, sink, _app_envelope, lambda p: parse_app_message(p, corp_id)),
         )
     if wecom_aibot_configured(settings):
-        # Internal AI bots encrypt with an empty receive id (brief §2.2).
+        # Internal AI bots encrypt with an empty receive id.
         aibot_crypto = WeComCrypto(
             settings.wecom_aibot_token.get_secret_value(),
             settings.wecom_aibot_aes_key.get_secret_value(),

@@ -1,7 +1,7 @@
 """Build genuinely signed DingTalk requests for tests: nothing here patches verification out.
 
 * robot callbacks: ``timestamp``/``sign`` headers with the documented HMAC-SHA256;
-* robot message and card-click bodies shaped like brief §1.2 and §4.1;
+* robot message and card-click bodies shaped like DingTalk's documented ones;
 * encrypted event-subscription bodies made with dingtalk-sdk's ``DingTalkCrypto``.
 """
 

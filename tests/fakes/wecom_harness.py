@@ -175,7 +175,7 @@ def button_key(card: dict[str, Any], label: str) -> str:
 
 
 def click_xml(key: str, *, user: str, task_id: str, code: str, created: str) -> str:
-    """A decrypted ``template_card_event`` (brief §1.6), as WeCom sends it for a button press."""
+    """A decrypted ``template_card_event``, as WeCom sends it for a button press."""
     return (
         f"<xml><ToUserName><![CDATA[{ws.CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
         f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"

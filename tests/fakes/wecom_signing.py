@@ -1,4 +1,4 @@
-"""Build genuine encrypted WeCom callbacks with wechatpy's own ``WeChatCrypto`` (brief §6.2).
+"""Build genuine encrypted WeCom callbacks with wechatpy's own ``WeChatCrypto``.
 
 The crypto under test (``bot.wecom.crypto``) is independent of wechatpy, so these
 requests check it against a second implementation. Always send the query with
@@ -84,7 +84,7 @@ def aibot_post(payload: dict[str, Any], *, timestamp: str, nonce: str = "n1") ->
     return query, json.dumps({"encrypt": encrypted})
 
 
-# ---- plaintext payloads (brief §1.6, §2.2) ---------------------------------------------
+# ---- plaintext payloads ---------------------------------------------
 
 
 def text_xml(content: str, *, user: str = "zhangsan", msg_id: str = "7000000000000000001") -> str:
