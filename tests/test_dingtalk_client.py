@@ -43,7 +43,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def client(fake: FakeDingTalk, session: aiohttp.ClientSession, clock: Clock) -> DingTalkClient:
-    return DingTalkClient(session, dingtalk_settings(fake.url), timeout=2.0, clock=clock)
+    return DingTalkClient(session, dingtalk_settings(fake.url), timeout=10.0, clock=clock)
 
 
 # ---- access token -----------------------------------------------------------------------

@@ -89,7 +89,7 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 async def test_transport_ignores_a_foreign_hook_in_a_stored_hint(fake: FakeDingTalk) -> None:
     async with FakeDingTalk() as foreign, aiohttp.ClientSession() as session:
         cfg = dingtalk_settings(fake.url)
-        transport = DingTalkTransport(DingTalkClient(session, cfg, timeout=2.0), cfg, clock_ms=lambda: NOW_MS)
+        transport = DingTalkTransport(DingTalkClient(session, cfg, timeout=10.0), cfg, clock_ms=lambda: NOW_MS)
         hints: dict[str, Any] = {"session_webhook": foreign.add_session("s1"),
                                  "session_webhook_expires_ms": NOW_MS + 3_600_000, "chat_id": "cidGROUP1=="}
         await transport.send(Delivery(id=1, platform="dingtalk", chat_id="cidGROUP1==", chat_type="group",
@@ -110,7 +110,7 @@ async def test_fake_enforces_documented_sizes(fake: FakeDingTalk) -> None:
         big = {"msgtype": "text", "text": {"content": "x" * 20_001}}
         assert (await (await session.post(url, json=ok)).json())["errcode"] == 0
         assert (await (await session.post(url, json=big)).json())["errcode"] == 460101
-        client = DingTalkClient(session, dingtalk_settings(fake.url), timeout=2.0)
+        client = DingTalkClient(session, dingtalk_settings(fake.url), timeout=10.0)
         await client.send_group("cid1", "sampleText", {"content": "y" * 14_000})
         with pytest.raises(PermanentError, match="msgParam"):
             await client.send_group("cid1", "sampleText", {"content": "y" * 15_001})

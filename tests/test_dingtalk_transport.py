@@ -57,7 +57,7 @@ def make(
 ) -> DingTalkTransport:
     cfg = dingtalk_settings(fake.url, **settings)
     return DingTalkTransport(
-        DingTalkClient(session, cfg, timeout=2.0), cfg, link_for if links else None, clock_ms=lambda: NOW_MS
+        DingTalkClient(session, cfg, timeout=10.0), cfg, link_for if links else None, clock_ms=lambda: NOW_MS
     )
 
 

@@ -26,7 +26,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def make_client(fake: FakeWeCom, session: aiohttp.ClientSession, **kw: object) -> WeComClient:
-    options: dict[str, object] = {"corp_id": CORP_ID, "secret": SECRET, "agent_id": "1000002", "timeout": 2.0}
+    options: dict[str, object] = {"corp_id": CORP_ID, "secret": SECRET, "agent_id": "1000002", "timeout": 10.0}
     options.update(kw)
     return WeComClient(session, api_base=fake.url, **options)  # type: ignore[arg-type]
 
