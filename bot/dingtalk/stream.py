@@ -276,7 +276,10 @@ class StreamConnection:
         ws = sock.ws
         while True:
             try:
-                msg = await ws.receive(timeout=check)
+                # one deadline for the whole receive: aiohttp restarts its own receive timeout after
+                # every ping/pong, so with WebSocket keepalives flowing a zombie would never be seen
+                async with asyncio.timeout(check):
+                    msg = await ws.receive()
             except TimeoutError:
                 if sock.watchdog.dead():
                     sock.reason = f"dead socket: {sock.watchdog.reason}"
