@@ -48,6 +48,9 @@ class Context:
     _pending: list[Envelope] = field(default_factory=list)
     _flushed_replies: int = 0
     inbox_done: bool = False
+    #: the inbox row exists (committed before processing); when False the first write transaction
+    #: of this event inserts it, so that row, effect and mark commit together
+    inbox_recorded: bool = True
     #: the command declared that it changes nothing (see ``CommandSpec.read_only``)
     read_only: bool = False
 
@@ -105,10 +108,24 @@ class Context:
         if self.read_only:
             return self.db.reader()
         uow = self.db.uow()
+        if not self.inbox_recorded:
+            uow.after_begin.append(self._record)
         uow.before_commit.append(self._flush)
         # the sender is woken only when a row waits for it (local replies are delivered in the commit)
         uow.after_commit.append(lambda: self.dispatcher.wake_sender() if uow.outbox_pending else None)
         return uow
+
+    async def _record(self, uow: UnitOfWork) -> None:
+        """Insert this event's inbox row first thing in ``uow`` (:class:`storage.inbox.AlreadyRecorded` if seen)."""
+        if self.inbox_recorded:
+            return
+        inbound = self.inbound
+        await inbox.insert(uow, inbound.platform, inbound.event_id, inbound.to_dict(), self.clock(),
+                           self.dispatcher.instance_id)
+        uow.after_commit.append(self._recorded)
+
+    def _recorded(self) -> None:
+        self.inbox_recorded = True
 
     async def _flush(self, uow: UnitOfWork) -> None:
         now = self.clock()

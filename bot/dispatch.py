@@ -31,7 +31,7 @@ from bot.events import CardAction, ChatMessage, DirectoryEvent, Inbound, inbound
 from bot.outbound import ActionData, ActionDataError, Message
 from storage import inbox
 from storage.db import Database
-from storage.inbox import AlreadyProcessed
+from storage.inbox import AlreadyProcessed, AlreadyRecorded
 from storage.lifecycle import Refused
 from storage.outbox import enqueue
 from storage.services import people
@@ -192,15 +192,19 @@ class Dispatcher:
         task.add_done_callback(lambda _t: self._inflight.discard(key))
 
     async def handle(self, inbound: Inbound) -> list[Message] | None:
-        """Record and process now; the replies, or None for a duplicate (local adapter, CLI)."""
-        if not await self.record(inbound):
-            return None
-        key = (inbound.platform, inbound.event_id)
-        self._inflight.add(key)
-        try:
-            return await self.process(inbound)
-        finally:
-            self._inflight.discard(key)
+        """Process now and answer; the replies, or None for a duplicate (local adapter, CLI, link pages).
+
+        The caller answers only after this returns, so nothing needs to be durable earlier: the
+        inbox row is inserted by the event's own write transaction, together with its effect,
+        its outbox rows and the done mark (one commit instead of three). A crash before that
+        commit leaves nothing, and the caller, never answered, sends again.
+        """
+        if isinstance(inbound, DirectoryEvent):
+            if not await self.record(inbound):
+                return None
+            await self._directory(inbound)
+            return []
+        return await self._process(inbound, recorded=False)
 
     async def keep_recovering(self, stop: asyncio.Event, every: float = 5.0) -> None:
         """Renew our leases and take over expired ones, now and every ``every`` seconds, until ``stop``.
@@ -248,25 +252,37 @@ class Dispatcher:
 
     # ---- processing ------------------------------------------------------------------
     async def process(self, inbound: Inbound) -> list[Message]:
-        """Run the event through its handler; always ends with the inbox row marked."""
+        """Run a recorded event through its handler; always ends with the inbox row marked."""
         if isinstance(inbound, DirectoryEvent):
             await self._directory(inbound)
             return []
+        return await self._process(inbound, recorded=True) or []
+
+    async def _process(self, inbound: ChatMessage | CardAction, *, recorded: bool) -> list[Message] | None:
+        """The replies, or None when the event turned out to be another processor's (or a duplicate)."""
+        key = (inbound.platform, inbound.event_id)
+        self._inflight.add(key)
         ctx: Context | None = None
         try:
             ctx = await self._context(inbound)
+            ctx.inbox_recorded = recorded
             await self._route(ctx)
+        except AlreadyRecorded:
+            log.info("duplicate inbound %s:%s ignored", inbound.platform, inbound.event_id)
+            return None
         except AlreadyProcessed:
             # another processor took over our lease and committed first: its effect and replies stand
             log.info("inbound %s was processed elsewhere; dropping this run", inbound.event_id)
-            return []
+            return None
         except Exception as exc:  # one error path for every handler
             if ctx is None:
                 log.exception("inbound %s failed before routing", inbound.event_id)
-                return []
+                return None
             self._error_reply(ctx, exc)
+        finally:
+            self._inflight.discard(key)
         if not await self._finish(ctx):
-            return []
+            return None
         return ctx.replies
 
     async def _context(self, inbound: ChatMessage | CardAction) -> Context:
@@ -381,12 +397,16 @@ class Dispatcher:
             return True  # the handler's own commit wrote everything: no transaction for nothing
         try:
             async with self.db.uow() as uow:
+                await ctx._record(uow)
                 enqueue(uow, ctx._take_pending(), self.clock())
                 if not ctx.inbox_done:
                     await inbox.mark_done(uow, ctx.inbound.platform, ctx.inbound.event_id, self.clock())
                     ctx.inbox_done = True
             if uow.outbox_pending:
                 self.wake_sender()
+        except AlreadyRecorded:
+            log.info("duplicate inbound %s:%s ignored", ctx.inbound.platform, ctx.inbound.event_id)
+            return False
         except AlreadyProcessed:
             log.info("inbound %s was processed elsewhere; its replies stand, not ours", ctx.inbound.event_id)
             return False

@@ -8,6 +8,7 @@ row locks (``SELECT … FOR UPDATE``) plus the orders' optimistic version column
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -24,6 +26,8 @@ log = logging.getLogger("gendan.storage")
 Hook = Callable[["UnitOfWork"], Awaitable[None]]
 #: execution option marking a read-only unit of work (SQLite: a deferred transaction)
 READ_ONLY = "gendan_read_only"
+#: how long a writer of this process waits for its turn on SQLite (as the busy timeout below)
+WRITE_QUEUE_TIMEOUT = 30.0
 
 
 #: tables whose rows make up who someone is (person, roles, tenant, chat): a committed change to
@@ -93,10 +97,14 @@ class UnitOfWork:
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False,
-                 on_identity_change: Callable[[], None] | None = None) -> None:
+                 on_identity_change: Callable[[], None] | None = None,
+                 write_gate: asyncio.Lock | None = None) -> None:
         self._sessionmaker = sessionmaker
         self.read_only = read_only
+        self._gate = None if read_only else write_gate
         self._on_identity_change = on_identity_change
+        #: run first inside the transaction (an inbox row inserted with the command that answers it)
+        self.after_begin: list[Hook] = []
         self.before_commit: list[Hook] = []
         self.after_commit: list[Callable[[], None]] = []
         #: set by ``storage.outbox.enqueue`` when a row now waits for the sender (wake it after commit)
@@ -116,8 +124,27 @@ class UnitOfWork:
         return self.session.get_bind().dialect.name
 
     async def __aenter__(self) -> UnitOfWork:
-        self._session = self._sessionmaker()
-        await self._session.begin()
+        if self._gate is not None:
+            try:
+                await asyncio.wait_for(self._gate.acquire(), WRITE_QUEUE_TIMEOUT)
+            except TimeoutError:
+                # what SQLite's own busy timeout would have said: a conflict, retried by the caller
+                raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is locked (write queue)")) \
+                    from None
+        try:
+            self._session = self._sessionmaker()
+            await self._session.begin()
+            for hook in self.after_begin:
+                await hook(self)
+        except BaseException:
+            if self._session is not None:
+                try:
+                    await self._session.rollback()
+                    await self._session.close()
+                finally:
+                    self._session = None
+            self._release()
+            raise
         if self.read_only:
             # procure the connection now, marked, so that its BEGIN is a deferred one
             await self._session.connection(execution_options={READ_ONLY: True})
@@ -148,8 +175,15 @@ class UnitOfWork:
             await session.rollback()
             raise
         finally:
-            await session.close()
-            self._session = None
+            try:
+                await session.close()
+            finally:
+                self._session = None
+                self._release()
+
+    def _release(self) -> None:
+        if self._gate is not None and self._gate.locked():
+            self._gate.release()
 
 
 class Database:
@@ -161,10 +195,15 @@ class Database:
         self.sessionmaker = make_sessionmaker(self.engine)
         #: moves whenever this process commits a change to a person, their roles, a tenant or a chat
         self.identity_version = 0
+        #: SQLite has one writer at a time. Writers of this process queue here, first come first
+        #: served, instead of in SQLite's busy handler, which sleeps up to 100 ms between retries
+        #: and so turned 32 concurrent commands into seconds of waiting. Other processes (a CLI
+        #: import next to the server) still meet the busy timeout.
+        self._write_gate = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     def uow(self) -> UnitOfWork:
         """A new unit of work."""
-        return UnitOfWork(self.sessionmaker, on_identity_change=self._identity_changed)
+        return UnitOfWork(self.sessionmaker, on_identity_change=self._identity_changed, write_gate=self._write_gate)
 
     def _identity_changed(self) -> None:
         self.identity_version += 1

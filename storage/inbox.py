@@ -53,6 +53,26 @@ async def record(db: Database, platform: str, event_id: str, payload: dict[str, 
     return True
 
 
+class AlreadyRecorded(Exception):
+    """The event's id is in the inbox already: a platform retry or a second press of the same message."""
+
+
+async def insert(uow: UnitOfWork, platform: str, event_id: str, payload: dict[str, Any], now: datetime,
+                 owner: str, lease: timedelta = LEASE) -> None:
+    """Insert the event inside ``uow`` (the transaction of its effect); :class:`AlreadyRecorded` if seen before.
+
+    For callers that answer only after the commit (the local adapter, the terminal chat): the
+    row, the effect and the "done" mark become durable together, in one transaction instead of
+    three. A concurrent insert of the same id waits on the unique key and then fails here.
+    """
+    uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload, status="PENDING",
+                               received_at=now, lease_owner=owner, lease_until=now + lease))
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        raise AlreadyRecorded(f"{platform}:{event_id}") from None
+
+
 async def mark_done(uow: UnitOfWork, platform: str, event_id: str, now: datetime, error: str | None = None) -> None:
     """Mark the event processed, in the transaction of its effect; :class:`AlreadyProcessed` if it was."""
     result = await uow.session.execute(

@@ -30,18 +30,50 @@ def counting_transactions(bot: Bot) -> Iterator[dict[str, int]]:
         event.remove(engine, "begin", on_begin)
 
 
-async def test_a_repeated_read_costs_two_transactions_and_no_outbox_round_trip(team: Bot) -> None:
+async def test_a_repeated_read_costs_one_write_and_no_outbox_round_trip(team: Bot) -> None:
     assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")
     await team.text("u1", "/查单 #1")  # warm: this sender in this chat is now known
     with counting_transactions(team) as seen:
         reply = await team.text("u1", "/查单 #1")
     assert reply.startswith("#1 ")
-    # writes: the inbox row (before any ack), then the reply with the inbox mark; the order is read
-    # in a reader that takes no write lock; no identity transaction, no claim/send/settle of a reply
-    # that went out in the HTTP answer (the other reader is this test app's hand-driven sender
-    # finding nothing due)
-    assert (seen["write"], seen["begin"] - seen["write"]) == (2, 2), seen
+    # one write: the inbox row, the reply and the inbox mark together (the local adapter answers
+    # after that commit, so nothing had to be durable before it); the order is read in a reader
+    # that takes no write lock; no identity transaction, no claim/send/settle of a reply that went
+    # out in the HTTP answer (the other reader is this test app's hand-driven sender finding
+    # nothing due)
+    assert (seen["write"], seen["begin"] - seen["write"]) == (1, 2), seen
     assert any(m["text"].startswith("#1 ") for m in await team.sent("g1"))  # still in the local mailbox
+
+
+async def test_a_write_command_is_one_transaction(team: Bot) -> None:
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")  # u1 and 华为 known from here on
+    with counting_transactions(team) as seen:
+        reply = await team.text("u1", "/下单 华为 A100×3@300 交期12-15")
+    assert reply.startswith("#2 ")
+    # inbox row, order, audit, outbox rows and the inbox mark in one commit
+    assert seen["write"] == 1, seen
+
+
+async def test_a_repeated_message_id_has_one_effect_and_no_second_answer(team: Bot) -> None:
+    first = await team.say("u1", "/下单 华为 A100×2@300 交期12-15", msg_id="m-dup")
+    again = await team.say("u1", "/下单 华为 A100×2@300 交期12-15", msg_id="m-dup")
+    assert first and first[0]["text"].startswith("#1 ")
+    assert again == []
+    assert "#2" not in await team.text("u1", "/订单 我的")
+
+
+async def test_a_failing_command_still_records_its_event(team: Bot) -> None:
+    """The handler's transaction is rolled back; the inbox row, its reply and the mark still commit."""
+    from sqlalchemy import func, select
+
+    from storage.models import InboxEvent, Order
+
+    reply = await team.text("f1", "/回款 #99 100")  # refused inside the handler's transaction
+    assert "#99" in reply and "未做任何修改" in reply, reply
+    async with team.db.uow() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Order)) == 0
+        statuses = (await uow.session.execute(select(InboxEvent.status))).scalars().all()
+    assert statuses and set(statuses) == {"DONE"}
 
 
 async def test_a_role_change_is_seen_by_the_very_next_command(team: Bot) -> None:
