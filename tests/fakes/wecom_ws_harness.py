@@ -37,7 +37,7 @@ FAST = Timing(heartbeat=0.2, idle=1.0, watchdog_every=0.05, ack_timeout=1.0, con
 Condition = Callable[[], bool | Awaitable[bool]]
 
 
-async def until(cond: Condition, what: str, timeout: float = 5.0) -> None:
+async def until(cond: Condition, what: str, timeout: float = 30.0) -> None:
     """Wait for ``cond`` (polled every 10 ms) or fail naming ``what``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
