@@ -47,6 +47,8 @@ class Context:
     replies: list[Message] = field(default_factory=list)
     _pending: list[Envelope] = field(default_factory=list)
     _flushed_replies: int = 0
+    #: replies written by a commit that held (the rest may describe work a failed transaction undid)
+    _committed_replies: int = 0
     inbox_done: bool = False
     #: the inbox row exists (committed before processing); when False the first write transaction
     #: of this event inserts it, so that row, effect and mark commit together
@@ -111,6 +113,7 @@ class Context:
         if not self.inbox_recorded:
             uow.after_begin.append(self._record)
         uow.before_commit.append(self._flush)
+        uow.after_commit.append(self._committed)
         # the sender is woken only when a row waits for it (local replies are delivered in the commit)
         uow.after_commit.append(lambda: self.dispatcher.wake_sender() if uow.outbox_pending else None)
         return uow
@@ -138,6 +141,9 @@ class Context:
     def _done(self) -> None:
         self.inbox_done = True
 
+    def _committed(self) -> None:
+        self._committed_replies = self._flushed_replies
+
     def _take_pending(self) -> list[Envelope]:
         hints = dict(self.inbound.reply_hints)
         replies = [
@@ -157,6 +163,14 @@ class Context:
     def discard_pending(self) -> None:
         """Forget notifications of a failed transaction (replies stay: they explain the failure)."""
         self._pending = []
+
+    def discard_uncommitted(self) -> None:
+        """Forget notifications and every reply no commit has written: after a conflict or an unexpected
+        error nothing of the failed transaction happened, so a reply it had prepared ("已新增…") would be
+        false next to the error."""
+        self._pending = []
+        del self.replies[self._committed_replies:]
+        self._flushed_replies = self._committed_replies
 
 
 def merge_replies(messages: list[Message]) -> list[Message]:

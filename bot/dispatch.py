@@ -385,8 +385,10 @@ class Dispatcher:
         elif isinstance(exc, StaleDataError | OperationalError | IntegrityError):
             # a concurrent change to the same order won; nothing of ours was written
             log.info("conflict on %s: %s", ctx.inbound.event_id, exc)
+            ctx.discard_uncommitted()
             ctx.reply(self.texts.conflict())
         else:
+            ctx.discard_uncommitted()
             ref = error_ref()
             log.exception("handler failed (event %s, ref %s)", ctx.inbound.event_id, ref)
             ctx.reply(self.texts.internal_error(ref))

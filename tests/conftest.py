@@ -52,6 +52,16 @@ class Clock:
         self.now = when.astimezone(UTC)
 
 
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's or CI's configuration: every ``GENDAN_*`` key of ``Settings`` is removed
+    from the environment, and the working directory is an empty one (no ``.env``, no ``gendan.toml``).
+    A test that wants a key sets it itself (``monkeypatch.setenv``, a file in its own directory)."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"GENDAN_{name.upper()}", raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def clock() -> Clock:
     # Friday 2026-11-27 10:00 in Shanghai

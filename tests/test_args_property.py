@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -172,3 +173,103 @@ def test_money_round_trips_plain_and_thousands_forms(value: Any) -> None:
     plain = f"{value:f}"
     assert args.parse_money(plain) == value
     assert args.parse_money(f"{value:,}元") == value
+
+
+# Valid inputs must parse, and to what they say: the properties above hold vacuously when nothing parses.
+
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def chinese(n: int) -> str:
+    """``n`` (1 ≤ n < 10¹²) written in Chinese numerals the way people write them (一万零五, 十二)."""
+    def section(v: int) -> str:  # 0 < v < 10000
+        out, zero = "", False
+        for unit, size in (("千", 1000), ("百", 100), ("十", 10), ("", 1)):
+            digit = v // size % 10
+            if digit == 0:
+                zero = bool(out)
+                continue
+            out += ("零" if zero else "") + _CN_DIGITS[digit] + unit
+            zero = False
+        return out
+
+    parts = [(n // 10**8, "亿"), (n // 10**4 % 10**4, "万"), (n % 10**4, "")]
+    out, pending_zero = "", False
+    for value, unit in parts:
+        if value == 0:
+            pending_zero = bool(out)
+            continue
+        if out and (pending_zero or value < 1000):
+            out += "零"
+        out += section(value) + unit
+        pending_zero = False
+    return out[1:] if out.startswith("一十") else out
+
+
+@pytest.mark.parametrize(("n", "text"), [(12305, "一万二千三百零五"), (105, "一百零五"), (12, "十二"),
+                                         (100000005, "一亿零五"), (3020, "三千零二十"), (10010, "一万零一十")])
+def test_the_reference_numerals(n: int, text: str) -> None:
+    assert chinese(n) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=1, max_value=10**12 - 1))
+def test_every_whole_number_parses_in_digits_thousands_and_chinese(n: int) -> None:
+    assert args.parse_number(str(n)) == n
+    assert args.parse_number(f"{n:,}") == n
+    assert args.parse_number(chinese(n)) == n, chinese(n)
+    assert args.parse_number(f"-{n}") == -n
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=9999), st.sampled_from([("万", 10**4), ("千", 1000), ("百", 100)]))
+def test_a_decimal_with_a_unit_parses(tenths: int, unit: tuple[str, int]) -> None:
+    word, size = unit
+    text = f"{tenths // 10}.{tenths % 10}{word}" if tenths % 10 else f"{tenths // 10}{word}"
+    if tenths < 10:
+        text = f"0.{tenths}{word}"
+    assert args.parse_number(text) == Decimal(tenths) * size / 10
+
+
+_FORWARD_FORMS = ["{m}-{d}", "{m}月{d}日", "{m}月{d}号", "{m}/{d}", "{y}-{m:02}-{d:02}", "{y}年{m}月{d}日",
+                  "{y}/{m}/{d}"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=180), st.sampled_from(_FORWARD_FORMS))
+def test_every_date_in_the_coming_half_year_parses_forward(ahead: int, form: str) -> None:
+    day = TODAY + timedelta(days=ahead)
+    assert args.parse_date(form.format(y=day.year, m=day.month, d=day.day), TODAY) == day
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=180), st.sampled_from(_FORWARD_FORMS))
+def test_every_date_in_the_past_half_year_parses_back(back: int, form: str) -> None:
+    day = TODAY - timedelta(days=back)
+    assert args.parse_past_date(form.format(y=day.year, m=day.month, d=day.day), TODAY) == day
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=1, max_value=27))
+def test_day_offsets_parse(days: int) -> None:
+    assert args.parse_date(f"{days}天后", TODAY) == TODAY + timedelta(days=days)
+
+
+_CUSTOMERS = st.sampled_from(["华为", "小米", "比亚迪", "宁德时代", "ACME"])
+_SKUS = st.from_regex(r"[A-Z]{1,3}[0-9]{2,4}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CUSTOMERS, st.lists(st.tuples(_SKUS, st.integers(1, 9999), st.integers(1, 999_999)), min_size=1,
+                            max_size=4, unique_by=lambda t: t[0]),
+       st.integers(min_value=1, max_value=150), st.sampled_from(["×", "x", "*"]))
+def test_every_well_formed_order_parses_to_what_it_says(customer: str, lines: list[tuple[str, int, int]],
+                                                        ahead: int, times: str) -> None:
+    due = TODAY + timedelta(days=ahead)
+    text = f"{customer} " + " ".join(f"{sku}{times}{qty}@{price}" for sku, qty, price in lines) \
+        + f" 交期{due.month}-{due.day}"
+    fields = args.parse_new_order(text, TODAY)
+    assert fields.customer == customer
+    assert [(ln.product, ln.qty, ln.unit_price) for ln in fields.lines] == \
+        [(sku, Decimal(qty), Decimal(price)) for sku, qty, price in lines]
+    assert fields.due_date == due

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import DB, DISPATCHER, create_app
@@ -136,15 +136,27 @@ def test_no_input_makes_5xx_and_refused_order_commands_change_nothing(tmp_path: 
         await resp.read()
         return resp.status
 
+    async def say(text: str) -> list[str]:
+        resp = await client.post("/local/message", json={"user": "u1", "chat": "g1", "text": text})
+        assert resp.status == 200
+        return [r["text"] for r in (await resp.json())["replies"]]
+
     # register u1 first: a person's first message records them and their default roles
     assert loop.run_until_complete(post({"user": "u1", "chat": "g1", "text": "/帮助"})) == 200
+    # a database with an order, stock and a customer: a refusal that wrote anything would show
+    stocked = loop.run_until_complete(say("/入库 A100 100"))
+    assert any("A100" in r and "100" in r for r in stocked), stocked
+    ordered = loop.run_until_complete(say("/下单 华为 A100×20@300 交期12-15"))
+    assert any("#1" in r for r in ordered), ordered
+    filled = loop.run_until_complete(fingerprint(db))
+    assert all(filled.tables[t] for t in ("orders", "order_lines", "customers", "products", "people", "audit_events"))
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(commands), st.text(max_size=40))
     def refused_changes_nothing(name: str, tail: str) -> None:
         before = loop.run_until_complete(fingerprint(db))
-        status = loop.run_until_complete(post({"user": "u1", "chat": "g1", "text": f"/{name} #999 {tail}"}))
-        assert status == 200
+        replies = loop.run_until_complete(say(f"/{name} #999 {tail}"))
+        assert replies and all("未做任何修改" in r for r in replies), replies
         assert loop.run_until_complete(fingerprint(db)) == before
 
     @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
@@ -158,21 +170,31 @@ def test_no_input_makes_5xx_and_refused_order_commands_change_nothing(tmp_path: 
     order_words = st.sampled_from(["华为", "A100×20@300", "A100×0", "×", "@", "交期", "12-15", "2020-01-01", "备注",
                                    "客户=", "产品=", "数量=-1", "单价=abc", "\n", " ", "1,2", "两百", "万", "#"])
 
+    outcomes = {"refused": 0, "created": 0}
+
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.one_of(order_words, st.text(max_size=8)), max_size=8))
+    @example(["华为", "A100×20@300", "交期", "12-15"])  # a valid order must be taken, or the property is idle
+    @example(["华为", "A100×0"])
     def refused_order_changes_nothing(words: list[str]) -> None:
+        """Either a refusal that changed nothing, or exactly one new order; never something between."""
         before = loop.run_until_complete(fingerprint(db))
-        resp = loop.run_until_complete(client.post("/local/message", json={
-            "user": "u1", "chat": "g1", "text": "/下单 " + " ".join(words)}))
-        assert resp.status == 200
-        replies = loop.run_until_complete(resp.json())["replies"]
-        if any("未做任何修改" in r["text"] for r in replies):
-            assert loop.run_until_complete(fingerprint(db)) == before
+        replies = loop.run_until_complete(say("/下单 " + " ".join(words)))
+        after = loop.run_until_complete(fingerprint(db))
+        if any("未做任何修改" in r for r in replies):
+            outcomes["refused"] += 1
+            assert after == before
+        else:
+            outcomes["created"] += 1
+            assert len(after.tables["orders"]) == len(before.tables["orders"]) + 1, replies
+            no = max(int(r["no"]) for r in after.tables["orders"])
+            assert any(f"#{no}" in r for r in replies), replies
 
     try:
         refused_changes_nothing()
         never_5xx()
         refused_order_changes_nothing()
+        assert outcomes["refused"] and outcomes["created"], outcomes
     finally:
         loop.run_until_complete(client.close())
         loop.close()

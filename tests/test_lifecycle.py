@@ -44,68 +44,136 @@ def actor(*roles: str, person: int = OTHER) -> lc.Actor:
 
 OWNER_ACTOR = lc.Actor(OWNER, frozenset({Role.SALES}))
 
-# (action, state, actor, allowed?)
+# (action, state, actor, refusal code: None when allowed)
 CASES = [
-    (Action.EDIT, "DRAFT", OWNER_ACTOR, True),
-    (Action.EDIT, "REJECTED", OWNER_ACTOR, True),
-    (Action.EDIT, "DRAFT", actor(Role.SALES), False),
-    (Action.EDIT, "CONFIRMED", OWNER_ACTOR, False),
-    (Action.SUBMIT, "DRAFT", OWNER_ACTOR, True),
-    (Action.SUBMIT, "REJECTED", OWNER_ACTOR, True),
-    (Action.SUBMIT, "PENDING_APPROVAL", OWNER_ACTOR, False),
-    (Action.SUBMIT, "DRAFT", actor(Role.MANAGER), False),
-    (Action.WITHDRAW, "PENDING_APPROVAL", OWNER_ACTOR, True),
-    (Action.WITHDRAW, "PENDING_APPROVAL", actor(Role.SALES), False),
-    (Action.WITHDRAW, "CONFIRMED", OWNER_ACTOR, False),
-    (Action.APPROVE, "PENDING_APPROVAL", actor(Role.MANAGER), True),
-    (Action.APPROVE, "PENDING_APPROVAL", actor(Role.SALES), False),
-    (Action.APPROVE, "DRAFT", actor(Role.MANAGER), False),
-    (Action.REJECT, "PENDING_APPROVAL", actor(Role.BOSS), True),
-    (Action.CHANGE, "CONFIRMED", OWNER_ACTOR, True),
-    (Action.CHANGE, "CONFIRMED", actor(Role.MANAGER), False),
-    (Action.CHANGE, "DRAFT", OWNER_ACTOR, False),
-    (Action.START_PRODUCTION, "CONFIRMED", actor(Role.PRODUCTION), True),
-    (Action.START_PRODUCTION, "CONFIRMED", actor(Role.WAREHOUSE), False),
-    (Action.START_PRODUCTION, "PENDING_APPROVAL", actor(Role.PRODUCTION), False),
-    (Action.FINISH_PRODUCTION, "CONFIRMED", actor(Role.PRODUCTION), True),
-    (Action.SHIP, "CONFIRMED", actor(Role.WAREHOUSE), True),
-    (Action.SHIP, "CONFIRMED", actor(Role.SALES), False),
-    (Action.SHIP, "ON_HOLD", actor(Role.WAREHOUSE), False),
-    (Action.SHIP, "PENDING_APPROVAL", actor(Role.WAREHOUSE), False),
-    (Action.PAY, "CONFIRMED", actor(Role.FINANCE), True),
-    (Action.PAY, "ON_HOLD", actor(Role.FINANCE), False),
-    (Action.PAY, "CONFIRMED", actor(Role.SALES), False),
-    (Action.HOLD, "CONFIRMED", actor(Role.MANAGER), True),
-    (Action.HOLD, "CONFIRMED", OWNER_ACTOR, False),
-    (Action.HOLD, "DRAFT", actor(Role.MANAGER), False),
-    (Action.RESUME, "ON_HOLD", actor(Role.MANAGER), True),
-    (Action.RESUME, "CONFIRMED", actor(Role.MANAGER), False),
-    (Action.CLOSE, "CONFIRMED", actor(Role.MANAGER), True),
-    (Action.CLOSE, "ON_HOLD", actor(Role.MANAGER), True),
-    (Action.CLOSE, "DRAFT", actor(Role.MANAGER), False),
-    (Action.CANCEL, "DRAFT", OWNER_ACTOR, True),
-    (Action.CANCEL, "REJECTED", OWNER_ACTOR, True),
-    (Action.CANCEL, "DRAFT", actor(Role.MANAGER), False),
-    (Action.CANCEL, "PENDING_APPROVAL", actor(Role.MANAGER), True),
-    (Action.CANCEL, "PENDING_APPROVAL", OWNER_ACTOR, False),
-    (Action.CANCEL, "CONFIRMED", actor(Role.MANAGER), True),
-    (Action.CANCEL, "COMPLETED", actor(Role.MANAGER), False),
-    (Action.REOPEN, "CLOSED", actor(Role.ADMIN), True),
-    (Action.REOPEN, "CANCELLED", actor(Role.ADMIN), True),
-    (Action.REOPEN, "CLOSED", actor(Role.MANAGER), False),
-    (Action.REOPEN, "COMPLETED", actor(Role.ADMIN), False),
-    (Action.SIGN, "CONFIRMED", actor(Role.WAREHOUSE), False),  # nothing shipped yet
+    (Action.EDIT, "DRAFT", OWNER_ACTOR, None),
+    (Action.EDIT, "REJECTED", OWNER_ACTOR, None),
+    (Action.EDIT, "DRAFT", actor(Role.SALES), "not_allowed"),
+    (Action.EDIT, "CONFIRMED", OWNER_ACTOR, "bad_state"),
+    (Action.SUBMIT, "DRAFT", OWNER_ACTOR, None),
+    (Action.SUBMIT, "REJECTED", OWNER_ACTOR, None),
+    (Action.SUBMIT, "PENDING_APPROVAL", OWNER_ACTOR, "bad_state"),
+    (Action.SUBMIT, "DRAFT", actor(Role.MANAGER), "not_allowed"),
+    (Action.WITHDRAW, "PENDING_APPROVAL", OWNER_ACTOR, None),
+    (Action.WITHDRAW, "PENDING_APPROVAL", actor(Role.SALES), "not_allowed"),
+    (Action.WITHDRAW, "CONFIRMED", OWNER_ACTOR, "bad_state"),
+    (Action.APPROVE, "PENDING_APPROVAL", actor(Role.MANAGER), None),
+    (Action.APPROVE, "PENDING_APPROVAL", actor(Role.SALES), "not_allowed"),
+    (Action.APPROVE, "DRAFT", actor(Role.MANAGER), "bad_state"),
+    (Action.REJECT, "PENDING_APPROVAL", actor(Role.BOSS), None),
+    (Action.CHANGE, "CONFIRMED", OWNER_ACTOR, None),
+    (Action.CHANGE, "CONFIRMED", actor(Role.MANAGER), "not_allowed"),
+    (Action.CHANGE, "DRAFT", OWNER_ACTOR, "bad_state"),
+    (Action.START_PRODUCTION, "CONFIRMED", actor(Role.PRODUCTION), None),
+    (Action.START_PRODUCTION, "CONFIRMED", actor(Role.WAREHOUSE), "not_allowed"),
+    (Action.START_PRODUCTION, "PENDING_APPROVAL", actor(Role.PRODUCTION), "bad_state"),
+    (Action.FINISH_PRODUCTION, "CONFIRMED", actor(Role.PRODUCTION), None),
+    (Action.SHIP, "CONFIRMED", actor(Role.WAREHOUSE), None),
+    (Action.SHIP, "CONFIRMED", actor(Role.SALES), "not_allowed"),
+    (Action.SHIP, "ON_HOLD", actor(Role.WAREHOUSE), "bad_state"),
+    (Action.SHIP, "PENDING_APPROVAL", actor(Role.WAREHOUSE), "bad_state"),
+    (Action.PAY, "CONFIRMED", actor(Role.FINANCE), None),
+    (Action.PAY, "ON_HOLD", actor(Role.FINANCE), "bad_state"),
+    (Action.PAY, "CONFIRMED", actor(Role.SALES), "not_allowed"),
+    (Action.HOLD, "CONFIRMED", actor(Role.MANAGER), None),
+    (Action.HOLD, "CONFIRMED", OWNER_ACTOR, "not_allowed"),
+    (Action.HOLD, "DRAFT", actor(Role.MANAGER), "bad_state"),
+    (Action.RESUME, "ON_HOLD", actor(Role.MANAGER), None),
+    (Action.RESUME, "CONFIRMED", actor(Role.MANAGER), "bad_state"),
+    (Action.CLOSE, "CONFIRMED", actor(Role.MANAGER), None),
+    (Action.CLOSE, "ON_HOLD", actor(Role.MANAGER), None),
+    (Action.CLOSE, "DRAFT", actor(Role.MANAGER), "bad_state"),
+    (Action.CANCEL, "DRAFT", OWNER_ACTOR, None),
+    (Action.CANCEL, "REJECTED", OWNER_ACTOR, None),
+    (Action.CANCEL, "DRAFT", actor(Role.MANAGER), "not_allowed"),
+    (Action.CANCEL, "PENDING_APPROVAL", actor(Role.MANAGER), None),
+    (Action.CANCEL, "PENDING_APPROVAL", OWNER_ACTOR, "not_allowed"),
+    (Action.CANCEL, "CONFIRMED", actor(Role.MANAGER), None),
+    (Action.CANCEL, "COMPLETED", actor(Role.MANAGER), "bad_state"),
+    (Action.REOPEN, "CLOSED", actor(Role.ADMIN), None),
+    (Action.REOPEN, "CANCELLED", actor(Role.ADMIN), None),
+    (Action.REOPEN, "CLOSED", actor(Role.MANAGER), "not_allowed"),
+    (Action.REOPEN, "COMPLETED", actor(Role.ADMIN), "bad_state"),
+    (Action.SIGN, "CONFIRMED", actor(Role.WAREHOUSE), "nothing_shipped"),  # nothing shipped yet
+    (Action.SIGN, "CONFIRMED", actor(Role.FINANCE), "not_allowed"),
+    (Action.SIGN, "DRAFT", actor(Role.WAREHOUSE), "bad_state"),
+    (Action.FINISH_PRODUCTION, "CONFIRMED", actor(Role.SALES), "not_allowed"),
+    (Action.FINISH_PRODUCTION, "ON_HOLD", actor(Role.PRODUCTION), "bad_state"),
+    (Action.REJECT, "PENDING_APPROVAL", actor(Role.PRODUCTION), "not_allowed"),
+    (Action.REJECT, "CONFIRMED", actor(Role.BOSS), "bad_state"),
+    (Action.RESUME, "ON_HOLD", OWNER_ACTOR, "not_allowed"),
+    (Action.CLOSE, "CONFIRMED", actor(Role.BOSS), "not_allowed"),
+    (Action.REOPEN, "DRAFT", actor(Role.ADMIN), "bad_state"),
+    (Action.FOLLOW_UP, "DRAFT", OWNER_ACTOR, None),
+    (Action.FOLLOW_UP, "PENDING_APPROVAL", actor(Role.MANAGER), None),
+    (Action.FOLLOW_UP, "REJECTED", OWNER_ACTOR, None),
+    (Action.FOLLOW_UP, "CONFIRMED", actor(Role.MANAGER), None),
+    (Action.FOLLOW_UP, "ON_HOLD", OWNER_ACTOR, None),
+    (Action.FOLLOW_UP, "COMPLETED", OWNER_ACTOR, None),
+    (Action.FOLLOW_UP, "CONFIRMED", actor(Role.SALES), "not_allowed"),  # another salesperson's order
+    (Action.FOLLOW_UP, "CONFIRMED", actor(Role.WAREHOUSE), "not_allowed"),
+    (Action.FOLLOW_UP, "CLOSED", OWNER_ACTOR, "bad_state"),
+    (Action.FOLLOW_UP, "CANCELLED", actor(Role.MANAGER), "bad_state"),
 ]
 
 
-@pytest.mark.parametrize(("action", "state", "who", "allowed"), CASES)
-def test_transition_table(action: Action, state: str, who: lc.Actor, allowed: bool) -> None:
+@pytest.mark.parametrize(("action", "state", "who", "code"), CASES)
+def test_transition_table(action: Action, state: str, who: lc.Actor, code: str | None) -> None:
     order = FakeOrder(state=state)
-    if allowed:
+    if code is None:
+        rule = lc.check(order, action, who)
+        assert State(state) in rule.sources
+    else:
+        with pytest.raises(lc.Refused) as exc:
+            lc.check(order, action, who)
+        assert exc.value.code == code
+
+
+def test_every_action_and_state_is_in_the_table() -> None:
+    """No action is left out of the table above, and each is both allowed and refused somewhere."""
+    allowed = {a for a, _, _, code in CASES + GUARD_CASES if code is None}
+    refused = {a for a, _, _, code in CASES + GUARD_CASES if code is not None}
+    assert allowed == refused == set(Action)
+    assert {State(s) for _, s, _, _ in CASES} == set(State)
+
+
+# (action, production, quantity shipped of 10, refusal code: None when allowed), on a CONFIRMED order
+GUARD_CASES = [
+    (Action.START_PRODUCTION, "STARTED", 0, "production_already"),   # started twice
+    (Action.START_PRODUCTION, "FINISHED", 0, "production_already"),
+    (Action.START_PRODUCTION, "NONE", 0, None),
+    (Action.FINISH_PRODUCTION, "FINISHED", 0, "production_already"),  # finished twice
+    (Action.FINISH_PRODUCTION, "STARTED", 0, None),
+    (Action.FINISH_PRODUCTION, "NONE", 0, None),  # finishing without a start is allowed (stock made earlier)
+    (Action.SHIP, "NONE", 10, "nothing_to_ship"),  # everything already shipped
+    (Action.SHIP, "NONE", 9, None),
+    (Action.SIGN, "NONE", 1, None),
+]
+
+
+@pytest.mark.parametrize(("action", "production", "shipped", "code"), GUARD_CASES)
+def test_guards_beyond_state_and_role(action: Action, production: str, shipped: int, code: str | None) -> None:
+    order = FakeOrder(state="CONFIRMED", production=production, lines=[Line(Decimal(10), Decimal(shipped))])
+    who = actor(Role.PRODUCTION, Role.WAREHOUSE)
+    if code is None:
         lc.check(order, action, who)
     else:
-        with pytest.raises(lc.Refused):
+        with pytest.raises(lc.Refused) as exc:
             lc.check(order, action, who)
+        assert exc.value.code == code
+        if code == "production_already":
+            assert exc.value.params == {"production": production}
+
+
+def test_nothing_to_pay_when_the_balance_is_settled() -> None:
+    order = FakeOrder(state="CONFIRMED", paid_amount=Decimal(600), written_off=Decimal(400))
+    with pytest.raises(lc.Refused) as exc:
+        lc.check(order, Action.PAY, actor(Role.FINANCE))
+    assert exc.value.code == "nothing_to_pay"
+    assert lc.balance(order) == 0
+    order.written_off = Decimal("399.99")
+    lc.check(order, Action.PAY, actor(Role.FINANCE))
+    assert lc.balance(order) == Decimal("0.01")
 
 
 def test_refusal_names_the_reason() -> None:
@@ -200,17 +268,4 @@ def test_allowed_actions_for_help() -> None:
     assert set(lc.allowed_actions(order, OWNER_ACTOR)) == {Action.CHANGE, Action.FOLLOW_UP}
 
 
-def test_only_lifecycle_writes_state() -> None:
-    """No module outside storage/lifecycle.py assigns an order's state."""
-    import pathlib
-    import re
-
-    root = pathlib.Path(__file__).resolve().parents[1]
-    pattern = re.compile(r"\border\.state\s*=[^=]")
-    offenders = [
-        str(p.relative_to(root))
-        for pkg in ("bot", "handlers", "storage", "schedules")
-        for p in (root / pkg).rglob("*.py")
-        if p.name != "lifecycle.py" and pattern.search(p.read_text(encoding="utf-8"))
-    ]
-    assert offenders == []
+# that only this module writes ``Order.state`` is checked on the syntax tree by tests/test_state_writers.py

@@ -26,11 +26,14 @@ class FakeTransport:
         self.fail_transient = 0
         self.fail_permanent = False
         self.expired = False
+        #: every call to send, failed or not
+        self.attempts = 0
 
     def rate_limit(self, delivery: Delivery) -> RateLimit | None:
         return self.limit if delivery.chat_type == "group" else None
 
     async def send(self, delivery: Delivery) -> dict[str, Any] | None:
+        self.attempts += 1
         if self.fail_permanent:
             raise PermanentError("bad target")
         if self.fail_transient:
@@ -118,14 +121,22 @@ async def test_gives_up_after_max_attempts_and_on_permanent_errors(db: Database,
     transport.fail_transient = 10_000
     out = sender(db, clock, transport)
     await put(db, clock, 1, chat="u1", chat_type="single")
-    for _ in range(MAX_ATTEMPTS + 2):
+    for _ in range(MAX_ATTEMPTS + 5):
         await out.flush()
         clock.advance(seconds=700)
     assert await statuses(db) == ["DEAD"]
+    assert transport.attempts == MAX_ATTEMPTS  # tried exactly that often, then never again
+    async with db.uow() as uow:
+        row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
+    assert row.last_error == "busy" and row.sent_at is not None
     transport.fail_transient, transport.fail_permanent = 0, True
     await put(db, clock, 1, chat="u2", chat_type="single")
-    await out.flush()
+    for _ in range(3):
+        await out.flush()
+        clock.advance(seconds=700)
     assert await statuses(db) == ["DEAD", "DEAD"]
+    assert transport.attempts == MAX_ATTEMPTS + 1  # a permanent error is never retried
+    assert transport.sent == []
 
 
 async def test_card_copies_updated_in_place_or_resent(db: Database, clock: Clock) -> None:

@@ -173,12 +173,14 @@ async def test_group_request_sends_the_link_privately(team: Bot) -> None:
     assert (await team.client.get(match[1])).status == 200
 
 
-async def _refused(team: Bot, path: str, status: int) -> None:
+async def _refused(team: Bot, path: str, status: int, reason: str = "forged") -> None:
+    from handlers.texts.statements import denied
+
     resp = await team.client.get(path)
     body = await resp.text()
     assert resp.status == status, body
     assert "Content-Disposition" not in resp.headers and resp.content_type == "text/plain"
-    assert "/对账" in body or "没有" in body
+    assert body == denied(reason), f"expected the {reason!r} text, got {body!r}"
     assert not [s for s in SECRETS if s in body], body
 
 
@@ -192,22 +194,24 @@ async def test_forged_tampered_and_expired_links(team: Bot, clock: Clock) -> Non
     await _refused(team, path.replace("from=2026-11-01", "from=2026-01-01"), 403)
     await _refused(team, path.replace("from=2026-11-01", "from=someday"), 403)
     await _refused(team, path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB"), 403)  # MAC changed
-    await _refused(team, path.split("&t=")[0], 401)  # no token
+    await _refused(team, path.split("&t=")[0], 401, "missing")  # no token
     key = await al.LinkKeys(team.db, team.app[SETTINGS])()
     claims = bt.StatementClaims("local", "f1", 1, date(2026, 11, 1), date(2026, 11, 27), int(clock().timestamp()) + 60)
     board_key_token = bt.sign(key, "link", bt.BoardClaims("local", "f1", claims.expires))  # a /看板 token
     await _refused(team, f"/statements/1.xlsx?{NOV}&t={board_key_token}", 403)
     await _refused(team, f"/statements/1.xlsx?{NOV}&t={bt.sign_statement(b'k' * 32, claims)}", 403)  # other key
     unknown = bt.StatementClaims("local", "f1", 99, claims.start, claims.end, claims.expires)
-    await _refused(team, f"/statements/99.xlsx?{NOV}&t={bt.sign_statement(key, unknown)}", 404)
+    await _refused(team, f"/statements/99.xlsx?{NOV}&t={bt.sign_statement(key, unknown)}", 404, "not_found")
     assert (await team.client.get(path)).status == 200  # the genuine link still works
-    clock.advance(hours=12, seconds=1)
-    await _refused(team, path, 401)
-    assert token  # the link carried one
+    clock.advance(hours=11, minutes=59)
+    assert (await team.client.get(path)).status == 200  # still valid a minute before it expires
+    clock.advance(minutes=1, seconds=1)
+    await _refused(team, path, 401, "expired")
+    await _refused(team, path.replace(token, token[::-1]), 403)  # expired or not, a scrambled token is forged
 
 
 async def test_link_dies_with_the_askers_role(team: Bot) -> None:
     await _sell(team)
     path = await _link(team)
     assert "角色" in await team.text("admin", "/角色 f1 仓库", chat="admin")
-    await _refused(team, path, 403)
+    await _refused(team, path, 403, "left")

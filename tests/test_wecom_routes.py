@@ -46,7 +46,7 @@ def make_settings(app: bool = True, aibot: bool = True) -> Settings:
         }
     if aibot:
         values |= {"wecom_aibot_token": ws.AIBOT_TOKEN, "wecom_aibot_aes_key": ws.AIBOT_AES_KEY}
-    return Settings(**values)
+    return Settings(_env_file=None, **values)
 
 
 Factory = Callable[..., Any]
@@ -319,13 +319,13 @@ async def test_unconfigured_paths_are_not_registered(serve: Factory) -> None:
 
 def test_nothing_registered_without_keys() -> None:
     app = web.Application()
-    setup_routes(app, RecordingSink(), Settings(wecom_corp_id=ws.CORP_ID))
+    setup_routes(app, RecordingSink(), Settings(_env_file=None, wecom_corp_id=ws.CORP_ID))
     assert len(app.router.routes()) == 0
 
 
 def test_malformed_key_fails_at_start_up() -> None:
     settings = Settings(
-        wecom_corp_id=ws.CORP_ID, wecom_token=SecretStr("t"), wecom_aes_key=SecretStr("short")
+        _env_file=None, wecom_corp_id=ws.CORP_ID, wecom_token=SecretStr("t"), wecom_aes_key=SecretStr("short")
     )
     with pytest.raises(ValueError):
         setup_routes(web.Application(), RecordingSink(), settings)

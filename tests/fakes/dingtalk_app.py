@@ -123,7 +123,7 @@ class DingTalkHarness:
         """The DingTalk Stream connection's live status."""
         return next(s for s in self.app[CONNECTIONS].statuses if s.name == "dingtalk")
 
-    async def connected(self, sockets: int = 1, timeout: float = 15.0) -> FakeSocket:
+    async def connected(self, sockets: int = 1, timeout: float = 30.0) -> FakeSocket:
         """Wait until the fake has seen ``sockets`` connections and the bot reports the newest ready."""
         sock = await self.fake.stream.wait_sockets(sockets, timeout)
         await until(lambda: self.status.connected and len(self.fake.stream.sockets) == sockets, timeout,

@@ -49,7 +49,7 @@ class FakeSocket:
         return self.closed_at is None
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+async def until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
     """Poll ``predicate`` until it is truthy (returned) or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -134,7 +134,7 @@ class FakeStream:
         assert open_, "no open stream socket"
         return open_[-1]
 
-    async def wait_sockets(self, n: int, timeout: float = 15.0) -> FakeSocket:
+    async def wait_sockets(self, n: int, timeout: float = 30.0) -> FakeSocket:
         """Wait until ``n`` sockets have been opened; returns the n-th."""
         await until(lambda: len(self.sockets) >= n, timeout, f"stream socket #{n}")
         return self.sockets[n - 1]
@@ -184,7 +184,7 @@ class FakeStream:
         return [(s, t, f) for s in self.sockets for t, f in s.received
                 if isinstance(f, dict) and f.get("headers", {}).get("messageId") == message_id]
 
-    async def ack_for(self, message_id: str, timeout: float = 15.0) -> tuple[FakeSocket, float, dict[str, Any]]:
+    async def ack_for(self, message_id: str, timeout: float = 30.0) -> tuple[FakeSocket, float, dict[str, Any]]:
         """Wait for the bot's ack of ``message_id``."""
         found = await until(lambda: self.acks(message_id), timeout, f"ack of {message_id}")
         return found[0]  # type: ignore[no-any-return]

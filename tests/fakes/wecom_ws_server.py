@@ -115,12 +115,12 @@ class FakeWeComWS:
         """A subscribed connection is open."""
         return self._current is not None
 
-    async def wait_subscribed(self, count: int, timeout: float = 15.0) -> None:
+    async def wait_subscribed(self, count: int, timeout: float = 30.0) -> None:
         """Until ``count`` subscribes were accepted in total."""
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: sum(self.subscribes) >= count), timeout)
 
-    async def wait_attempts(self, count: int, timeout: float = 15.0) -> None:
+    async def wait_attempts(self, count: int, timeout: float = 30.0) -> None:
         """Until ``count`` subscribes (accepted or not) arrived."""
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(self.subscribes) >= count), timeout)

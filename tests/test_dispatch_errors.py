@@ -1,0 +1,166 @@
+"""The dispatcher's error paths: a handler's internal error, a failure before routing, a lost claim.
+
+Each is driven through the running app (local adapter) with a small router of test commands, and
+each checks what the person is told, what is written and what the inbox row says."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.app import DISPATCHER
+from bot.commands import CommandText
+from bot.context import Context
+from bot.dispatch import Router
+from handlers.texts import replies as texts
+from storage.models import InboxEvent, KeyValue
+from tests.conftest import Bot
+
+router = Router("test-errors")
+
+
+@router.command("炸")
+async def explode(ctx: Context, cmd: CommandText) -> None:
+    async with ctx.uow() as uow:
+        uow.session.add(KeyValue(key="half-done", value=cmd.args))
+        ctx.reply("这句不该发出")
+        raise RuntimeError("boom")
+
+
+@router.command("被抢")
+async def taken_mid_transaction(ctx: Context, cmd: CommandText) -> None:
+    """Another processor takes the event over and commits first while this one works."""
+    await _done_elsewhere(ctx)
+    async with ctx.uow() as uow:
+        uow.session.add(KeyValue(key="second-run", value="x"))
+        ctx.reply("第二次运行的回复")
+
+
+@router.command("晚到")
+async def taken_before_finish(ctx: Context, cmd: CommandText) -> None:
+    """A reply-only command (nothing of its own committed) whose event was settled elsewhere meanwhile."""
+    await _done_elsewhere(ctx)
+    ctx.reply("晚到的回复")
+
+
+@router.command("两步")
+async def two_steps(ctx: Context, cmd: CommandText) -> None:
+    """The first transaction commits; the second fails with a conflict."""
+    async with ctx.uow() as uow:
+        uow.session.add(KeyValue(key="half-done", value="1"))
+        ctx.reply("第一步已完成")
+    async with ctx.uow() as uow:
+        uow.session.add(KeyValue(key="second-run", value="2"))
+        ctx.reply("第二步已完成")
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+
+async def _done_elsewhere(ctx: Context) -> None:
+    async with ctx.db.uow() as other:
+        await other.session.execute(update(InboxEvent).where(InboxEvent.event_id == ctx.inbound.event_id)
+                                    .values(status="DONE"))
+
+
+@pytest.fixture
+async def wired(bot: Bot) -> Bot:
+    bot.app[DISPATCHER].include_routers(router)
+    return bot
+
+
+async def inbox(bot: Bot, event_id: str) -> InboxEvent:
+    async with bot.db.uow() as uow:
+        return (await uow.session.execute(select(InboxEvent).where(InboxEvent.event_id == event_id))).scalar_one()
+
+
+async def kv(bot: Bot) -> dict[str, str]:
+    async with bot.db.uow() as uow:
+        return {r.key: r.value for r in (await uow.session.execute(select(KeyValue))).scalars()
+                if r.key in ("half-done", "second-run")}
+
+
+async def test_internal_error_answers_with_a_reference_and_writes_nothing(
+        wired: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, "gendan.dispatch")
+    replies = await wired.say("u1", "/炸 x", msg_id="e-boom")
+    assert len(replies) == 1
+    match = re.fullmatch(r"内部错误 \(ref (\w+)\)，操作未生效。请稍后重试，或把编号发给管理员。", replies[0]["text"])
+    assert match, replies
+    assert replies[0]["text"] == texts.internal_error(match[1])
+    assert await kv(wired) == {}  # the handler's half-done write was rolled back
+    assert (await inbox(wired, "e-boom")).status == "DONE"  # answered: not replayed
+    logged = [r for r in caplog.records if match[1] in r.getMessage()]
+    assert logged and logged[0].exc_info and "boom" in str(logged[0].exc_info[1])
+    assert [m["text"] for m in await wired.sent("g1")] == [replies[0]["text"]]  # the discarded reply never left
+
+
+async def test_a_failure_before_routing_leaves_the_event_for_recovery(
+        wired: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Registration fails (the database hiccups): nothing is answered, the event stays PENDING, and the
+    next recovery pass processes it once."""
+    import bot.dispatch as dispatch
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("database went away")
+
+    caplog.set_level(logging.ERROR, "gendan.dispatch")
+    monkeypatch.setattr(dispatch.people, "register", broken)
+    assert await wired.say("u9", "/帮助", msg_id="e-early", name="新人") == []
+    assert any("failed before routing" in r.getMessage() for r in caplog.records)
+    row = await inbox(wired, "e-early")
+    assert row.status == "PENDING" and row.processed_at is None
+    monkeypatch.undo()
+    dispatcher = wired.app[DISPATCHER]
+    wired.app[DISPATCHER].clock.advance(minutes=1)  # the lease of the failed run has run out
+    assert await dispatcher.recover(older_than=timedelta(0)) == 1
+    assert (await inbox(wired, "e-early")).status == "DONE"
+    sent = await wired.sent("g1")
+    assert len(sent) == 1 and "可用命令" in sent[0]["text"]
+    assert await dispatcher.recover(older_than=timedelta(0)) == 0  # once
+
+
+async def test_a_claim_lost_mid_transaction_rolls_back_and_says_nothing(
+        wired: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "gendan.dispatch")
+    assert await wired.say("u1", "/被抢", msg_id="e-lost") == []
+    assert await kv(wired) == {}  # its write went with the lost claim
+    assert (await inbox(wired, "e-lost")).status == "DONE"
+    assert await wired.sent("g1") == []
+    assert any("processed elsewhere" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_claim_lost_before_the_closing_write_drops_the_replies(
+        wired: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "gendan.dispatch")
+    assert await wired.say("u1", "/晚到", msg_id="e-late") == []
+    assert await wired.sent("g1") == []
+    assert any("its replies stand, not ours" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_failing_closing_write_is_logged_and_the_event_stays_pending(
+        wired: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """If even the closing write fails, the replies are still returned to the adapter and the row is left
+    for recovery (a later run's mark is the one that counts)."""
+    import bot.dispatch as dispatch
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("database went away")
+
+    caplog.set_level(logging.ERROR, "gendan.dispatch")
+    monkeypatch.setattr(dispatch.inbox, "mark_done", broken)
+    replies = await wired.say("u1", "/不存在的命令", msg_id="e-close")  # a reply-only event
+    assert replies and "/不存在的命令" in replies[0]["text"]
+    assert any("could not record the outcome" in r.getMessage() for r in caplog.records)
+    assert (await inbox(wired, "e-close")).status == "PENDING"
+
+
+async def test_a_conflict_keeps_what_was_committed_and_drops_what_was_not(wired: Bot) -> None:
+    replies = [r["text"] for r in await wired.say("u1", "/两步", msg_id="e-two")]
+    assert replies == ["第一步已完成", texts.conflict()]  # never "第二步已完成": that transaction was undone
+    assert await kv(wired) == {"half-done": "1"}
+    assert [m["text"] for m in await wired.sent("g1")] == replies
+    assert (await inbox(wired, "e-two")).status == "DONE"
