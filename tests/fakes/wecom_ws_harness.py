@@ -30,7 +30,7 @@ from tests.fakes.wecom_ws_server import BOT_ID, BOT_SECRET, FakeWeComWS
 
 ADMIN = "admin1"
 GROUP = "wrkGROUP1"
-FAST = Timing(heartbeat=0.2, idle=1.0, watchdog_every=0.05, ack_timeout=1.0, connect_timeout=2.0,
+FAST = Timing(heartbeat=0.2, idle=3.0, watchdog_every=0.05, ack_timeout=1.0, connect_timeout=2.0,
               stable_after=5.0, first_backoff=0.02, max_backoff=0.1, auth_first=0.2, auth_max=0.4,
               evicted_first=30.0, evicted_max=60.0)
 
