@@ -273,17 +273,28 @@ class Dispatcher:
         except AlreadyProcessed:
             # another processor took over our lease and committed first: its effect and replies stand
             log.info("inbound %s was processed elsewhere; dropping this run", inbound.event_id)
-            return None
+            return []
         except Exception as exc:  # one error path for every handler
             if ctx is None:
                 log.exception("inbound %s failed before routing", inbound.event_id)
-                return None
+                if not recorded:
+                    await self._keep_for_recovery(inbound)
+                return []
             self._error_reply(ctx, exc)
         finally:
             self._inflight.discard(key)
-        if not await self._finish(ctx):
+        finished = await self._finish(ctx)
+        if finished is None:
             return None
-        return ctx.replies
+        return ctx.replies if finished else []
+
+    async def _keep_for_recovery(self, inbound: ChatMessage | CardAction) -> None:
+        """An event processed without a prior inbox row could not be settled: record it now, so that
+        the recovery pass runs it again once our (unrenewed) lease runs out, as for any other event."""
+        try:
+            await self.record(inbound)
+        except Exception:
+            log.exception("could not keep inbound %s for recovery", inbound.event_id)
 
     async def _context(self, inbound: ChatMessage | CardAction) -> Context:
         info = self._known(inbound)
@@ -393,8 +404,11 @@ class Dispatcher:
             log.exception("handler failed (event %s, ref %s)", ctx.inbound.event_id, ref)
             ctx.reply(self.texts.internal_error(ref))
 
-    async def _finish(self, ctx: Context) -> bool:
-        """Write what is left (replies after the last commit) and mark the inbox row; False if it was not ours."""
+    async def _finish(self, ctx: Context) -> bool | None:
+        """Write what is left (replies after the last commit) and mark the inbox row.
+
+        False if the event was settled by another processor, None if it turned out a duplicate.
+        """
         if ctx.inbox_done and not ctx.has_pending:
             return True  # the handler's own commit wrote everything: no transaction for nothing
         try:
@@ -408,12 +422,14 @@ class Dispatcher:
                 self.wake_sender()
         except AlreadyRecorded:
             log.info("duplicate inbound %s:%s ignored", ctx.inbound.platform, ctx.inbound.event_id)
-            return False
+            return None
         except AlreadyProcessed:
             log.info("inbound %s was processed elsewhere; its replies stand, not ours", ctx.inbound.event_id)
             return False
         except Exception:
             log.exception("could not record the outcome of %s", ctx.inbound.event_id)
+            if not ctx.inbox_recorded:
+                await self._keep_for_recovery(ctx.inbound)
         return True
 
     async def _directory(self, event: DirectoryEvent) -> None:
