@@ -1,9 +1,11 @@
 """The outbox sender: delivers stored messages with retries, backoff, rate limits and digests.
 
-Rows are claimed in a short transaction (status SENDING), sent with no
-transaction open, then marked in another short transaction. When more
-messages wait for one rate-limited chat than its budget allows, the text
-messages are merged into one digest, so nothing is dropped and the limit holds.
+Rows are claimed in a short transaction (status SENDING, under a lease the pass renews), sent
+with no transaction open, then marked in another short transaction. A chat's rows go in the
+order they were written: one that must wait holds back the rows after it. When more messages
+wait for one rate-limited chat than its budget allows (the window lives in the database, so
+every instance counts the same sends), the leading text messages are merged into one digest,
+so nothing is dropped and the limit holds. What a platform refuses for good is parked.
 """
 
 from __future__ import annotations
