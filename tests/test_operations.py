@@ -148,3 +148,15 @@ async def test_backup_of_postgresql_prints_the_pg_dump_command(capsys: pytest.Ca
     out = capsys.readouterr().out.strip()
     assert out == ("pg_dump --format=custom --file=/backups/gendan.dump --host=db.internal --port=5433 "
                    "--username=gendan orders")
+
+
+async def test_outbox_command_line_forms(capsys: pytest.CaptureFixture[str]) -> None:
+    parse = cli._parser().parse_args
+    assert (parse(["outbox"]).action, parse(["outbox"]).id) == ("list", None)
+    args = parse(["outbox", "retry", "--all"])
+    assert (args.action, args.id, args.all) == ("retry", None, True)
+    assert parse(["outbox", "retry", "42"]).id == 42
+    settings = make_settings("sqlite+aiosqlite://")
+    assert await cli._outbox(settings, "retry", None, False) == 2  # which one?
+    assert await cli._outbox(settings, "retry", 42, True) == 2  # one, or all?
+    assert "gendan outbox retry ID" in capsys.readouterr().err
