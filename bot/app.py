@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import api, approval_links, board, board_tokens, dingtalk, local, statements, web_console, wecom
+from bot.body_deadline import body_deadline
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.longconn import Connections
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
                run_sender: bool = True, run_scheduler: bool | None = None,
                db: Database | None = None) -> web.Application:
     """Build the application; resources open in its cleanup context."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[never_5xx])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[never_5xx, body_deadline(settings.body_timeout)])
     db, dispatcher = build_core(settings, clock, db)
     sender = OutboxSender(db, dict(transports or {}), dispatcher.texts, clock=clock)
     sender.transports.setdefault(local.PLATFORM, local.LocalTransport(db))
@@ -88,7 +89,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app[SENDER] = sender
     connections = Connections()
     app[CONNECTIONS] = connections
-    app[METRICS] = setup_metrics(app, db, connections)
+    app[METRICS] = metrics = setup_metrics(app, db, connections, clock=dispatcher.clock)
+    dispatcher.on_processed = metrics.command_seconds.observe
+    sender.on_sent = metrics.delivery_seconds.observe
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         if migrate:

@@ -1,4 +1,5 @@
-"""The ``gendan`` command line (composition only): serve, migrate, chat, grant, jobs, import, export."""
+"""The ``gendan`` command line (composition only): serve, migrate, chat, grant, jobs, import, export,
+outbox, backup."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ import logging
 import secrets
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from storage.db import Database
 
 log = logging.getLogger("gendan.cli")
 
@@ -41,15 +48,23 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("file")
     exp.add_argument("--from", dest="start", metavar="D", help="created on or after D (2026-12-01)")
     exp.add_argument("--to", dest="end", metavar="D", help="created on or before D (2026-12-31)")
+    box = sub.add_parser("outbox", help="messages that could not be delivered: list them, or retry")
+    box.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    box.add_argument("id", nargs="?", type=int, help="the parked message to retry")
+    box.add_argument("--all", action="store_true", help="retry every parked message")
+    back = sub.add_parser("backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)")
+    back.add_argument("file")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gendan`` and ``python -m bot``."""
+    from bot import logs
+
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise at every start
     settings = load_settings()
+    logs.configure(settings.log_format)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise at every start
     if args.cmd == "serve":
         overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
         return _serve(load_settings(**overrides) if overrides else settings)
@@ -65,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_import(settings, args.kind, args.file, args.dry_run, args.owner))
     if args.cmd == "export":
         return asyncio.run(_export(settings, args.file, args.start, args.end))
+    if args.cmd == "outbox":
+        return asyncio.run(_outbox(settings, args.action, args.id, args.all))
+    if args.cmd == "backup":
+        return asyncio.run(_backup(settings, args.file))
     return 2
 
 
@@ -215,3 +234,53 @@ async def _export(settings: Settings, file: str, start: str | None, end: str | N
         await db.dispose()
     print(message, file=sys.stderr if status else sys.stdout)
     return status
+
+
+async def _outbox(settings: Settings, action: str, row_id: int | None, every: bool,
+                  db: Database | None = None, now: datetime | None = None) -> int:
+    """List parked messages, or put one (``retry ID``) or all (``retry --all``) back in line."""
+    from datetime import UTC, datetime
+
+    from bot import ops
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    if action == "retry" and (row_id is None) == (not every):
+        print("say which: gendan outbox retry ID, or gendan outbox retry --all", file=sys.stderr)
+        return 2
+    database = db or Database(settings.database_url)
+    try:
+        await upgrade(database.engine)
+        if action == "retry":
+            n = await ops.retry(database, now or datetime.now(UTC), None if every else row_id)
+            print(f"{n} message(s) back in line" if n else "no such parked message")
+            return 0 if n else 1
+        lines = await ops.parked_lines(database)
+        print("\n".join(lines) if lines else "no parked messages")
+        return 0
+    finally:
+        if database is not db:
+            await database.dispose()
+
+
+async def _backup(settings: Settings, file: str) -> int:
+    """SQLite: an online backup into FILE. PostgreSQL: print the pg_dump command that does it."""
+    from pathlib import Path
+
+    from bot import ops
+
+    source = ops.sqlite_path(settings.database_url)
+    if source is None:
+        print("PostgreSQL is backed up with its own tool, while the server runs:", file=sys.stderr)
+        print(ops.pg_dump_command(settings.database_url, file))
+        return 0
+    target = Path(file)
+    if target.exists():
+        print(f"{file} exists; give a new file name", file=sys.stderr)
+        return 2
+    if not source.exists():
+        print(f"no database at {source}", file=sys.stderr)
+        return 2
+    pages = await ops.backup_sqlite(source, target)
+    print(f"backed up {source} to {file} ({pages} pages)")
+    return 0

@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     dingtalk_aes_key: SecretStr = SecretStr("")
     dingtalk_token: SecretStr = SecretStr("")
 
+    #: seconds a client has to send the whole request body after its headers (else 408)
+    body_timeout: float = Field(default=10.0, gt=0)
+    #: commands one person may send per minute, and one chat; beyond that a friendly reply, once
+    rate_person_per_minute: int = Field(default=20, ge=1)
+    rate_chat_per_minute: int = Field(default=60, ge=1)
+    #: the most lines one message may have to be read as a command (a pasted list or log is refused)
+    command_max_lines: int = Field(default=100, ge=1)
+    #: "text" (one line per record) or "json" (one JSON object per line, with the event id)
+    log_format: Literal["text", "json"] = "text"
+
     approval_t1: Decimal = Field(default=Decimal("10000"), ge=0)
     approval_t2: Decimal = Field(default=Decimal("100000"), ge=0)
 

@@ -24,10 +24,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import commands
+from bot.command_limits import CommandLimits
 from bot.config import Settings
 from bot.context import Context, PersonInfo
 from bot.errors import InputError, UserError, error_ref
 from bot.events import CardAction, ChatMessage, DirectoryEvent, Inbound, inbound_from_dict
+from bot.logs import EVENT_ID
 from bot.outbound import ActionData, ActionDataError, Message
 from storage import inbox
 from storage.db import Database
@@ -140,6 +142,9 @@ class Dispatcher:
         #: (platform, event id) of the events this instance is processing: their leases are renewed
         self._inflight: set[tuple[str, str]] = set()
         self._wake: Callable[[], None] = lambda: None
+        self.limits = CommandLimits(settings.rate_person_per_minute, settings.rate_chat_per_minute)
+        #: called with the seconds each event took (the metrics histogram); set by the composition root
+        self.on_processed: Callable[[float], None] = lambda _seconds: None
         #: (platform, user id) → (signed dashboard URL, expiry); set by the composition root (bot.app)
         self.board_link: Callable[[str, str], Awaitable[tuple[str, datetime]]] | None = None
         #: (platform, user id, customer id, first day, last day) → (signed /对账 workbook URL, expiry); set by bot.app
@@ -202,9 +207,8 @@ class Dispatcher:
         if isinstance(inbound, DirectoryEvent):
             if not await self.record(inbound):
                 return None
-            await self._directory(inbound)
-            return []
-        return await self._process(inbound, recorded=False)
+            return await self._timed(inbound, recorded=True)
+        return await self._timed(inbound, recorded=False)
 
     async def keep_recovering(self, stop: asyncio.Event, every: float = 5.0) -> None:
         """Renew our leases and take over expired ones, now and every ``every`` seconds, until ``stop``.
@@ -253,10 +257,20 @@ class Dispatcher:
     # ---- processing ------------------------------------------------------------------
     async def process(self, inbound: Inbound) -> list[Message]:
         """Run a recorded event through its handler; always ends with the inbox row marked."""
-        if isinstance(inbound, DirectoryEvent):
-            await self._directory(inbound)
-            return []
-        return await self._process(inbound, recorded=True) or []
+        return await self._timed(inbound, recorded=True) or []
+
+    async def _timed(self, inbound: Inbound, *, recorded: bool) -> list[Message] | None:
+        """Process with the event's id on every log line, and count its latency."""
+        started = time.monotonic()
+        token = EVENT_ID.set(f"{inbound.platform}:{inbound.event_id}")
+        try:
+            if isinstance(inbound, DirectoryEvent):
+                await self._directory(inbound)
+                return []
+            return await self._process(inbound, recorded=recorded)
+        finally:
+            EVENT_ID.reset(token)
+            self.on_processed(time.monotonic() - started)
 
     async def _process(self, inbound: ChatMessage | CardAction, *, recorded: bool) -> list[Message] | None:
         """The replies, or None when the event turned out to be another processor's (or a duplicate)."""
@@ -347,11 +361,21 @@ class Dispatcher:
     async def _route(self, ctx: Context) -> None:
         inbound = ctx.inbound
         if isinstance(inbound, CardAction):
+            if self._over_limit(ctx):
+                return
             await self._action(ctx, inbound)
             return
+        addressed = inbound.mentioned_bot or inbound.chat.chat_type == "single" or inbound.text.lstrip()[:1] in "/／"
         if len(inbound.text) > MAX_COMMAND_CHARS:
-            if inbound.mentioned_bot or inbound.chat.chat_type == "single" or inbound.text.lstrip()[:1] in "/／":
+            if addressed:
                 ctx.reply(self.texts.too_long(len(inbound.text), MAX_COMMAND_CHARS))
+            return
+        lines = inbound.text.count("\n") + 1
+        if lines > self.settings.command_max_lines:
+            if addressed:
+                ctx.reply(self.texts.too_many_lines(lines, self.settings.command_max_lines))
+            return
+        if addressed and self._over_limit(ctx):
             return
         cmd = commands.parse_command(inbound.text, self.by_name.keys())
         if cmd is None:
@@ -375,6 +399,18 @@ class Dispatcher:
             # not understood: show the right form; a refusal (plain UserError) explains itself
             ctx.discard_pending()
             ctx.reply(self.texts.with_usage(err, spec))
+
+    def _over_limit(self, ctx: Context) -> bool:
+        """Whether the sender or the chat is over its command rate; says so once per minute."""
+        inbound = ctx.inbound
+        verdict = self.limits.check((inbound.actor.platform, inbound.actor.user_id),
+                                    (inbound.chat.platform, inbound.chat.chat_id), self.clock().timestamp())
+        if verdict is None:
+            return False
+        log.info("inbound %s over the %s command rate (%s/min)", inbound.event_id, verdict.scope, verdict.limit)
+        if verdict.tell:
+            ctx.reply(self.texts.too_fast(verdict.scope, verdict.limit, verdict.wait))
+        return True
 
     async def _action(self, ctx: Context, inbound: CardAction) -> None:
         for spec in self.actions:

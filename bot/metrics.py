@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from bot.longconn import Connections
 from storage.db import Database
-from storage.models import InboxEvent, OutboxMessage
+from storage.models import InboxEvent, OutboxMessage, Reminder
+
+#: seconds; a command is usually tens of milliseconds, a slow one under load several seconds
+COMMAND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+#: seconds from writing a message to its delivery: immediate, a retry, a rate-limit wait, an outage
+DELIVERY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
 
 @dataclass
@@ -22,6 +28,10 @@ class Metrics:
 
     registry: CollectorRegistry
     requests: Counter
+    #: observe the seconds an inbound event took, from processing start to its recorded outcome
+    command_seconds: Histogram
+    #: observe a delivered message's age (written → accepted by the platform)
+    delivery_seconds: Histogram
 
 
 class _ConnectionCollector(Collector):
@@ -49,23 +59,48 @@ class _ConnectionCollector(Collector):
         yield from (up, frames, acks, bad, reconnects)
 
 
-def setup_metrics(app: web.Application, db: Database, connections: Connections | None = None) -> Metrics:
-    """Register ``/metrics`` with request counts, outbox/inbox backlog gauges and long-connection counters."""
+def setup_metrics(app: web.Application, db: Database, connections: Connections | None = None,
+                  clock: Callable[[], datetime] | None = None) -> Metrics:
+    """Register ``/metrics``: requests, command latency, outbox depth, age and parked rows, inbox backlog,
+    reminder lag and the long connections' counters."""
+    now = clock or (lambda: datetime.now(UTC))
     registry = CollectorRegistry()
     if connections is not None:
         registry.register(_ConnectionCollector(connections))
     requests = Counter("gendan_http_requests", "HTTP requests by path and status", ["path", "status"],
                        registry=registry)
-    outbox = Gauge("gendan_outbox_rows", "Outbox rows by status", ["status"], registry=registry)
+    command_seconds = Histogram("gendan_command_seconds", "Time to process one inbound event (command, press)",
+                                buckets=COMMAND_BUCKETS, registry=registry)
+    delivery_seconds = Histogram("gendan_outbox_delivery_seconds", "Age of an outbox message when delivered",
+                                 buckets=DELIVERY_BUCKETS, registry=registry)
+    outbox = Gauge("gendan_outbox_rows", "Outbox rows by status (PARKED: could not be delivered; gendan outbox)",
+                   ["status"], registry=registry)
+    outbox_age = Gauge("gendan_outbox_oldest_undelivered_seconds",
+                       "Age of the oldest outbox message still to be delivered", registry=registry)
     inbox = Gauge("gendan_inbox_pending", "Inbound events not yet processed", registry=registry)
+    inbox_failed = Gauge("gendan_inbox_failed", "Inbound events given up on (failed, or too old to replay)",
+                         registry=registry)
+    reminder_lag = Gauge("gendan_reminder_lag_seconds",
+                         "How long the oldest due reminder has waited (quiet hours hold reminders on purpose)",
+                         registry=registry)
 
     async def metrics_view(request: web.Request) -> web.Response:
-        async with db.uow() as uow:
+        at = now()
+        async with db.reader() as uow:
+            outbox.clear()
             for status, count in await uow.session.execute(
                     select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)):
                 outbox.labels(status).set(count)
-            inbox.set((await uow.session.execute(
-                select(func.count()).where(InboxEvent.status == "PENDING"))).scalar_one())
+            oldest = (await uow.session.execute(select(func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.status.in_(("PENDING", "SENDING"))))).scalar_one()
+            outbox_age.set(_age(at, oldest))
+            for status, count in await uow.session.execute(
+                    select(InboxEvent.status, func.count()).where(InboxEvent.status.in_(("PENDING", "FAILED")))
+                    .group_by(InboxEvent.status)):
+                (inbox if status == "PENDING" else inbox_failed).set(count)
+            due = (await uow.session.execute(select(func.min(Reminder.due_at)).where(
+                Reminder.status == "PENDING", Reminder.due_at <= at))).scalar_one()
+            reminder_lag.set(_age(at, due))
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @web.middleware
@@ -82,4 +117,12 @@ def setup_metrics(app: web.Application, db: Database, connections: Connections |
 
     app.middlewares.append(count)
     app.router.add_get("/metrics", metrics_view)
-    return Metrics(registry, requests)
+    return Metrics(registry, requests, command_seconds, delivery_seconds)
+
+
+def _age(now: datetime, since: datetime | None) -> float:
+    if since is None:
+        return 0.0
+    if since.tzinfo is None:  # SQLite's aggregate bypasses the column type: stored as UTC
+        since = since.replace(tzinfo=UTC)
+    return max(0.0, (now - since).total_seconds())

@@ -1,9 +1,11 @@
 """The outbox sender: delivers stored messages with retries, backoff, rate limits and digests.
 
-Rows are claimed in a short transaction (status SENDING), sent with no
-transaction open, then marked in another short transaction. When more
-messages wait for one rate-limited chat than its budget allows, the text
-messages are merged into one digest, so nothing is dropped and the limit holds.
+Rows are claimed in a short transaction (status SENDING, under a lease the pass renews), sent
+with no transaction open, then marked in another short transaction. A chat's rows go in the
+order they were written: one that must wait holds back the rows after it. When more messages
+wait for one rate-limited chat than its budget allows (the window lives in the database, so
+every instance counts the same sends), the leading text messages are merged into one digest,
+so nothing is dropped and the limit holds. What a platform refuses for good is parked.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import asyncio
 import collections
 import contextlib
 import logging
-import time
+import random
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,47 +34,50 @@ from bot.transport import (
 )
 from storage.db import Database
 from storage.models import Chat, OutboxMessage, SentCard
-from storage.outbox import claim_due, has_due
+from storage.outbox import claim_due, has_due, release_slots, renew_claims, reserve_slots
 
 log = logging.getLogger("gendan.outbox")
 
-MAX_ATTEMPTS = 12
-MAX_BACKOFF = 600.0
+#: a row that keeps failing with transient errors this many times is parked (at the backoff cap,
+#: about half a day of an outage); an admin may put it back with ``gendan outbox retry``
+MAX_ATTEMPTS = 2000
+#: longest wait between two tries of a row: delivery resumes within this (plus a pass) of the
+#: platform's return, whatever a platform's busy hint or the attempt count says
+MAX_BACKOFF = 30.0
+#: how often a sending pass renews its claims (well inside storage.outbox.CLAIM_LEASE)
+RENEW_EVERY = 5.0
 #: a digest must fit every platform's message size (WeCom robot markdown takes 4,096 bytes)
 DIGEST_MAX_BYTES = 3800
 
 
-class _Window:
-    """Send times per chat within the limit's period (per instance; see README)."""
+def backoff(attempts: int, hint: float | None = None) -> float:
+    """Seconds before the next try: the platform's hint (its own backoff) or 2^attempts, capped.
 
-    def __init__(self) -> None:
-        self.sent: dict[tuple[str, str], collections.deque[float]] = collections.defaultdict(collections.deque)
-
-    def budget(self, key: tuple[str, str], limit: RateLimit, now: float) -> tuple[int, float]:
-        """How many may be sent now, and when the next slot frees."""
-        q = self.sent[key]
-        while q and q[0] <= now - limit.period:
-            q.popleft()
-        free_at = q[0] + limit.period if q else now
-        return max(0, limit.count - len(q)), free_at
-
-    def note(self, key: tuple[str, str], now: float) -> None:
-        self.sent[key].append(now)
+    A wait of our own, and one cut down to the cap, gets jitter (the upper half of the
+    wait), so that many chats that failed together do not all retry in the same second
+    when the platform comes back; a hint below the cap is the transport's, jitter included.
+    """
+    if hint is not None and hint < MAX_BACKOFF:
+        return hint
+    base = MAX_BACKOFF if hint is not None else min(MAX_BACKOFF, 2.0 ** min(attempts, 16))
+    return base * random.uniform(0.5, 1.0)
 
 
 class OutboxSender:
     """Drains the outbox in the background; ``flush()`` drains now (tests, local adapter)."""
 
     def __init__(self, db: Database, transports: dict[str, Transport], texts: Any,
-                 clock: Callable[[], datetime] | None = None, monotonic: Callable[[], float] | None = None,
-                 poll_interval: float = 2.0) -> None:
+                 clock: Callable[[], datetime] | None = None, poll_interval: float = 2.0,
+                 owner: str | None = None) -> None:
         self.db = db
         self.transports = transports
         self.texts = texts
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.monotonic = monotonic or time.monotonic
         self.poll_interval = poll_interval
-        self.window = _Window()
+        #: who holds this sender's claims: unique per process, so a restarted server is a new holder
+        self.owner = owner or f"outbox:{secrets.token_hex(8)}"
+        #: called with a delivered row's age in seconds (the metrics histogram)
+        self.on_sent: Callable[[float], None] = lambda _age: None
         self._event = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -100,7 +106,8 @@ class OutboxSender:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                await self.flush()
+                if await self.flush():
+                    continue  # settled rows may have unblocked later rows of their chats: look again now
             except Exception:
                 log.exception("outbox pass failed")
             with contextlib.suppress(TimeoutError):
@@ -116,15 +123,35 @@ class OutboxSender:
                 if not await has_due(reader, self.clock()):
                     return 0
             async with self.db.uow() as uow:
-                rows = await claim_due(uow, self.clock())
+                rows = await claim_due(uow, self.clock(), owner=self.owner)
                 webhooks = await self._webhooks(uow, rows)
+            if not rows:
+                return 0
             by_chat: dict[tuple[str, str], list[OutboxMessage]] = collections.defaultdict(list)
             for row in rows:
                 by_chat[(row.platform, row.chat_id)].append(row)
-            done = 0
-            for key, chat_rows in by_chat.items():
-                done += await self._send_chat(key, chat_rows, webhooks.get(key))
-            return done
+            stop = asyncio.Event()
+            renewer = asyncio.create_task(self._renew([r.id for r in rows], stop), name="outbox-renew")
+            try:
+                done = 0
+                for key, chat_rows in by_chat.items():
+                    done += await self._send_chat(key, chat_rows, webhooks.get(key))
+                return done
+            finally:
+                # stopped, not cancelled: a cancelled database call leaves its driver worker behind
+                stop.set()
+                await renewer
+
+    async def _renew(self, ids: list[int], stop: asyncio.Event) -> None:
+        """Keep the pass's claims alive, so that only a dead sender's rows are taken over."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RENEW_EVERY)
+                return
+            try:
+                await renew_claims(self.db, self.owner, ids, self.clock())
+            except Exception:
+                log.exception("outbox claim renewal failed")
 
     async def _webhooks(self, uow: Any, rows: list[OutboxMessage]) -> dict[tuple[str, str], GroupWebhook]:
         keys = {(r.platform, r.chat_id) for r in rows if r.chat_type == "group"}
@@ -140,59 +167,84 @@ class OutboxSender:
 
     async def _send_chat(self, key: tuple[str, str], rows: list[OutboxMessage],
                          webhook: GroupWebhook | None) -> int:
+        """Send one chat's claimed rows in order; a row that must wait holds back the rows after it."""
         transport = self.transports.get(key[0])
         if transport is None:
-            await self._settle(rows, "DEAD", error=f"no transport for platform {key[0]}")
+            await self._settle(rows, "PARKED", error=f"no transport for platform {key[0]}")
             return len(rows)
         deliveries = [self._delivery(r, webhook) for r in rows]
         limit = transport.rate_limit(deliveries[0])
+        slot_key = f"{key[0]}:{key[1]}"
+        budget = len(rows)
+        taken_at = free_at = self.clock()
         if limit is not None:
-            budget, free_at = self.window.budget(key, limit, self.monotonic())
-            if budget < len(rows):
-                return await self._send_limited(key, transport, rows, deliveries, budget, free_at, limit)
-        done = 0
-        for row, delivery in zip(rows, deliveries, strict=True):
-            done += await self._send_one(key, transport, row, delivery) != "RETRY"
+            budget, free_at = await reserve_slots(self.db, slot_key, limit.count, limit.period, len(rows),
+                                                  taken_at)
+        if limit is not None and budget < len(rows):
+            done, used = await self._send_limited(key, transport, rows, deliveries, budget, free_at, limit)
+        else:
+            done, used = await self._send_in_order(key, transport, rows, deliveries)
+        if limit is not None:
+            await release_slots(self.db, slot_key, budget - used, taken_at)
         return done
 
+    async def _send_in_order(self, key: tuple[str, str], transport: Transport, rows: list[OutboxMessage],
+                             deliveries: list[Delivery]) -> tuple[int, int]:
+        """Send each row; at the first that must be retried, the rest wait for the same moment."""
+        done = used = 0
+        for i, (row, delivery) in enumerate(zip(rows, deliveries, strict=True)):
+            status, retry_in = await self._send_one(key, transport, row, delivery)
+            used += delivery.op == "send"
+            if status == "RETRY":
+                await self._settle(rows[i + 1:], "PENDING", retry_in=retry_in)
+                return done, used
+            done += 1
+        return done, used
+
     async def _send_limited(self, key: tuple[str, str], transport: Transport, rows: list[OutboxMessage],
-                            deliveries: list[Delivery], budget: int, free_at: float, limit: RateLimit) -> int:
-        """More waiting than the budget: merge text messages into one digest; wait for the rest."""
+                            deliveries: list[Delivery], budget: int, free_at: datetime,
+                            limit: RateLimit) -> tuple[int, int]:
+        """More waiting than the budget: the leading text messages go as one digest, then rows in order."""
+        wait = max(1.0, (free_at - self.clock()).total_seconds())
         if budget == 0:
-            delay = max(1.0, free_at - self.monotonic())
-            await self._settle(rows, "PENDING", retry_in=delay)
-            return 0
+            await self._settle(rows, "PENDING", retry_in=wait)
+            return 0, 0
         pairs = list(zip(rows, deliveries, strict=True))
-        texts = [(r, d) for r, d in pairs if d.message.card is None and d.op == "send"]
-        others = [(r, d) for r, d in pairs if d.message.card is not None or d.op != "send"]
-        done = 0
+        lead = 0
+        while lead < len(pairs) and pairs[lead][1].message.card is None and pairs[lead][1].op == "send":
+            lead += 1
+        done = used = 0
         slot = max(1.0, limit.period / limit.count)
-        if texts:
-            chosen = self._fit_digest(texts)
-            head, rest, later = chosen[0], chosen[1:], texts[len(chosen):]
+        rest = pairs
+        if lead > 1:
+            chosen = self._fit_digest(pairs[:lead])
+            head, merged_rows = chosen[0], [r for r, _ in chosen[1:]]
             digest = self._digest([d.message for _, d in chosen])
             merged = Delivery(head[1].id, head[1].platform, head[1].chat_id, head[1].chat_type, digest,
-                              reply_hints=head[1].reply_hints, webhook=head[1].webhook)
-            status = await self._send_one(key, transport, head[0], merged)
-            rest_rows = [r for r, _ in rest]
+                              reply_hints=head[1].reply_hints, webhook=head[1].webhook, attempts=head[1].attempts)
+            status, retry_in = await self._send_one(key, transport, head[0], merged)
+            used += 1
             if status == "SENT":
-                await self._settle(rest_rows, "MERGED", merged_into=head[0].id)
-                done += 1 + len(rest)
-            elif status == "DEAD":
+                await self._settle(merged_rows, "MERGED", merged_into=head[0].id)
+            elif status == "PARKED":
                 # never mark rows delivered inside a digest that was refused
-                await self._settle(rest_rows, "DEAD", error=f"digest {head[0].id} refused")
-                done += 1 + len(rest)
+                await self._settle(merged_rows, "PARKED", error=f"digest {head[0].id} refused")
             else:
-                await self._settle(rest_rows, "PENDING", retry_in=1.0)
-            await self._settle([r for r, _ in later], "PENDING", retry_in=slot)
-            budget -= 1
-        for row, delivery in others:
-            if budget <= 0:
-                await self._settle([row], "PENDING", retry_in=slot)
-                continue
-            done += await self._send_one(key, transport, row, delivery) != "RETRY"
-            budget -= 1
-        return done
+                await self._settle([r for r, _ in pairs[1:]], "PENDING", retry_in=retry_in)
+                return done, used
+            done += len(chosen)
+            rest = pairs[len(chosen):]
+        for i, (row, delivery) in enumerate(rest):
+            if used >= budget:
+                await self._settle([r for r, _ in rest[i:]], "PENDING", retry_in=max(slot, wait))
+                break
+            status, retry_in = await self._send_one(key, transport, row, delivery)
+            used += delivery.op == "send"
+            if status == "RETRY":
+                await self._settle([r for r, _ in rest[i + 1:]], "PENDING", retry_in=retry_in)
+                break
+            done += 1
+        return done, used
 
     def _fit_digest(self, texts: list[tuple[OutboxMessage, Delivery]]) -> list[tuple[OutboxMessage, Delivery]]:
         """The longest prefix whose digest fits the platforms' message size (always at least one)."""
@@ -219,34 +271,34 @@ class OutboxSender:
                         reply_hints=dict(row.reply_hints or {}), webhook=webhook, attempts=row.attempts)
 
     async def _send_one(self, key: tuple[str, str], transport: Transport, row: OutboxMessage,
-                        delivery: Delivery) -> str:
-        """Deliver one row; returns how it was settled: "SENT", "DEAD" or "RETRY"."""
+                        delivery: Delivery) -> tuple[str, float]:
+        """Deliver one row; returns how it was settled ("SENT", "PARKED" or "RETRY") and the retry wait."""
         try:
             if delivery.op == "update":
                 ref = await self._update(transport, delivery)
             else:
                 ref = await transport.send(delivery)
-                self.window.note(key, self.monotonic())
         except TransientError as err:
-            backoff = err.retry_after or min(MAX_BACKOFF, 2.0 ** row.attempts)
+            wait = err.retry_after if err.firm and err.retry_after else backoff(row.attempts, err.retry_after)
             if row.attempts + 1 >= MAX_ATTEMPTS:
-                log.error("outbox %s dead after %s attempts: %s", row.id, row.attempts + 1, err)
-                await self._settle([row], "DEAD", error=str(err))
-                return "DEAD"
-            log.warning("outbox %s retry in %.0fs: %s", row.id, backoff, err)
-            await self._settle([row], "PENDING", retry_in=backoff, error=str(err), count_attempt=True)
-            return "RETRY"
+                log.error("outbox %s parked after %s attempts: %s", row.id, row.attempts + 1, err)
+                await self._settle([row], "PARKED", error=str(err), count_attempt=True)
+                return "PARKED", 0.0
+            log.warning("outbox %s retry in %.0fs: %s", row.id, wait, err)
+            await self._settle([row], "PENDING", retry_in=wait, error=str(err), count_attempt=True)
+            return "RETRY", wait
         except PermanentError as err:
-            log.error("outbox %s refused by %s: %s", row.id, row.platform, err)
-            await self._settle([row], "DEAD", error=str(err))
-            return "DEAD"
+            # bot removed from the group, person gone, body refused: retrying cannot help
+            log.error("outbox %s parked, refused by %s: %s", row.id, row.platform, err)
+            await self._settle([row], "PARKED", error=str(err), count_attempt=True)
+            return "PARKED", 0.0
         except Exception as err:  # an adapter bug must not stop the sender
             log.exception("outbox %s failed", row.id)
-            await self._settle([row], "PENDING", retry_in=min(MAX_BACKOFF, 2.0 ** row.attempts),
-                               error=repr(err), count_attempt=True)
-            return "RETRY"
+            wait = backoff(row.attempts)
+            await self._settle([row], "PENDING", retry_in=wait, error=repr(err), count_attempt=True)
+            return "RETRY", wait
         await self._settle([row], "SENT", card_ref=ref, delivery=delivery)
-        return "SENT"
+        return "SENT", 0.0
 
     async def _update(self, transport: Transport, delivery: Delivery) -> dict[str, Any] | None:
         """Update every stored copy of the card in this chat; send a new card where that fails."""
@@ -292,7 +344,8 @@ class OutboxSender:
         async with self.db.uow() as uow:
             for row in rows:
                 fresh = await uow.session.get_one(OutboxMessage, row.id, populate_existing=True)
-                if fresh.status != "SENDING" or fresh.claimed_at != row.claimed_at:
+                if fresh.status != "SENDING" or fresh.claimed_at != row.claimed_at \
+                        or fresh.claimed_by != row.claimed_by:
                     # another instance took the row over (our pass outlived the claim): its outcome stands
                     log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
                     continue
@@ -304,8 +357,11 @@ class OutboxSender:
                     fresh.next_attempt_at = now + timedelta(seconds=retry_in)
                 if merged_into is not None:
                     fresh.merged_into = merged_into
-                if status in ("SENT", "MERGED", "DEAD"):
+                if status in ("SENT", "MERGED", "PARKED"):
                     fresh.sent_at = now
+                fresh.lease_until = None
+                if status == "SENT":
+                    self.on_sent((now - fresh.created_at).total_seconds())
             if card_ref is not None and delivery is not None and delivery.op == "send" \
                     and delivery.message.card_key:
                 uow.session.add(SentCard(card_key=delivery.message.card_key, platform=delivery.platform,

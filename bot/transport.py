@@ -55,9 +55,12 @@ class GroupWebhook:
 class TransientError(Exception):
     """The platform is busy or unreachable; try again later (with backoff)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, firm: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        #: the platform bans the sender until ``retry_after`` (a throttle penalty): an earlier try
+        #: only prolongs the ban, so the outbox waits it out instead of capping the wait
+        self.firm = firm
 
 
 class PermanentError(Exception):

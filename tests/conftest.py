@@ -32,8 +32,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 #: row whose ``reply_to`` is that event, and the local adapter's copy of the delivered reply). Every other
 #: table must be exactly as it was; see ``Fingerprint``.
 EVENT_LOG_TABLES = frozenset({"inbox", "outbox", "local_messages"})
-#: bookkeeping of the migration tool, not the application's state
-NOT_FINGERPRINTED = frozenset({"alembic_version"})
+#: bookkeeping, not the application's state: the migration tool's version, and the sends counted
+#: against the platforms' rate limits (a refusal's own reply is allowed to be sent, and counted)
+NOT_FINGERPRINTED = frozenset({"alembic_version", "rate_slots"})
 
 
 class Clock:
@@ -96,8 +97,11 @@ async def db(db_url: tuple[str, dict[str, Any]]) -> AsyncIterator[Database]:
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
+    # Tests talk much faster than people: the command rate limits are lifted unless a test is about
+    # them (tests/test_command_limits.py runs with the shipped defaults).
     base: dict[str, Any] = {"database_url": url, "local_enabled": True, "api_token": "test-token",
-                            "admins": "local:admin"}
+                            "admins": "local:admin", "rate_person_per_minute": 100_000,
+                            "rate_chat_per_minute": 100_000}
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
 

@@ -115,8 +115,10 @@ async def test_throttled_custom_robot_is_retried_and_delivers_once(db_url: Any, 
         h.fake.fail_next("/robot/send", 200, THROTTLED)
         await h.say("sales01", SMALL, name="张三")
         async with h.db.uow() as uow:
+            # the group's later notices (if any) wait behind the throttled one: per-chat order
             row = (await uow.session.execute(select(OutboxMessage).where(
-                OutboxMessage.chat_id == NOTIFY_GROUP, OutboxMessage.status == "PENDING"))).scalar_one()
+                OutboxMessage.chat_id == NOTIFY_GROUP, OutboxMessage.status == "PENDING")
+                .order_by(OutboxMessage.id).limit(1))).scalar_one()
             assert row.attempts == 1 and "130101" in (row.last_error or "")
             # a throttled custom robot is banned for 10 minutes: no retry before that
             assert (row.next_attempt_at - clock()).total_seconds() >= 599

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.outbound import Card, Message
-from bot.outbox import MAX_ATTEMPTS, OutboxSender
+from bot.outbox import MAX_BACKOFF, OutboxSender
 from bot.transport import CardExpired, Delivery, PermanentError, RateLimit, TransientError
 from handlers.texts import replies
 from storage.db import Database
@@ -49,14 +51,6 @@ class FakeTransport:
         return delivery.card_ref
 
 
-class Mono:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    def __call__(self) -> float:
-        return self.clock.now.timestamp()
-
-
 async def put(db: Database, clock: Clock, n: int, chat: str = "g1", chat_type: str = "group",
               message: Message | None = None, op: str = "send") -> None:
     async with db.uow() as uow:
@@ -65,7 +59,7 @@ async def put(db: Database, clock: Clock, n: int, chat: str = "g1", chat_type: s
 
 
 def sender(db: Database, clock: Clock, transport: FakeTransport) -> OutboxSender:
-    return OutboxSender(db, {"fake": transport}, replies, clock=clock, monotonic=Mono(clock))
+    return OutboxSender(db, {"fake": transport}, replies, clock=clock)
 
 
 async def statuses(db: Database) -> list[str]:
@@ -101,11 +95,11 @@ async def test_rate_limit_holds_what_exceeds_the_window(db: Database, clock: Clo
 
 async def test_transient_errors_retry_with_backoff_then_arrive_once(db: Database, clock: Clock) -> None:
     transport = FakeTransport()
-    transport.fail_transient = 3
+    transport.fail_transient = 8
     out = sender(db, clock, transport)
     await put(db, clock, 1, chat="u1", chat_type="single")
     waits = []
-    for _ in range(4):
+    for _ in range(9):
         await out.flush()
         async with db.uow() as uow:
             row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
@@ -113,29 +107,50 @@ async def test_transient_errors_retry_with_backoff_then_arrive_once(db: Database
         await out.flush()  # not due yet: nothing happens
         clock.advance(seconds=max(waits[-1], 0) + 1)
     assert len(transport.sent) == 1 and await statuses(db) == ["SENT"]
-    assert waits[:3] == [1.0, 2.0, 4.0]  # exponential backoff
+    # exponential backoff with jitter (the upper half of each wait), capped at MAX_BACKOFF
+    for attempt, wait in enumerate(waits[:8]):
+        expected = min(MAX_BACKOFF, 2.0 ** attempt)
+        assert expected / 2 - 0.01 <= wait <= expected + 0.01, (attempt, waits)
+    assert max(waits) <= MAX_BACKOFF + 0.01
 
 
-async def test_gives_up_after_max_attempts_and_on_permanent_errors(db: Database, clock: Clock) -> None:
+async def test_a_platform_busy_hint_is_capped_too(db: Database, clock: Clock) -> None:
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    await put(db, clock, 1, chat="u1", chat_type="single")
+
+    async def busy(_delivery: Delivery) -> None:
+        raise TransientError("frequency limited", retry_after=600.0)
+
+    transport.send = busy  # type: ignore[method-assign,assignment]
+    await out.flush()
+    async with db.uow() as uow:
+        row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
+    assert MAX_BACKOFF / 2 - 0.01 <= (row.next_attempt_at - clock()).total_seconds() <= MAX_BACKOFF + 0.01
+
+
+async def test_parks_after_max_attempts_and_on_permanent_errors(db: Database, clock: Clock,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.outbox.MAX_ATTEMPTS", 6)  # the real figure is half a day of retries
     transport = FakeTransport()
     transport.fail_transient = 10_000
     out = sender(db, clock, transport)
     await put(db, clock, 1, chat="u1", chat_type="single")
-    for _ in range(MAX_ATTEMPTS + 5):
+    for _ in range(6 + 5):
         await out.flush()
-        clock.advance(seconds=700)
-    assert await statuses(db) == ["DEAD"]
-    assert transport.attempts == MAX_ATTEMPTS  # tried exactly that often, then never again
+        clock.advance(seconds=MAX_BACKOFF + 1)
+    assert await statuses(db) == ["PARKED"]
+    assert transport.attempts == 6  # tried exactly that often, then never again
     async with db.uow() as uow:
         row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
-    assert row.last_error == "busy" and row.sent_at is not None
+    assert row.last_error == "busy"
     transport.fail_transient, transport.fail_permanent = 0, True
     await put(db, clock, 1, chat="u2", chat_type="single")
     for _ in range(3):
         await out.flush()
-        clock.advance(seconds=700)
-    assert await statuses(db) == ["DEAD", "DEAD"]
-    assert transport.attempts == MAX_ATTEMPTS + 1  # a permanent error is never retried
+        clock.advance(seconds=MAX_BACKOFF + 1)
+    assert await statuses(db) == ["PARKED", "PARKED"]
+    assert transport.attempts == 6 + 1  # a permanent error is never retried
     assert transport.sent == []
 
 
@@ -175,7 +190,7 @@ async def test_unknown_platform_is_dead_not_stuck(db: Database, clock: Clock) ->
     out = OutboxSender(db, {}, replies, clock=clock)
     await put(db, clock, 1)
     await out.flush()
-    assert await statuses(db) == ["DEAD"]
+    assert await statuses(db) == ["PARKED"]
 
 
 #: the platforms' documented message sizes: WeCom group-robot markdown 4096 bytes, DingTalk webhook
@@ -209,7 +224,7 @@ async def test_a_refused_digest_marks_its_rows_dead_not_delivered(db: Database, 
     out = sender(db, clock, transport)
     await put(db, clock, 5)
     await out.flush()
-    assert await statuses(db) == ["DEAD"] * 5
+    assert await statuses(db) == ["PARKED"] * 5
 
 
 async def test_a_row_reclaimed_by_another_sender_is_not_settled_twice(db: Database, clock: Clock) -> None:
@@ -243,3 +258,41 @@ async def test_a_decided_card_replaces_a_copy_that_never_arrived(db: Database, c
         clock.advance(seconds=5)
     assert [d.message.card.closed for d in transport.sent] == [True]  # type: ignore[union-attr]
     assert await statuses(db) == ["MERGED", "SENT"]
+
+
+async def test_two_instances_share_one_robots_twenty_per_minute(db: Database, clock: Clock) -> None:
+    """The window lives in the database: what one instance sent counts for the other (both databases)."""
+    limit = RateLimit(20, 60.0)
+    a_transport, b_transport = FakeTransport(limit), FakeTransport(limit)
+    a, b = sender(db, clock, a_transport), sender(db, clock, b_transport)
+    await put(db, clock, 15)
+    assert await a.flush() == 15  # within the budget: one message each
+    clock.advance(seconds=10)
+    await put(db, clock, 15)
+    await b.flush()  # B has sent nothing itself, but the robot has only 5 sends left this minute
+    for _ in range(6):  # both keep polling within the same minute
+        await asyncio.gather(a.flush(), b.flush())
+        clock.advance(seconds=5)
+    sends = a_transport.sent + b_transport.sent
+    assert len(sends) <= 20, len(sends)
+    delivered = "\n".join(d.message.text for d in sends)
+    assert all(f"通知 {i}" in delivered for i in range(15))
+    assert set(await statuses(db)) <= {"SENT", "MERGED"}
+
+
+async def test_instances_polling_together_never_exceed_the_shared_window(db: Database, clock: Clock) -> None:
+    limit = RateLimit(20, 60.0)
+    transports = [FakeTransport(limit) for _ in range(3)]
+    senders = [sender(db, clock, t) for t in transports]
+    for _ in range(4):  # 4 × 10 single cards (never merged), each instance racing for them
+        card = Message(kind="card", text="审批", card=Card("审批", "…"))
+        await put(db, clock, 10, message=card)
+        await asyncio.gather(*(s.flush() for s in senders))
+        clock.advance(seconds=2)
+    sent_in_window = sum(len(t.sent) for t in transports)
+    assert sent_in_window == 20, sent_in_window  # the budget is used, and not exceeded
+    clock.advance(seconds=61)
+    for _ in range(3):
+        await asyncio.gather(*(s.flush() for s in senders))
+    assert sum(len(t.sent) for t in transports) == 40
+    assert set(await statuses(db)) == {"SENT"}

@@ -98,7 +98,7 @@ async def test_group_order_with_two_replies_answers_once_with_both(world: World)
     [answer] = w.aibot_answers(code)
     assert "#1 华为 金额 ¥12,000" in answer["markdown"]["content"]
     assert "目前没有人担任审批所需的角色" in answer["markdown"]["content"]
-    assert "DEAD" not in await w.outbox_status()
+    assert "PARKED" not in await w.outbox_status()
 
 
 async def test_approval_card_click_updates_every_copy(world: World) -> None:

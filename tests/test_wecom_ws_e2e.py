@@ -122,7 +122,7 @@ async def test_approval_card_pushed_pressed_and_updated(world: WsWorld) -> None:
     # the group the order came from hears it too, with its owner mentioned
     [notice] = w.fake.texts(w.fake.pushes(GROUP))
     assert "审批通过" in notice and "<@wangwu>" in notice
-    assert "DEAD" not in await w.outbox_status()
+    assert "PARKED" not in await w.outbox_status()
     assert w.http.calls == []
 
 

@@ -170,7 +170,8 @@ class DingTalkClient:
             return
         message = f"dingtalk {what}: errcode {errcode} {data.get('errmsg', '')}".strip()
         if errcode in THROTTLE_ERRCODES:
-            raise TransientError(message, retry_after=WEBHOOK_THROTTLE_SECONDS if what == "webhook" else 60.0)
+            raise TransientError(message, retry_after=WEBHOOK_THROTTLE_SECONDS if what == "webhook" else 60.0,
+                                 firm=what == "webhook")
         if what == "sessionWebhook" and errcode == SESSION_GONE_ERRCODE:
             raise SessionExpired(message)
         raise PermanentError(message)

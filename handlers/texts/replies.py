@@ -167,3 +167,16 @@ def state_label(state: str, stage: str | None) -> str:
     """已确认·部分发货."""
     label = STATE_LABELS.get(state, state)
     return f"{label}·{STAGE_LABELS[stage]}" if stage else label
+
+
+def too_many_lines(lines: int, limit: int) -> str:
+    """Reply to a message with more lines than any command has (nothing of it was read)."""
+    return (f"这条消息有 {lines} 行，一条命令最多 {limit} 行，未做任何修改。"
+            "如果是批量录入，请分几条发送，或让管理员用 gendan import 导入表格。")
+
+
+def too_fast(scope: str, limit: int, wait: int) -> str:
+    """Reply once when a person (``scope="person"``) or a chat (``"chat"``) sends commands faster than allowed."""
+    who = "你" if scope == "person" else "这个群"
+    return (f"{who}发得太快了：每分钟最多 {limit} 条命令。刚才这条和之后 {wait} 秒内的消息不会处理，"
+            f"也不会再提示；请 {wait} 秒后再发。")

@@ -12,7 +12,15 @@ from storage.models.activity import (
 )
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.catalog import Customer, Product, StockMove
-from storage.models.messaging import InboxEvent, KeyValue, LocalMessage, OutboxMessage, Prompt, SentCard
+from storage.models.messaging import (
+    InboxEvent,
+    KeyValue,
+    LocalMessage,
+    OutboxMessage,
+    Prompt,
+    RateSlot,
+    SentCard,
+)
 from storage.models.orders import ZERO, Approval, ChangeRequest, Order, OrderLine, OrderVersion
 from storage.models.people import Chat, ChatSubscription, Person, PersonRole, Tenant
 
@@ -39,6 +47,7 @@ __all__ = [
     "PersonRole",
     "Product",
     "Prompt",
+    "RateSlot",
     "Reminder",
     "SentCard",
     "Shipment",

@@ -59,15 +59,29 @@ class OutboxMessage(Base):
     card_key: Mapped[str | None] = mapped_column(String(96), index=True)
     reply_to: Mapped[str | None] = mapped_column(String(160))
     reply_hints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: PENDING → SENDING → SENT / MERGED / DEAD
+    #: PENDING → SENDING → SENT / MERGED / PARKED (undeliverable; an admin may retry it: ``gendan outbox``)
     status: Mapped[str] = mapped_column(String(8), default="PENDING")
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the sender holding a SENDING row, and until when (renewed while it sends); see storage.outbox
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     merged_into: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RateSlot(Base):
+    """One send counted against a chat's rate limit, shared by every instance (see storage.outbox)."""
+
+    __tablename__ = "rate_slots"
+    __table_args__ = (Index("ix_rate_slots_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SentCard(Base):

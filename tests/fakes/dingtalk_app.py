@@ -206,8 +206,6 @@ async def dingtalk_app(db_url: tuple[str, dict[str, Any]], clock: Clock, **overr
         app = create_app(make_settings(url, **values), clock=clock, db=Database(url, **kwargs), run_sender=False)
         client: TestClient[Any, Any] = TestClient(TestServer(app))
         await client.start_server()
-        # The sender's rate window follows the simulated clock, like the fake's 20-per-minute window.
-        app[SENDER].monotonic = lambda: clock().timestamp()
         try:
             yield DingTalkHarness(app, client, fake, clock)
         finally:

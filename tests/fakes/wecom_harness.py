@@ -206,8 +206,6 @@ async def open_world(db_url: tuple[str, dict[str, Any]], clock: Clock) -> AsyncI
     async with FakeWeCom(clock=seconds) as fake:
         settings = make_settings(url, **wecom_settings(url, fake.url))
         app = create_app(settings, clock=clock, db=Database(url, **kwargs), run_sender=False)
-        # The outbox's per-chat rate window must see the test's minutes, not the wall clock's.
-        app[SENDER].monotonic = seconds
         client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         try:

@@ -98,6 +98,8 @@ class FakeWeCom:
         self.used_codes: set[str] = set()
         self.used_response_urls: set[str] = set()
         self._failures: dict[str, deque[tuple[int, int]]] = defaultdict(deque)  # path -> (http, errcode)
+        #: path -> (start, end) in this fake's clock: busy, then down (see :meth:`outage`)
+        self._outages: dict[str, tuple[float, float]] = {}
         self._delays: dict[str, float] = {}
         self._webhook_times: dict[str, deque[float]] = defaultdict(deque)
         self._ids = itertools.count(1)
@@ -117,6 +119,11 @@ class FakeWeCom:
     def fail_http(self, path: str, status: int, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``path`` with an HTTP error status."""
         self._failures[path].extend([(status, 0)] * times)
+
+    def outage(self, path: str, start: float, end: float) -> None:
+        """Between ``start`` and ``end`` (this fake's clock) ``path`` answers errcode -1 (系统繁忙)
+        for the first half and HTTP 503 for the second, as WeCom did in a real outage."""
+        self._outages[path] = (start, end)
 
     def slow(self, path: str, seconds: float) -> None:
         """Delay every answer on ``path``."""
@@ -175,6 +182,13 @@ class FakeWeCom:
         self.calls.append(call)
         if path in self._delays:
             await asyncio.sleep(self._delays[path])
+        start, end = self._outages.get(path, (0.0, 0.0))
+        if start <= call.at < end:
+            if call.at < (start + end) / 2:
+                call.errcode = -1
+                return self._err(-1, "system busy")
+            call.errcode = -503
+            return web.Response(status=503, text="service unavailable")
         if self._failures[path]:
             status, errcode = self._failures[path].popleft()
             call.errcode = errcode if status == 200 else -status

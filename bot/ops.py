@@ -1,0 +1,79 @@
+"""Operator commands behind ``gendan outbox`` and ``gendan backup`` (the CLI only parses and prints)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from storage.db import Database
+from storage.outbox import parked, retry_parked
+
+#: longest error text shown per parked row (platform answers can carry long hint URLs)
+ERROR_CHARS = 160
+
+
+async def parked_lines(db: Database) -> list[str]:
+    """One line per parked message: id, when written, platform:chat, attempts, the platform's last answer."""
+    async with db.reader() as uow:
+        rows = await parked(uow)
+    lines = []
+    for row in rows:
+        text = str(row.message.get("text", "")).replace("\n", " ")[:40]
+        error = (row.last_error or "").replace("\n", " ")[:ERROR_CHARS]
+        lines.append(f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M}\t{row.platform}:{row.chat_id}\t"
+                     f"attempts={row.attempts}\t{text}\t{error}")
+    return lines
+
+
+async def retry(db: Database, now: datetime, row_id: int | None) -> int:
+    """Put parked message ``row_id`` (or every parked one, for None) back in line; returns how many.
+
+    A running server's sender sees them at its next poll (a few seconds).
+    """
+    async with db.uow() as uow:
+        return await retry_parked(uow, now, row_id)
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a SQLite URL, or None for another database (or an in-memory one)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def pg_dump_command(database_url: str, target: str) -> str:
+    """The ``pg_dump`` line that backs up a PostgreSQL database (password left to PGPASSWORD / .pgpass)."""
+    url = make_url(database_url)
+    parts = ["pg_dump", "--format=custom", f"--file={target}"]
+    if url.host:
+        parts.append(f"--host={url.host}")
+    if url.port:
+        parts.append(f"--port={url.port}")
+    if url.username:
+        parts.append(f"--username={url.username}")
+    parts.append(url.database or "")
+    return " ".join(parts)
+
+
+async def backup_sqlite(source: Path, target: Path) -> int:
+    """Copy a live SQLite database with its online backup API, in a thread (the loop stays free).
+
+    The backup copies pages in steps and restarts when a writer changes the source, so it
+    gives a consistent snapshot while the server keeps working. Returns the pages copied.
+    """
+    def run() -> int:
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=256)
+            return int(dst.execute("PRAGMA page_count").fetchone()[0])
+        finally:
+            dst.close()
+            src.close()
+
+    return await asyncio.to_thread(run)
