@@ -336,7 +336,7 @@ class Dispatcher:
             return
         spec = self.by_name.get(cmd.name.lower())
         if spec is None:
-            ctx.reply(self.texts.unknown_command(cmd.name))
+            ctx.reply(self.texts.unknown_command(cmd.name, cmd.args, self.specs))
             return
         if spec.roles is not None and not (spec.roles & ctx.person.roles):
             ctx.reply(self.texts.no_role(spec, ctx.person.roles))

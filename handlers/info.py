@@ -41,7 +41,7 @@ async def help_cmd(ctx: Context, cmd: CommandText) -> None:
     if text:
         spec = ctx.dispatcher.by_name.get(text.lower())
         if spec is None:
-            raise UserError(t.unknown_command(text))
+            raise UserError(t.unknown_command(text, "", specs))
         ctx.reply(msg.help_command(spec.name, spec.aliases, spec.summary, spec.usage, spec.example, spec.roles))
         return
     mine = [(s.usage, s.summary) for s in specs if s.roles is None or s.roles & ctx.person.roles]

@@ -85,6 +85,10 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
 
 @router.command("查单", aliases=("查询", "查看"), read_only=True, **help_of("查单"))
 async def show_order(ctx: Context, cmd: CommandText) -> None:
+    words = cmd.args.strip()
+    if words and not any(ch.isdigit() or ch == "#" for ch in words):
+        # "/查单 华为": a name, not a number; /订单 is the list that takes names
+        raise InputError(msg.query_is_not_a_number(words))
     no = _ref(cmd)
     async with ctx.uow() as uow:
         order = await load_order(uow, no, lock=False)

@@ -52,6 +52,11 @@ def change_head(no: int, applied: bool, version: int) -> str:
     return f"#{no} 变更{f'已生效（v{version}）' if applied else '已提交审批'}："
 
 
+def query_is_not_a_number(text: str) -> str:
+    """/查单 with a customer name or a list word instead of an order number."""
+    return f"/查单 要写单号，如 #12。按客户或条件找订单请发：/订单 {text}"
+
+
 def no_orders() -> str:
     return "没有符合条件的订单。"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from handlers.texts import suggest
 from storage.vocab import ACTION_COMMANDS, ROLE_LABELS, STAGE_LABELS, STATE_LABELS
 
 FIELD_LABELS = {
@@ -61,9 +62,9 @@ def too_long(length: int, limit: int) -> str:
     return f"这条消息太长（{length} 字），一条命令最多 {limit} 字，未做任何修改。请分几条发送。"
 
 
-def unknown_command(name: str) -> str:
-    """Reply to an unknown command."""
-    return f"没有「/{name}」这个命令。发送 /帮助 查看全部命令。"
+def unknown_command(name: str, args: str = "", specs: Sequence[Any] = ()) -> str:
+    """Reply to an unknown command, offering the nearest commands (``specs``: the registered ones)."""
+    return suggest.unknown_command(name, args, specs)
 
 
 def no_role(spec: Any, roles: frozenset[str]) -> str:
