@@ -16,8 +16,11 @@ def no_pending_step(no: int, state: str) -> str:
     return f"#{no} 当前没有待审批的步骤（状态：{STATE_LABELS.get(state, state)}）。"
 
 
-def decided(no: int, approve: bool, comment: str | None, state: str, waiting_role: str | None = None) -> str:
+def decided(no: int, approve: bool, comment: str | None, state: str, waiting_role: str | None = None,
+            stand_in: str | None = None) -> str:
     text = f"#{no} 已{'通过' if approve else '驳回'}" + (f"：{comment}" if comment else "")
+    if stand_in:
+        text += f"（管理员代{ROLE_LABELS.get(stand_in, stand_in)}审批，已记入记录）"
     if waiting_role:
         return text + f"，等待{ROLE_LABELS.get(waiting_role, waiting_role)}审批。"
     return text + f"，当前状态「{STATE_LABELS.get(state, state)}」。"
@@ -37,8 +40,22 @@ def ask_reject_reason(no: int) -> str:
     return f"请直接回复驳回 #{no} 的理由（10 分钟内有效），或发送 /审批 #{no} 驳回 理由。"
 
 
-def no_approver(no: int) -> str:
-    return f"⚠️ #{no} 目前没有人担任审批所需的角色，请管理员用 /角色 指定。"
+def no_approver(no: int, role: str) -> str:
+    from handlers.texts.orders import vacant_warning
+
+    return vacant_warning(no, role)
+
+
+def vacant_role_to_admin(no: int, customer: str, amount: Decimal, role: str) -> str:
+    """To each admin, 1:1: an order's approval needs a role nobody holds."""
+    from handlers.texts.orders import vacant_warning
+
+    return f"#{no} {customer} {money(amount)} 已提交审批。\n" + vacant_warning(no, role)
+
+
+def shipped_unpaid(no: int, terms: str) -> str:
+    """Shipped although the terms ask for payment first and nothing is paid (it went ahead)."""
+    return f"⚠️ #{no} 付款方式是「{terms}」，但还没有任何回款：请确认已收款或已获准先发货。"
 
 
 # ---- orders and fulfilment ---------------------------------------------------------------
