@@ -144,7 +144,8 @@ async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
         stock = await catalog.stock_in(uow, product, qty, ctx.person.id, ctx.now())
         audit(uow, ctx.prov, "stock_in", None, ctx.now(), summary=product.sku,
               after={"sku": product.sku, "qty": qty, "stock": stock})
-        ctx.reply(msg.stocked_in(product.sku, qty, stock, created))
+        linked = await catalog.link_free_lines(uow, product, ctx.prov, ctx.now()) if created else []
+        ctx.reply(msg.stocked_in(product.sku, qty, stock, created, linked))
 
 
 @router.command("提醒", aliases=("remind",), **help_of("提醒"))

@@ -106,6 +106,7 @@ ISSUES = {
     "completed_not_settled": "订单「{ref}」标为已完成，但没有全部发货或还有 {balance} 元未回款",
     # notes
     "free_product": "产品「{value}」不在产品目录里，按文字记录（不关联产品、不扣库存）",
+    "linked_lines": "新产品「{value}」：订单 {orders} 里写着它的行已关联到产品库，之后发货会扣库存",
     "settled": "订单「{ref}」已全部发货并回清款，状态按「已完成」导入（文件里是「{value}」）",
 }
 
@@ -143,6 +144,8 @@ def issue_text(issue: Issue) -> str:
     params = {k: _shown(v) for k, v in issue.params.items()}
     if "field" in params:
         params["field"] = FIELD_LABELS.get(params["field"], params["field"])
+    if "orders" in params:
+        params["orders"] = LIST_SEP.join(f"#{no}" for no in issue.params["orders"])
     text = ISSUES[issue.code].format(**params)
     return ROW.format(row=issue.row, text=text) if issue.row else text
 

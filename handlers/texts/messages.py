@@ -211,8 +211,15 @@ def stock_rows(rows: list[tuple[str, str, Decimal, str | None]]) -> str:
                      for sku, name, stock, unit in rows)
 
 
-def stocked_in(sku: str, amount: Decimal, stock: Decimal, created: bool) -> str:
-    return f"{sku} 入库 {qty(amount)}，现有库存 {qty(stock)}" + ("（新产品已建档）" if created else "")
+def stocked_in(sku: str, amount: Decimal, stock: Decimal, created: bool, linked: Iterable[int] = ()) -> str:
+    text = f"{sku} 入库 {qty(amount)}，现有库存 {qty(stock)}" + ("（新产品已建档）" if created else "")
+    nos = " ".join(f"#{no}" for no in linked)
+    return text + (f"\n{linked_lines(sku, nos)}" if nos else "")
+
+
+def linked_lines(sku: str, nos: str) -> str:
+    """Open orders whose free-text line named a product just created."""
+    return f"订单 {nos} 里的 {sku} 已关联到产品库，之后发货会扣库存。"
 
 
 def reminder_set(when: datetime, order_no: int | None, for_me: bool, text: str) -> str:

@@ -211,7 +211,7 @@ _HISTORY: dict[str, str] = {
     "change_rejected": "变更被驳回：{s}", "production_started": "开始生产", "production_finished": "完工",
     "ship": "发货第{s}批", "sign": "客户签收", "pay": "回款 {money}", "hold": "挂起：{s}", "resume": "恢复",
     "close": "关闭：{s}", "cancel": "作废：{s}", "reopen": "重开：{s}", "reassign": "负责人变更：{s}",
-    "follow_up": "跟进：{s}", "ticket_open": "售后 {s}", "ticket_update": "售后 {s}",
+    "follow_up": "跟进：{s}", "link_product": "关联产品 {s}", "ticket_open": "售后 {s}", "ticket_update": "售后 {s}",
 }
 
 
