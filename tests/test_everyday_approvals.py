@@ -43,6 +43,8 @@ async def test_vacant_role_said_at_submission_and_admins_told(no_boss: Bot) -> N
     reply = await no_boss.text("m1", "/审批 #1 通过", chat="m1")
     assert reply == "#1 已通过，等待老板审批。\n" + VACANT_BOSS
     assert [m for m in await no_boss.sent("admin") if m["card"]], "the admin gets the 老板 step's card"
+    # /帮助 #1 offers the admin the decision (and not while someone holds the role: see below)
+    assert "/审批 #1 通过" in await no_boss.text("admin", "/帮助 #1", chat="admin")
     # the admin stands in; the history says so
     reply = await no_boss.text("admin", "/审批 #1 通过", chat="admin")
     assert reply == "#1 已通过（管理员代老板审批，已记入记录），当前状态「已确认」。"
@@ -66,6 +68,7 @@ async def test_admin_does_not_stand_in_for_a_role_someone_holds(shop: Bot) -> No
         "#1 这一步需要「主管」审批，你没有该角色。目前由 王经理 担任主管，请由他们审批。\n（未做任何修改）")
     await assert_unchanged(shop.db, before, "/审批 #1 通过")
     await shop.text("m1", "/审批 #1 通过", chat="m1")
+    assert "/审批" not in await shop.text("admin", "/帮助 #1", chat="admin")
     before = await fingerprint(shop.db)
     assert await shop.text("admin", "/审批 #1 通过", chat="admin") == (
         "#1 这一步需要「老板」审批，你没有该角色。目前由 赵总 担任老板，请由他们审批。\n（未做任何修改）")
