@@ -146,11 +146,18 @@ def _setup_board(app: web.Application, db: Database, settings: Settings, dispatc
 
     keys = approval_links.LinkKeys(db, settings)
     board.setup_routes(app, db, settings, keys, texts=board_texts, clock=dispatcher.clock, payment_due=payment_due)
-    dispatcher.board_link = board_tokens.link_maker(settings, keys, dispatcher.clock)
-    # the /对账 workbook: its download route and the link maker statement_cmd finds on the dispatcher
+    # the /对账 workbook: its download route; the link makers go on the dispatcher
     from handlers.texts import statements as statement_texts
     statements.setup_routes(app, db, settings, keys, texts=statement_texts, layout=statement_texts.LAYOUT,
                             clock=dispatcher.clock)
+    wire_links(dispatcher, db, settings)
+
+
+def wire_links(dispatcher: Dispatcher, db: Database, settings: Settings) -> None:
+    """The /看板 and /对账 link makers the handlers find on the dispatcher: signed with the key the
+    server keeps in the database, on ``GENDAN_PUBLIC_URL`` (``gendan chat`` uses the same)."""
+    keys = approval_links.LinkKeys(db, settings)
+    dispatcher.board_link = board_tokens.link_maker(settings, keys, dispatcher.clock)
     dispatcher.statement_link = board_tokens.statement_link_maker(settings, keys, dispatcher.clock)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import secrets
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -136,49 +135,27 @@ async def _grant(settings: Settings, who: str, roles: list[str]) -> int:
 
 
 async def _chat(settings: Settings, user: str, name: str, chat: str) -> int:
-    """Read lines from stdin, send each through the dispatcher, print the replies and new messages."""
-    from bot.app import build_core
-    from bot.events import Actor, CardAction, ChatMessage, ChatRef
+    """Read lines from stdin, send each through the dispatcher, print what the chat receives."""
+    from bot.app import build_core, wire_links
     from bot.local import PLATFORM, LocalTransport
     from bot.outbox import OutboxSender
+    from bot.terminal_chat import TerminalChat
     from storage.migrate import upgrade
 
     db, dispatcher = build_core(settings)
     await upgrade(db.engine)
+    wire_links(dispatcher, db, settings)
     sender = OutboxSender(db, {PLATFORM: LocalTransport(db)}, dispatcher.texts)
-    chat = chat or user
-    ref = ChatRef(PLATFORM, chat, "single" if chat == user else "group")
-    actor = Actor(PLATFORM, user, name, tenant=PLATFORM)
-    print(f"跟单助手 terminal chat as {user} in {chat}. Type /帮助; 'press <action>' presses a card button; "
-          "Ctrl-D quits.")
+    session = TerminalChat(db, dispatcher, sender, sys.stdout, user, name, chat)
+    await session.start()
     loop = asyncio.get_running_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
             break
-        line = line.strip()
-        if not line:
-            continue
-        event: ChatMessage | CardAction
-        if line.startswith("press "):
-            event = CardAction(PLATFORM, "a-" + secrets.token_hex(8), ref, actor, line[6:].strip())
-        else:
-            event = ChatMessage(PLATFORM, "m-" + secrets.token_hex(8), ref, actor, line)
-        for message in await dispatcher.handle(event) or []:
-            _print(message)
-        await sender.flush()
+        await session.line(line)
     await db.dispose()
     return 0
-
-
-def _print(message: object) -> None:
-    from bot.outbound import Message
-
-    assert isinstance(message, Message)
-    print("🤖 " + message.text.replace("\n", "\n   "))
-    if message.card:
-        for b in message.card.buttons:
-            print(f"   [{b.label}] press {b.action}")
 
 
 async def _jobs(settings: Settings) -> int:

@@ -387,10 +387,10 @@ class Dispatcher:
             return
         spec = self.by_name.get(cmd.name.lower())
         if spec is None:
-            ctx.reply(self.texts.unknown_command(cmd.name))
+            ctx.reply(self.texts.unknown_command(cmd.name, cmd.args, self.specs))
             return
         if spec.roles is not None and not (spec.roles & ctx.person.roles):
-            ctx.reply(self.texts.no_role(spec, ctx.person.roles))
+            ctx.reply(self.texts.no_role(spec, ctx.person.roles, f"{ctx.person.platform}:{ctx.person.user_id}"))
             return
         ctx.read_only = spec.read_only
         try:

@@ -34,17 +34,28 @@ const $=id=>document.getElementById(id);
 function who(){const u=$('user').value.trim();return{user:u,name:$('name').value.trim(),chat:$('chat').value.trim()||u}}
 function bubble(text,cls){const d=document.createElement('div');d.className='m '+cls;
   d.textContent=text;$('log').appendChild(d);return d}
+// the server keeps what the bot sent; the person's own lines are kept here (per user and chat, for
+// this tab), each with the number of bot messages before it, so a redraw puts them back in place
+let drawn={key:'',count:0};
+function key(w){return 'gendan:'+w.user+'@'+w.chat}
+function mine(w){try{return JSON.parse(sessionStorage.getItem(key(w))||'[]')}catch(e){return []}}
+function remember(w,text){const lines=mine(w);lines.push({after:drawn.key===key(w)?drawn.count:1e9,text});
+  sessionStorage.setItem(key(w),JSON.stringify(lines))}
+function bottom(){const l=$('log');l.scrollTop=l.scrollHeight}
 function render(msg){
   if(msg.card){const d=bubble('', 'bot card'+(msg.card.closed?' closed':''));const b=document.createElement('b');
     b.textContent=msg.card.title;d.appendChild(b);d.appendChild(document.createTextNode(msg.card.body));
     if(!msg.card.closed){const row=document.createElement('div');d.appendChild(row);
       for(const btn of msg.card.buttons){const e=document.createElement('button');e.textContent=btn.label;
         if(btn.style==='danger')e.className='danger';e.onclick=()=>press(btn.action);row.appendChild(e)}}}
-  else bubble(msg.text,'bot');$('log').scrollTop=1e9}
+  else bubble(msg.text,'bot')}
 async function refresh(){const w=who();const r=await fetch('/local/sent?chat='+encodeURIComponent(w.chat));
-  const j=await r.json();$('log').innerHTML='';for(const m of j.messages)render(m)}
+  const j=await r.json();$('log').innerHTML='';const own=mine(w);let i=0;
+  j.messages.forEach((m,n)=>{for(;i<own.length&&own[i].after<=n;i++)bubble(own[i].text,'me');render(m)});
+  for(;i<own.length;i++)bubble(own[i].text,'me');
+  drawn={key:key(w),count:j.messages.length};bottom()}
 async function send(){const w=who();const text=$('text').value;if(!text.trim())return;
-  bubble(text,'me');$('text').value='';
+  remember(w,text);bubble(text,'me');bottom();$('text').value='';
   await fetch('/local/message',{method:'POST',headers:{'Content-Type':'application/json'},
     body:JSON.stringify({...w,chat_type:w.chat===w.user?'single':'group',text})});await refresh()}
 async function press(action){const w=who();const text=action.endsWith(':no')?(prompt('驳回理由')||''):'';

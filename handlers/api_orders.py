@@ -285,5 +285,6 @@ async def _store(dispatcher: Dispatcher, owner: PersonInfo, ref: str | None, fie
         order.external_ref = ref
         await uow.session.flush()
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(t.via_api(ref) + "\n" + ot.created(order, resolved.new_customer, resolved.free_lines))
+        ctx.reply(t.via_api(ref) + "\n" + ot.created(order, resolved.new_customer, resolved.free_lines, None,
+                                                      next((e.data for e in events if e.kind == "submitted"), None)))
         return order.no

@@ -53,16 +53,18 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
         # any decision ends a pending "reply with the reason" question of this person
         await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id))
         await _keep_clicked_copy(ctx, uow, step.id)
-        await dispatch_events(ctx, uow, order, events)
         lapsed = next((e for e in events if e.kind == "change_obsolete"), None)
         if lapsed is not None:
             ctx.reply(msg.change_lapsed(order.no, str(lapsed.data["why"])))
         else:
             waiting = next((e.data["role"] for e in events if e.kind == "approval_needed"), None)
-            ctx.reply(msg.decided(order.no, approve, comment, order.state, waiting))
+            ctx.reply(msg.decided(order.no, approve, comment, order.state, waiting,
+                                  step.role if any(e.data.get("stand_in") for e in events) else None))
+        # after the reply: a warning that the next step has nobody reads as its follow-up
+        await dispatch_events(ctx, uow, order, events)
 
 
-@router.command("审批", aliases=("approve",), roles={Role.MANAGER, Role.BOSS}, **help_of("审批"))
+@router.command("审批", aliases=("approve",), roles={Role.MANAGER, Role.BOSS, Role.ADMIN}, **help_of("审批"))
 async def approve_cmd(ctx: Context, cmd: CommandText) -> None:
     try:
         no, approve, reason = args.parse_approval(cmd.args)

@@ -67,8 +67,11 @@ async def ship(ctx: Context, cmd: CommandText) -> None:
             shipment, events = await svc.ship(uow, order, ctx.prov, wanted, parsed.carrier, parsed.tracking_no,
                                               ctx.now())
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(msg.shipped(order.no, shipment.seq, shipment.amount, parsed.carrier, parsed.tracking_no)
-                  + "\n" + ot.progress_line(order, ctx.today()))
+        reply = (msg.shipped(order.no, shipment.seq, shipment.amount, parsed.carrier, parsed.tracking_no)
+                 + "\n" + ot.progress_line(order, ctx.today()))
+        if any(e.data.get("unpaid_prepay") for e in events):
+            reply += "\n" + msg.shipped_unpaid(order.no, order.payment_terms or "")
+        ctx.reply(reply)
 
 
 @router.command("签收", aliases=("sign",), roles={Role.SALES, Role.WAREHOUSE}, **help_of("签收"))

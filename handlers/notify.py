@@ -61,6 +61,13 @@ async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) 
         await _close_cards(ctx, uow, order, event)
     if event.kind == "approval_needed":
         await _approval_cards(ctx, uow, order, event, seen, key)
+    if event.kind == "submitted" and event.data.get("vacant"):
+        await _tell_admins(ctx, uow, order, event, key)
+    if event.kind == "shipped" and event.data.get("unpaid_prepay") and order.owner_id != ctx.person.id:
+        # the owner chases the payment: told 1:1 even when the group saw the shipment
+        owner_chat = (order.owner.platform, order.owner.user_id)
+        ctx.send(*owner_chat, "single", Message.plain(msg.shipped_unpaid(order.no, order.payment_terms or "")),
+                 event_key=f"unpaid:{key}")
     text = notices.notice(event.kind, order, event.data, ctx.person.name or ctx.person.user_id)
     if text is None:
         return
@@ -89,6 +96,17 @@ async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) 
                  event_key=key)
 
 
+async def _tell_admins(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent, key: str) -> None:
+    """Admins hear at submission that a step's role is vacant (they can grant it, or stand in)."""
+    customer = order.customer.name if order.customer else ""
+    for admin in await people.holders_of(uow, "admin"):
+        if admin.id == ctx.person.id:
+            continue  # the reply already says it
+        text = "\n".join(msg.vacant_role_to_admin(order.no, customer, order.amount, role)
+                         for role in event.data["vacant"])
+        ctx.send(admin.platform, admin.user_id, "single", Message.plain(text), event_key=f"vacant:{key}")
+
+
 async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent,
                           seen: set[tuple[str, str]], key: str) -> None:
     step = await uow.session.get_one(Approval, event.data["approval_id"])
@@ -98,11 +116,14 @@ async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: Do
         change = {"diff": cr.diff, "amount": cr.after["amount"]}
     card = cards.approval_card(order, step, change)
     approvers = [p for p in await people.holders_of(uow, step.role) if p.id != order.owner_id]
+    if not approvers:
+        # nobody holds the role: the admins get the card, since an admin may stand in
+        approvers = [p for p in await people.holders_of(uow, "admin") if p.id != order.owner_id]
+        if step.step > 0 or step.change_request_id is not None:  # at submission the reply said it already
+            ctx.reply(msg.no_approver(order.no, step.role))
     for person in approvers:
         seen.add((person.platform, person.user_id))
         ctx.send(person.platform, person.user_id, "single", card, event_key=f"card:{key}")
-    if not approvers:
-        ctx.reply(msg.no_approver(order.no))
 
 
 async def _close_cards(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) -> None:

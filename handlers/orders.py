@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from bot.commands import CommandText
@@ -19,6 +21,7 @@ from handlers.texts.replies import candidates
 from storage.models import AuditEvent, Order, OrderLine
 from storage.services import catalog, changes
 from storage.services import orders as svc
+from storage.services.base import DomainEvent
 from storage.vocab import Role
 
 router = Router("orders")
@@ -33,7 +36,7 @@ async def create_order(ctx: Context, cmd: CommandText) -> None:
         with refusing(None):
             order, events = await svc.create(uow, ctx.prov, resolved.data, origin, ctx.rules, ctx.now())
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today()))
+        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today(), submitted(events)))
 
 
 @router.command("补充", aliases=("fill",), **help_of("补充"))
@@ -45,14 +48,14 @@ async def fill_order(ctx: Context, cmd: CommandText) -> None:
         with refusing(no):
             events = await svc.fill(uow, order, ctx.prov, resolved.data, ctx.rules, ctx.now())
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today()))
+        ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today(), submitted(events)))
 
 
 @router.command("提交", aliases=("submit",), **help_of("提交"))
 async def submit_order(ctx: Context, cmd: CommandText) -> None:
     no = _ref(cmd)
     await on_order(ctx, no, lambda uow, o: svc.submit(uow, o, ctx.prov, ctx.rules, ctx.now()),
-                   lambda o, ev: ot.created(o, None, (), ctx.today()))
+                   lambda o, ev: ot.created(o, None, (), ctx.today(), submitted(ev)))
 
 
 @router.command("撤回", aliases=("withdraw",), **help_of("撤回"))
@@ -85,6 +88,10 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
 
 @router.command("查单", aliases=("查询", "查看"), read_only=True, **help_of("查单"))
 async def show_order(ctx: Context, cmd: CommandText) -> None:
+    words = cmd.args.strip()
+    if words and not any(ch.isdigit() or ch == "#" for ch in words):
+        # "/查单 华为": a name, not a number; /订单 is the list that takes names
+        raise InputError(msg.query_is_not_a_number(words))
     no = _ref(cmd)
     async with ctx.uow() as uow:
         order = await load_order(uow, no, lock=False)
@@ -92,6 +99,11 @@ async def show_order(ctx: Context, cmd: CommandText) -> None:
             select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id.desc()).limit(6)
         )).scalars())
         ctx.reply(ot.order_card(order, ctx.today(), list(reversed(history)), ctx.settings.tz))
+
+
+def submitted(events: list[DomainEvent]) -> dict[str, Any] | None:
+    """The data of the submission among ``events`` (approval steps, reasons, vacant roles), if any."""
+    return next((e.data for e in events if e.kind == "submitted"), None)
 
 
 def _ref(cmd: CommandText) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from schedules.calendar import Calendar, CalendarSettings
+from schedules.forecast import HORIZON, planned
 from storage.db import Database
 from storage.models import Person, Reminder
 
@@ -53,4 +54,17 @@ async def upcoming(db: Database, settings: CalendarSettings, now: datetime, limi
             who = f"{platform}:{user_id}" + (f" {name}" if name else "")
             lines.append(f"{fmt(r.due_at)}  {r.kind:<13} {who}  {r.text}{late}")
     lines.append(f"{pending} pending reminder(s)" + (f", first {limit} shown" if pending > limit else ""))
+    # what the rules will add: an order due tomorrow shows here before the hourly sweep stores it
+    coming = await planned(db, cal, now)
+    lines.append(f"planned by the rules, next {HORIZON.days} days (created when due):")
+    async with db.reader() as uow:
+        ids = sorted({d.person_id for d in coming[:limit]})
+        names = {pid: (platform, user_id, name) for pid, platform, user_id, name in (await uow.session.execute(
+            select(Person.id, Person.platform, Person.user_id, Person.name).where(Person.id.in_(ids)))).all()}
+    for due in coming[:limit]:
+        platform, user_id, name = names.get(due.person_id, ("?", str(due.person_id), ""))
+        who = f"{platform}:{user_id}" + (f" {name}" if name else "")
+        when = " (at the next sweep)" if due.due_at <= now else ""
+        lines.append(f"{fmt(due.due_at)}  {due.kind:<13} {who}  {due.text}{when}")
+    lines.append(f"{len(coming)} planned reminder(s)" + (f", first {limit} shown" if len(coming) > limit else ""))
     return lines

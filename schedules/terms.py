@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
+from storage.vocab import PREPAY_WORDS
+
 DEFAULT_DAYS = 30
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"\d{1,4}|[零一二两三四五六七八九十百]{1,5}"
 _MONTHLY_RE = re.compile(rf"月结\s*(?:(?P<n>{_NUM})\s*天)?")
 _DAYS_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个)?(?:天|日)")
-_PREPAY = ("款到发货", "款到", "预付", "先款", "现款", "全款")
+_PREPAY = PREPAY_WORDS
 _ON_DELIVERY = ("货到付款", "到付", "货到")
 
 Basis = Literal["confirmed", "shipped", "month_end"]

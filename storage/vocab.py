@@ -119,3 +119,10 @@ ACTION_COMMANDS: dict[str, str] = {
 }
 
 DEFAULT_PAYMENT_TERMS = "款到发货"
+#: payment terms that mean "paid before it ships" (shipping such an order with nothing paid is warned about)
+PREPAY_WORDS = ("款到发货", "款到", "预付", "先款", "现款", "全款")
+
+
+def is_prepayment(terms: str | None) -> bool:
+    """Whether payment terms ask for payment before shipping (``款到发货``, ``预付30%`` …)."""
+    return bool(terms) and any(word in (terms or "") for word in PREPAY_WORDS)

@@ -41,7 +41,11 @@ async def test_group_order_is_answered_through_the_session_webhook(db_url: Any, 
         await h.settle()
         replies = h.to("session", f"s-{body['msgId']}")
         assert len(replies) == 1 and "#1 小米" in replies[0] and "已自动确认" in replies[0]
-        # the reply @mentions nobody by accident and never went through the paid OpenAPI
+        # the reply @mentions the sender, as the official SDK's reply does (DingTalk shows @userId as
+        # the name), nobody else, and never went through the paid OpenAPI
+        [call] = h.fake.calls_to("/robot/sendBySession")
+        assert call.json["at"] == {"atUserIds": ["sales01"], "isAtAll": False}
+        assert replies[0].endswith(" @sales01"), replies[0]
         assert not h.fake.calls_to("/v1.0/robot/groupMessages/send")
         async with h.db.uow() as uow:
             order = (await uow.session.execute(select(Order))).scalar_one()
@@ -60,6 +64,7 @@ async def test_expired_session_webhook_falls_back_to_the_openapi(db_url: Any, cl
         assert len(h.fake.calls_to("/robot/sendBySession")) == 1
         group = h.to("group", SALES_GROUP)
         assert len(group) == 1 and "#1 小米" in group[0]
+        assert group[0].endswith(" @张三"), group[0]  # the OpenAPI has no at field: the name as text
         # 2. a 1:1 message whose hook expired by the clock: not even tried, batchSend to the user
         body = h.message("sales01", "/查单 #1", group=None, expires_ms=now_ms() - 1000)
         assert (await h.post_message(body)).status == 200

@@ -37,6 +37,8 @@ def test_group_message() -> None:
         "conversation_id": "cidGROUP1==",
         "robot_code": "dingappkey",
         "chat_id": "cidGROUP1==",
+        "sender_id": "manager01",
+        "sender_name": "王经理",
     }
     # The inbox stores and replays it.
     assert inbound_from_dict(json.loads(json.dumps(msg.to_dict()))) == msg

@@ -137,7 +137,8 @@ async def shop(team: Bot, clock: Clock) -> Bot:
 async def test_ship_short_tracking_number(shop: Bot) -> None:
     assert "已自动确认" in await shop.text("u1", "/下单 华为 A100×10@300 交期12-15")
     reply = await shop.text("w1", "/发货 #1 A100 8 顺丰 SF123")
-    assert reply == "#1 第1批已发货 ¥2,400（顺丰 SF123）\n#1 已确认·部分发货 | 已发 80% · 已收 0% · 交期 12-15"
+    assert reply == ("#1 第1批已发货 ¥2,400（顺丰 SF123）\n#1 已确认·部分发货 | 已发 80% · 已收 0% · 交期 12-15\n"
+                     "⚠️ #1 付款方式是「款到发货」，但还没有任何回款：请确认已收款或已获准先发货。")
 
 
 async def test_order_ship_and_stock_in_blocks(shop: Bot) -> None:

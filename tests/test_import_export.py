@@ -267,7 +267,7 @@ async def test_owner_from_option_when_the_cell_is_empty(db: Database, tmp_path: 
     await setup_catalog(db, tmp_path)
     rows = [ORDER_HEAD, ["N-1", "华为技术", "A100", 1, 100, "2026-12-15", None, None, None, None, None]]
     text, status = await do_import(db, "orders", xlsx(tmp_path / "n.xlsx", rows))
-    assert status == 1 and "第2行：缺少负责人" in text, text
+    assert status == 1 and "1 个订单没有负责人（第2行）：导入时加 --owner 张三" in text, text
     text, status = await do_import(db, "orders", xlsx(tmp_path / "n.xlsx", rows), owner="local:u1")
     assert status == 0, text
     assert await scalar(db, select(Order.state).where(Order.external_ref == "N-1")) == "CONFIRMED"

@@ -52,6 +52,11 @@ async def assert_refused(bot: Bot, user: str, text: str, *expected: str, chat: s
         ("m1", "/审批 #1 通过", ["#1", "没有待审批"]),
         ("m1", "/审批 #1 驳回", ["理由"]),
         ("u1", "/不存在的命令", ["没有「/不存在的命令」"]),
+        ("u1", "/我的", ["没有「/我的」", "/订单 我的"]),
+        ("u1", "/下担 华为 A100×2@300 交期12-15", ["没有「/下担」", "/下单 华为 A100×2@300 交期12-15"]),
+        ("u1", "/查单 华为", ["/订单 华为", "正确格式：/查单"]),
+        ("u2", "/审批 #1 通过", ["没有权限", "/角色 local:u2 +主管"]),
+        ("admin", "/审批 #1 通过", ["#1", "没有待审批"]),
         ("admin", "/角色 nobody 主管", ["找不到用户"]),
         ("admin", "/订阅 天气", ["正确格式：/订阅"]),
         ("admin", "/绑定 http://example.com/hook", ["正确格式：/绑定"]),
@@ -158,6 +163,12 @@ async def test_stock_in_never_guesses_a_product(team: Bot) -> None:
     await team.text("w1", "/入库 A100 5", chat="wh")
     assert "新产品已建档" in await team.text("w1", "/入库 A1 7", chat="wh")
     assert "A100：5" in await team.text("w1", "/库存 A100", chat="wh")
+
+
+async def test_admin_stands_in_only_for_a_vacant_role(team: Bot) -> None:
+    await team.text("u1", "/下单 华为 A100×500@300 交期12-15")  # 主管 then 老板; both roles are held
+    await assert_refused(team, "admin", "/审批 #1 通过", "#1", "目前由 王经理 担任主管", chat="admin")
+    await assert_refused(team, "admin", "/审批 #1 驳回 太贵", "#1", "目前由 王经理 担任主管", chat="admin")
 
 
 async def test_help_for_an_order_offers_approval_only_to_who_decides_now(team: Bot) -> None:

@@ -318,4 +318,5 @@ async def test_upcoming_lists_jobs_and_pending_reminders(world: World) -> None:
     assert lines[1].startswith("2026-11-30 09:00  daily-digest")
     assert lines[2].startswith("2026-11-30 09:00  weekly-report")
     assert lines[3] == "2026-11-28 10:00  custom        local:u1 张三  周六也提醒我"
-    assert lines[-1] == "1 pending reminder(s)"
+    assert lines[4] == "1 pending reminder(s)"
+    assert lines[-1] == "0 planned reminder(s)"

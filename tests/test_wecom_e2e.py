@@ -94,10 +94,14 @@ async def test_group_order_through_the_ai_bot(world: World) -> None:
 
 async def test_group_order_with_two_replies_answers_once_with_both(world: World) -> None:
     w = world
-    _status, code = await w.group_say("wangwu", BIG_ORDER)  # nobody holds 主管 yet: a warning and the order
+    _status, code = await w.group_say("wangwu", "/下单 华为 A100×10@600 交期12-15")  # ¥6,000: confirmed
     [answer] = w.aibot_answers(code)
-    assert "#1 华为 金额 ¥12,000" in answer["markdown"]["content"]
-    assert "目前没有人担任审批所需的角色" in answer["markdown"]["content"]
+    assert "已自动确认" in answer["markdown"]["content"]
+    # a change to ¥12,000 needs 主管, whom nobody holds yet: the change and a warning, two replies
+    _status, code = await w.group_say("wangwu", "/变更 #1 A100 数量 20")
+    [answer] = w.aibot_answers(code)
+    assert "#1 变更已提交审批" in answer["markdown"]["content"]
+    assert "目前没有人担任「主管」" in answer["markdown"]["content"]
     assert "PARKED" not in await w.outbox_status()
 
 

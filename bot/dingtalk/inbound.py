@@ -96,6 +96,9 @@ def message_from_robot(body: Mapping[str, Any]) -> ChatMessage:
         "robot_code": _str(body, "robotCode"),
         # Lets the transport use the sessionWebhook only for replies to this same chat.
         "chat_id": chat.chat_id,
+        # A reply in a group @mentions the sender, as the official SDK's reply_text does.
+        "sender_id": user_id,
+        "sender_name": actor.name,
     }
     return ChatMessage(
         platform=PLATFORM,

@@ -24,12 +24,13 @@ CardAction payload on the way back (see ``inbound.click_payload``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.outbound import Button, Card, Message
+from bot.outbound import Button, Card, Mention, Message
 from bot.transport import Delivery
 
 log = logging.getLogger("gendan.dingtalk.render")
@@ -56,6 +57,22 @@ def _mention_ids(message: Message) -> list[str]:
 def _with_mentions(text: str, tokens: list[str]) -> str:
     missing = [t for t in tokens if t not in text]
     return f"{text} {' '.join(missing)}" if missing else text
+
+
+def with_sender_mention(delivery: Delivery) -> Message:
+    """A reply in a group @mentions the person it answers (``at.atUserIds`` and ``@userId`` in the
+    text, which DingTalk shows as their name), as the official SDK's ``reply_text`` does; in a busy
+    group an unaddressed answer is easily taken for someone else's."""
+    message = delivery.message
+    hints = delivery.reply_hints
+    sender = hints.get("sender_id")
+    if delivery.chat_type != "group" or not isinstance(sender, str) or not sender \
+            or hints.get("chat_id") != delivery.chat_id or message.card is not None:
+        return message
+    if any(m.user_id == sender for m in message.mentions):
+        return message
+    mention = Mention("dingtalk", sender, str(hints.get("sender_name") or ""))
+    return dataclasses.replace(message, mentions=(mention, *message.mentions))
 
 
 def card_markdown(card: Card) -> str:

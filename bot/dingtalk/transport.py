@@ -28,6 +28,7 @@ the first card it renders.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -35,7 +36,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.dingtalk.client import DingTalkClient, SessionExpired
-from bot.dingtalk.render import LinkFor, card_data, openapi_message, webhook_body
+from bot.dingtalk.render import LinkFor, card_data, openapi_message, webhook_body, with_sender_mention
 from bot.dingtalk.signing import card_api_secret, card_callback_key, now_ms
 from bot.dingtalk.trust import InboundTrust
 from bot.outbound import Card
@@ -129,6 +130,7 @@ class DingTalkTransport:
         return url if expires - self._clock_ms() > self._margin else None
 
     async def _send_message(self, delivery: Delivery, link_for: LinkFor | None) -> None:
+        delivery = dataclasses.replace(delivery, message=with_sender_mention(delivery))
         session_url = self._live_session(delivery)
         if session_url is not None:
             try:

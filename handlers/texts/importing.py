@@ -106,10 +106,15 @@ ISSUES = {
     "completed_not_settled": "订单「{ref}」标为已完成，但没有全部发货或还有 {balance} 元未回款",
     # notes
     "free_product": "产品「{value}」不在产品目录里，按文字记录（不关联产品、不扣库存）",
+    "linked_lines": "新产品「{value}」：订单 {orders} 里写着它的行已关联到产品库，之后发货会扣库存",
+    "no_owner": "{count} 个订单没有负责人（第{rows}行）：导入时加 --owner 张三（这些订单都归张三），"
+                "或在文件里加一列「负责人」（也可叫「业务员」）写上每个订单的负责人",
     "settled": "订单「{ref}」已全部发货并回清款，状态按「已完成」导入（文件里是「{value}」）",
 }
 
 ROW = "第{row}行：{text}"
+#: rows named in a file-level error (the rest are "…")
+ROWS_SHOWN = 10
 LIST_SEP = "、"
 SUMMARY = "{kind}：共 {rows} 行，新增 {created}，更新 {updated}，不变 {unchanged}"
 SUMMARY_ORDERS = "{kind}：共 {rows} 行，新增订单 {created}，已导入过（跳过）{unchanged}"
@@ -143,6 +148,11 @@ def issue_text(issue: Issue) -> str:
     params = {k: _shown(v) for k, v in issue.params.items()}
     if "field" in params:
         params["field"] = FIELD_LABELS.get(params["field"], params["field"])
+    if "rows" in params:
+        rows = [str(r) for r in issue.params["rows"]]
+        params["rows"] = LIST_SEP.join(rows[:ROWS_SHOWN]) + ("…" if len(rows) > ROWS_SHOWN else "")
+    if "orders" in params:
+        params["orders"] = LIST_SEP.join(f"#{no}" for no in issue.params["orders"])
     text = ISSUES[issue.code].format(**params)
     return ROW.format(row=issue.row, text=text) if issue.row else text
 

@@ -16,8 +16,11 @@ def no_pending_step(no: int, state: str) -> str:
     return f"#{no} 当前没有待审批的步骤（状态：{STATE_LABELS.get(state, state)}）。"
 
 
-def decided(no: int, approve: bool, comment: str | None, state: str, waiting_role: str | None = None) -> str:
+def decided(no: int, approve: bool, comment: str | None, state: str, waiting_role: str | None = None,
+            stand_in: str | None = None) -> str:
     text = f"#{no} 已{'通过' if approve else '驳回'}" + (f"：{comment}" if comment else "")
+    if stand_in:
+        text += f"（管理员代{ROLE_LABELS.get(stand_in, stand_in)}审批，已记入记录）"
     if waiting_role:
         return text + f"，等待{ROLE_LABELS.get(waiting_role, waiting_role)}审批。"
     return text + f"，当前状态「{STATE_LABELS.get(state, state)}」。"
@@ -37,8 +40,22 @@ def ask_reject_reason(no: int) -> str:
     return f"请直接回复驳回 #{no} 的理由（10 分钟内有效），或发送 /审批 #{no} 驳回 理由。"
 
 
-def no_approver(no: int) -> str:
-    return f"⚠️ #{no} 目前没有人担任审批所需的角色，请管理员用 /角色 指定。"
+def no_approver(no: int, role: str) -> str:
+    from handlers.texts.orders import vacant_warning
+
+    return vacant_warning(no, role)
+
+
+def vacant_role_to_admin(no: int, customer: str, amount: Decimal, role: str) -> str:
+    """To each admin, 1:1: an order's approval needs a role nobody holds."""
+    from handlers.texts.orders import vacant_warning
+
+    return f"#{no} {customer} {money(amount)} 已提交审批。\n" + vacant_warning(no, role)
+
+
+def shipped_unpaid(no: int, terms: str) -> str:
+    """Shipped although the terms ask for payment first and nothing is paid (it went ahead)."""
+    return f"⚠️ #{no} 付款方式是「{terms}」，但还没有任何回款：请确认已收款或已获准先发货。"
 
 
 # ---- orders and fulfilment ---------------------------------------------------------------
@@ -50,6 +67,11 @@ def withdrawn(no: int) -> str:
 
 def change_head(no: int, applied: bool, version: int) -> str:
     return f"#{no} 变更{f'已生效（v{version}）' if applied else '已提交审批'}："
+
+
+def query_is_not_a_number(text: str) -> str:
+    """/查单 with a customer name or a list word instead of an order number."""
+    return f"/查单 要写单号，如 #12。按客户或条件找订单请发：/订单 {text}"
 
 
 def no_orders() -> str:
@@ -189,8 +211,15 @@ def stock_rows(rows: list[tuple[str, str, Decimal, str | None]]) -> str:
                      for sku, name, stock, unit in rows)
 
 
-def stocked_in(sku: str, amount: Decimal, stock: Decimal, created: bool) -> str:
-    return f"{sku} 入库 {qty(amount)}，现有库存 {qty(stock)}" + ("（新产品已建档）" if created else "")
+def stocked_in(sku: str, amount: Decimal, stock: Decimal, created: bool, linked: Iterable[int] = ()) -> str:
+    text = f"{sku} 入库 {qty(amount)}，现有库存 {qty(stock)}" + ("（新产品已建档）" if created else "")
+    nos = " ".join(f"#{no}" for no in linked)
+    return text + (f"\n{linked_lines(sku, nos)}" if nos else "")
+
+
+def linked_lines(sku: str, nos: str) -> str:
+    """Open orders whose free-text line named a product just created."""
+    return f"订单 {nos} 里的 {sku} 已关联到产品库，之后发货会扣库存。"
 
 
 def reminder_set(when: datetime, order_no: int | None, for_me: bool, text: str) -> str:

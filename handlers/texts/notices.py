@@ -37,7 +37,8 @@ def notice(kind: str, order: Order, data: dict[str, Any], actor: str) -> str | N
         "production_started": lambda: f"🏭 {no} 开始生产（{actor}）",
         "production_finished": lambda: f"📦 {no} 已完工，待发货（{actor}）",
         "shipped": lambda: f"🚚 {no} 第{d.get('seq')}批发货：{_lines(d)}{_carrier(d)}"
-                           f"{'（已全部发货）' if d.get('full') else ''}",
+                           f"{'（已全部发货）' if d.get('full') else ''}"
+                           f"{_unpaid(d)}",
         "signed": lambda: f"✍️ {no} 客户已签收",
         "paid": lambda: f"💰 {no} 回款 {money(_dec(d.get('amount')))}{_method(d)}，"
                         f"待收 {money(_dec(d.get('balance')))}",
@@ -80,6 +81,10 @@ def _lines(d: dict[str, Any]) -> str:
 def _carrier(d: dict[str, Any]) -> str:
     parts = [p for p in (d.get("carrier"), d.get("tracking_no")) if p]
     return f"，{' '.join(parts)}" if parts else ""
+
+
+def _unpaid(d: dict[str, Any]) -> str:
+    return f"。⚠️ 付款方式「{d.get('terms')}」，尚未回款" if d.get("unpaid_prepay") else ""
 
 
 def _method(d: dict[str, Any]) -> str:

@@ -87,8 +87,13 @@ def fill_hint(order: Order, missing: list[str]) -> str:
     return f"/补充 #{order.no} " + " ".join(parts)
 
 
-def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...], today: date | None = None) -> str:
-    """Reply to /下单 (or /补充) about the order's status and what is missing."""
+def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...], today: date | None = None,
+            submitted: dict[str, Any] | None = None) -> str:
+    """Reply to /下单 (or /补充, /提交) about the order's status and what is missing.
+
+    ``submitted`` is the data of the submission event: the approval steps, why, and the roles
+    nobody holds (said now, not when the order reaches that step).
+    """
     notes = []
     if new_customer:
         notes.append(f"新客户「{new_customer}」已建档。")
@@ -99,12 +104,46 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...],
     if order.state == "DRAFT" and missing:
         body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：{fill_hint(order, missing)}"
     elif order.state == "PENDING_APPROVAL":
-        body = "已提交审批，等待主管处理。"
+        body = pending_text(order, submitted or {})
     elif order.state == "CONFIRMED":
         body = "金额低于审批线，已自动确认。"
     else:
         body = state_label(order.state, None)
     return "\n".join([head, lines_text(order), f"交期 {short_date(order.due_date, today)}", body, *notes])
+
+
+def pending_text(order: Order, submitted: dict[str, Any]) -> str:
+    """已提交审批：主管（低于底价：A100 ¥250 < 底价 ¥280）→ 老板（金额≥T2），等待主管处理。 and vacancies."""
+    roles: list[str] = list(submitted.get("steps") or [])
+    reasons: list[list[str]] = list(submitted.get("reasons") or [[] for _ in roles])
+    if not roles:
+        return "已提交审批。"
+    steps = [f"{ROLE_LABELS.get(r, r)}（{reasons_text(order, why)}）" if why else ROLE_LABELS.get(r, r)
+             for r, why in zip(roles, reasons, strict=False)]
+    text = f"已提交审批：{' → '.join(steps)}，等待{ROLE_LABELS.get(roles[0], roles[0])}处理。"
+    for role in submitted.get("vacant") or []:
+        text += "\n" + vacant_warning(order.no, role)
+    return text
+
+
+def reasons_text(order: Order, reasons: list[str]) -> str:
+    """Why a step is needed; a price below floor names the line and its floor price."""
+    out = []
+    for reason in reasons:
+        if reason == "below_floor":
+            low = [f"{ln.sku} {money(ln.unit_price)} 低于底价 {money(ln.floor_price)}" for ln in order.lines
+                   if ln.unit_price is not None and ln.floor_price is not None and ln.unit_price < ln.floor_price]
+            out.append("，".join(low) or REASON_LABELS[reason])
+        else:
+            out.append(REASON_LABELS.get(reason, reason))
+    return "；".join(out)
+
+
+def vacant_warning(no: int, role: str) -> str:
+    """Nobody holds a role an order's approval needs: how to fix it, and the admin's way out meanwhile."""
+    label = ROLE_LABELS.get(role, role)
+    return (f"⚠️ 目前没有人担任「{label}」，#{no} 的{label}审批没人处理。请管理员发送 /角色 用户 +{label} 指定；"
+            f"指定之前管理员可以代为审批（/审批 #{no} 通过，记录为管理员代审）。")
 
 
 def approval_body(order: Order, step: Approval, change: dict[str, Any] | None) -> str:
@@ -172,12 +211,17 @@ _HISTORY: dict[str, str] = {
     "change_rejected": "变更被驳回：{s}", "production_started": "开始生产", "production_finished": "完工",
     "ship": "发货第{s}批", "sign": "客户签收", "pay": "回款 {money}", "hold": "挂起：{s}", "resume": "恢复",
     "close": "关闭：{s}", "cancel": "作废：{s}", "reopen": "重开：{s}", "reassign": "负责人变更：{s}",
-    "follow_up": "跟进：{s}", "ticket_open": "售后 {s}", "ticket_update": "售后 {s}",
+    "follow_up": "跟进：{s}", "link_product": "关联产品 {s}", "ticket_open": "售后 {s}", "ticket_update": "售后 {s}",
 }
 
 
 def history_text(ev: AuditEvent) -> str:
     """One audit event as a short Chinese line (the /查单 history)."""
+    stand_in = (ev.after or {}).get("stand_in") if isinstance(ev.after, dict) else None
+    if stand_in:
+        label = ROLE_LABELS.get(str(stand_in), str(stand_in))
+        verdict = f"驳回：{ev.summary}" if ev.action == "reject" else "通过"
+        return f"管理员代{label}审批{verdict}"
     if ev.action == "submit":
         return "提交，自动确认" if (ev.after or {}).get("state") == "CONFIRMED" else "提交审批"
     template = _HISTORY.get(ev.action)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from handlers.texts import suggest
 from storage.vocab import ACTION_COMMANDS, ROLE_LABELS, STAGE_LABELS, STATE_LABELS
 
 FIELD_LABELS = {
@@ -61,15 +62,17 @@ def too_long(length: int, limit: int) -> str:
     return f"这条消息太长（{length} 字），一条命令最多 {limit} 字，未做任何修改。请分几条发送。"
 
 
-def unknown_command(name: str) -> str:
-    """Reply to an unknown command."""
-    return f"没有「/{name}」这个命令。发送 /帮助 查看全部命令。"
+def unknown_command(name: str, args: str = "", specs: Sequence[Any] = ()) -> str:
+    """Reply to an unknown command, offering the nearest commands (``specs``: the registered ones)."""
+    return suggest.unknown_command(name, args, specs)
 
 
-def no_role(spec: Any, roles: frozenset[str]) -> str:
-    """The person lacks the command's role."""
+def no_role(spec: Any, roles: frozenset[str], who: str = "") -> str:
+    """The person lacks the command's role; ``who`` (``platform:user_id``) fills the admin's command."""
+    needed = [label for role, label in ROLE_LABELS.items() if role in spec.roles]  # 主管 before 管理员
+    fix = f"/角色 {who or '用户'} +{needed[0]}" if needed else "/角色"
     return (f"你没有权限使用 /{spec.name}：需要角色 {roles_text(spec.roles)}，你的角色是 {roles_text(roles)}。\n"
-            "如需开通请联系管理员（/角色）。")
+            f"如需开通请管理员发送：{fix}")
 
 
 def with_usage(err: Any, spec: Any) -> str:
@@ -125,7 +128,8 @@ def refused(code: str, params: dict[str, Any], no: int | None) -> str:
         "incomplete": lambda: f"{head}信息不完整，还缺：{fields_text(p.get('missing', []))}。"
                               f"用 /补充 #{no} 字段 值 补齐。",
         "self_approval": lambda: f"{head}不能审批自己的订单。",
-        "not_approver": lambda: f"{head}这一步需要「{ROLE_LABELS.get(p.get('role', ''), '')}」审批，你没有该角色。",
+        "not_approver": lambda: _not_approver(head, str(p.get("role", "")), p.get("holders") or [],
+                                              bool(p.get("admin"))),
         "stale": lambda: f"状态已变化：{head}这一步已处理，当前状态「{STATE_LABELS.get(p.get('state', ''), '')}」。",
         "already_approved": lambda: f"{head}已有人审批通过，不能撤回；如需修改请联系主管。",
         "no_such_line": lambda: f"{head}没有产品「{p.get('sku')}」这一行。",
@@ -144,6 +148,15 @@ def refused(code: str, params: dict[str, Any], no: int | None) -> str:
     }
     make = texts.get(code)
     return make() if make else f"{head}操作不允许（{code}）。"
+
+
+def _not_approver(head: str, role: str, holders: list[str], admin: bool) -> str:
+    label = ROLE_LABELS.get(role, role)
+    text = f"{head}这一步需要「{label}」审批，你没有该角色。"
+    if admin and holders:
+        # an admin stands in only while nobody holds the role
+        return text + f"目前由 {'、'.join(holders)} 担任{label}，请由他们审批。"
+    return text + f"如需由你审批，请管理员发送：/角色 用户 +{label}"
 
 
 def _who(who: Iterable[str]) -> str:

@@ -11,7 +11,8 @@ from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Customer, Order
 from storage.services.base import DomainEvent, Provenance, Rules, audit, money
-from storage.vocab import Action, State
+from storage.services.people import holders_of
+from storage.vocab import Action, Role, State
 
 OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVAL.value)
 
@@ -41,6 +42,30 @@ async def chain_for(
         exposure = await customer_exposure(uow, customer.id, order.id)
         over_credit = exposure + amount - order.paid_amount > customer.credit_limit
     return lifecycle.approval_chain(amount, rules.t1, rules.t2, below_floor=below_floor, over_credit=over_credit)
+
+
+async def vacant_roles(uow: UnitOfWork, order: Order, roles: list[str]) -> list[str]:
+    """The roles of ``roles`` that nobody but the order's owner holds (their step would wait forever)."""
+    vacant = []
+    for role in roles:
+        if role not in vacant and not [p for p in await holders_of(uow, role) if p.id != order.owner_id]:
+            vacant.append(role)
+    return vacant
+
+
+async def stands_in(uow: UnitOfWork, order: Order, step: Approval, prov: Provenance) -> bool:
+    """Whether ``prov`` decides ``step`` as an admin standing in for a role nobody holds.
+
+    An order must not wait forever because a role is vacant (a small company may have no 老板
+    in the system yet), so an admin may decide such a step; the history records it as
+    decided by an admin standing in. While someone holds the role, only they decide.
+    """
+    if step.role in prov.roles or Role.ADMIN.value not in prov.roles:
+        return False
+    if await vacant_roles(uow, order, [step.role]):
+        return True
+    holders = [p.label for p in await holders_of(uow, step.role) if p.id != order.owner_id]
+    raise lifecycle.Refused("not_approver", role=step.role, holders=holders, admin=True)
 
 
 async def open_chain(
@@ -118,16 +143,20 @@ async def decide(
     """Approve or reject one step (the first decision wins; later presses are stale)."""
     if step.status != "PENDING" or step.round != order.approval_round:
         raise lifecycle.Refused("stale", state=order.state)
+    stand_in = await stands_in(uow, order, step, prov)
+    # an admin standing in acts with the step's role for this one decision
+    actor = lifecycle.Actor(prov.person_id, prov.roles | {step.role}) if stand_in else prov.actor
     if step.change_request_id is None:
-        lifecycle.check(order, Action.APPROVE if approve else Action.REJECT, prov.actor)
-    lifecycle.check_not_self(order.owner_id, prov.actor)
-    lifecycle.check_approver(step.role, prov.actor)
+        lifecycle.check(order, Action.APPROVE if approve else Action.REJECT, actor)
+    lifecycle.check_not_self(order.owner_id, actor)
+    lifecycle.check_approver(step.role, actor)
     step.status = "APPROVED" if approve else "REJECTED"
     step.decided_by = prov.person_id
     step.decided_at = now
     step.comment = comment
     data = {"approval_id": step.id, "role": step.role, "comment": comment,
-            "change_request_id": step.change_request_id, "by": prov.name}
+            "change_request_id": step.change_request_id, "by": prov.name, "stand_in": stand_in}
+    marked = {"stand_in": step.role} if stand_in else {}
     if step.change_request_id is not None:
         from storage.services import changes  # the change module builds on this one
 
@@ -136,17 +165,18 @@ async def decide(
         lifecycle.set_state(order, State.REJECTED)
         order.state_reason = comment
         audit(uow, prov, "reject", order, now, summary=comment or "",
-              before={"state": State.PENDING_APPROVAL.value}, after={"state": order.state, "reason": comment})
+              before={"state": State.PENDING_APPROVAL.value},
+              after={"state": order.state, "reason": comment, **marked})
         return [DomainEvent("rejected", order.id, order.no, data)]
     nxt = await _activate_next(uow, order, step, now)
     if nxt is not None:
         audit(uow, prov, "approve_step", order, now, summary=step.role,
-              after={"step": step.step, "next": nxt.role})
+              after={"step": step.step, "next": nxt.role, **marked})
         return [DomainEvent("step_approved", order.id, order.no, data), needed_event(order, nxt)]
     lifecycle.set_state(order, State.CONFIRMED)
     order.confirmed_at = now
     audit(uow, prov, "approve", order, now, before={"state": State.PENDING_APPROVAL.value},
-          after={"state": order.state})
+          after={"state": order.state, **marked})
     return [DomainEvent("approved", order.id, order.no, data)]
 
 

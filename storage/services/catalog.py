@@ -10,7 +10,9 @@ from typing import Generic, TypeVar
 from sqlalchemy import func, select
 
 from storage.db import UnitOfWork
-from storage.models import Customer, Product, StockMove
+from storage.models import Customer, Order, OrderLine, Product, StockMove
+from storage.services.base import Provenance, audit
+from storage.vocab import State
 
 T = TypeVar("T")
 
@@ -109,6 +111,36 @@ async def stock_in(
     uow.session.add(StockMove(product_id=product.id, delta=qty, reason=reason, person_id=person_id, created_at=now))
     await uow.session.flush()
     return product.stock
+
+
+#: orders whose free-text lines are linked when their product is created (a finished order stays as it was)
+LINKABLE_STATES = (State.DRAFT.value, State.PENDING_APPROVAL.value, State.REJECTED.value, State.CONFIRMED.value,
+                   State.ON_HOLD.value)
+
+
+async def link_free_lines(uow: UnitOfWork, product: Product, prov: Provenance, now: datetime) -> list[int]:
+    """Link the open orders' free-text lines that name ``product``'s code (any case); their order numbers.
+
+    A line written before its product existed was kept as free text, so shipping it moved no
+    stock. From now on it ships from this product's stock; what was already shipped stays as it
+    was (it never left this stock). The orders are row-locked like any other change to them.
+    """
+    ids = select(OrderLine.order_id).where(OrderLine.product_id.is_(None),
+                                           func.lower(OrderLine.sku) == product.sku.lower())
+    stmt = (select(Order).where(Order.id.in_(ids), Order.state.in_(LINKABLE_STATES)).order_by(Order.id)
+            .with_for_update())
+    linked = []
+    for order in (await uow.session.execute(stmt)).scalars():
+        for line in order.lines:
+            if line.product_id is None and line.sku.lower() == product.sku.lower():
+                line.product_id = product.id
+                line.name = line.name or product.name
+                line.unit = line.unit or product.unit
+                line.floor_price = line.floor_price if line.floor_price is not None else product.floor_price
+        audit(uow, prov, "link_product", order, now, summary=product.sku)
+        linked.append(order.no)
+    await uow.session.flush()
+    return linked
 
 
 async def lock_product(uow: UnitOfWork, product_id: int) -> Product:

@@ -10,7 +10,7 @@ from storage.db import UnitOfWork
 from storage.models import Order, OrderLine, Payment, Shipment, ShipmentLine, StockMove
 from storage.services.base import CENT, MAX_AMOUNT, DomainEvent, Provenance, audit, state_snapshot
 from storage.services.catalog import lock_product
-from storage.vocab import Action
+from storage.vocab import Action, is_prepayment
 
 
 async def production(
@@ -81,7 +81,10 @@ async def ship(
     events = [DomainEvent("shipped", order.id, order.no, {
         "shipment_id": shipment.id, "seq": shipment.seq, "carrier": carrier, "tracking_no": tracking_no,
         "lines": [[line.sku, str(qty), line.unit or ""] for line, qty in wanted],
-        "full": lifecycle.fully_shipped(order)})]
+        "full": lifecycle.fully_shipped(order),
+        # goes ahead (the goods may already be on the truck) but the owner and warehouse are warned
+        "unpaid_prepay": is_prepayment(order.payment_terms) and order.paid_amount <= 0,
+        "terms": order.payment_terms})]
     events += _settle(order, now)
     audit(uow, prov, "ship", order, now, summary=str(shipment.seq), before=before,
           after={**state_snapshot(order), "carrier": carrier, "tracking_no": tracking_no,

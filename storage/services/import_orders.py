@@ -11,7 +11,7 @@ audit event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -63,6 +63,8 @@ class _Cache:
     customers: dict[str, Customer | None]
     owners: dict[str, list[Person]]
     products: dict[str, Product | None]
+    #: first rows of the orders that have no 负责人 at all (one error for the file says what to do)
+    ownerless: list[int] = field(default_factory=list)
 
 
 async def import_orders(
@@ -81,12 +83,16 @@ async def import_orders(
     for ref, group in groups.items():
         await _one(uow, ref, group, report, ctx, cache)
         ticker.tick(len(group))
+    if cache.ownerless:
+        # one error for the file, not one per row: the fix is one option or one column
+        report.error(0, "no_owner", count=len(cache.ownerless), rows=cache.ownerless)
 
 
 async def _one(uow: UnitOfWork, ref: str, group: list[OrderRow], report: Report, ctx: ImportContext,
                cache: _Cache) -> None:
-    if any(r.bad for r in group):
-        return  # the reader reported the unreadable cells; more errors about this order would be noise
+    # Every problem of every row is reported in one pass; an unreadable cell (already reported by the
+    # reader) only skips the checks that would repeat it (its line, and the totals that need that line).
+    unreadable = any(r.bad for r in group)
     first = group[0].row
     if not check_length(report, first, {"ref": ref}, LINE_LIMITS):
         return
@@ -97,14 +103,16 @@ async def _one(uow: UnitOfWork, ref: str, group: list[OrderRow], report: Report,
     head = _head(group, report)
     customer = await _customer(uow, head, first, report, cache)
     owner = await _owner(uow, head, customer, first, report, ctx, cache)
-    lines = [line for r in group if (line := await _line(uow, r, report, cache)) is not None]
+    lines = [line for r in group if not r.bad and (line := await _line(uow, r, report, cache)) is not None]
     _check_duplicates(group, report)
-    if len(report.errors) > errors or customer is None or owner is None:
-        return
+    if unreadable or len(lines) < len(group):
+        return  # the totals of an order with a broken line would be wrong, and so would their errors
     amount = sum((line.line_amount for line in lines), Decimal("0.00")).quantize(CENT)
     paid = (head.get("paid") or Decimal(0)).quantize(CENT)
     state = _state(head, lines, amount, paid, ref, first, report)
     if state is None or not check_amount(report, first, "amount", amount):
+        return
+    if len(report.errors) > errors or customer is None or owner is None:
         return
     await _write(uow, ref, head, customer, owner, lines, paid, state, ctx)
     report.created += 1
@@ -149,7 +157,7 @@ async def _owner(uow: UnitOfWork, head: dict[str, Any], customer: Customer | Non
     if ref is None:
         if customer is not None and customer.owner_id is not None:
             return await people.person(uow, customer.owner_id)
-        report.error(row, "missing", field="owner")
+        cache.ownerless.append(row)
         return None
     if ref not in cache.owners:
         cache.owners[ref] = await people.find_people(uow, ref)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from storage.db import Database, UnitOfWork
 from storage.models import Customer, Product, StockMove
 from storage.services.base import MAX_AMOUNT, Provenance
+from storage.services.catalog import link_free_lines
 
 Kind = Literal["customers", "products", "orders"]
 #: (rows done, rows in total)
@@ -248,6 +249,9 @@ async def _products(
             await uow.session.flush()
             report.created += 1
             _set_stock(uow, found, r.stock, ctx.now)
+            linked = await link_free_lines(uow, found, ctx.prov, ctx.now)
+            if linked:
+                report.note(r.row, "linked_lines", value=found.sku, orders=linked)
         elif apply_changes(found, values) | _set_stock(uow, found, r.stock, ctx.now):
             report.updated += 1
         else:

@@ -162,7 +162,10 @@ async def submit(
     order.approval_round += 1
     order.submitted_at = now
     order.state_reason = None
-    events = [DomainEvent("submitted", order.id, order.no, {"steps": [s.role.value for s in chain]})]
+    roles = [s.role.value for s in chain]
+    events = [DomainEvent("submitted", order.id, order.no, {
+        "steps": roles, "reasons": [list(s.reasons) for s in chain],
+        "vacant": await approvals.vacant_roles(uow, order, roles)})]
     if not chain:
         lifecycle.set_state(order, State.CONFIRMED)
         order.confirmed_at = now
