@@ -15,6 +15,7 @@ from storage.models.catalog import Customer, Product, StockMove
 from storage.models.messaging import InboxEvent, KeyValue, LocalMessage, OutboxMessage, Prompt, SentCard
 from storage.models.orders import ZERO, Approval, ChangeRequest, Order, OrderLine, OrderVersion
 from storage.models.people import Chat, ChatSubscription, Person, PersonRole, Tenant
+from storage.models.quotes import Purchase, Quote, QuoteLine
 
 __all__ = [
     "ZERO",
@@ -39,6 +40,9 @@ __all__ = [
     "PersonRole",
     "Product",
     "Prompt",
+    "Purchase",
+    "Quote",
+    "QuoteLine",
     "Reminder",
     "SentCard",
     "Shipment",
