@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Customer, Order, Product, Quote
-from tests.conftest import Bot, assert_unchanged, fingerprint
+from tests.conftest import Bot, Clock, assert_unchanged, fingerprint
 
 
 async def add_product(bot: Bot, sku: str = "A100", price: int = 300, floor: int | None = 250,
@@ -48,7 +48,7 @@ async def test_validity_given_and_multiline(team: Bot) -> None:
 
 
 async def test_quote_validity_default_comes_from_the_setting(db_url: tuple[str, dict[str, object]],
-                                                              clock: object) -> None:
+                                                              clock: Clock) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
     from bot.app import create_app
@@ -207,13 +207,53 @@ async def test_convert_refusals(team: Bot) -> None:
         await assert_unchanged(team.db, before, text)
 
 
-async def test_expired_quote_cannot_be_converted(team: Bot, clock: object) -> None:
+async def test_expired_quote_cannot_be_converted(team: Bot, clock: Clock) -> None:
     await team.text("u1", "/报价 华为 A100×2@300 有效期2天")  # valid through 11-29
-    clock.advance(days=2)  # type: ignore[attr-defined]
+    clock.advance(days=2)
     assert "有效" in await team.text("u1", "/报价 Q1")
-    clock.advance(days=1)  # type: ignore[attr-defined]
+    clock.advance(days=1)
     assert "已过期" in await team.text("u1", "/报价 Q1")
     before = await fingerprint(team.db)
     reply = await team.text("u1", "/成交 Q1 交期12-15")
     assert "已于 2026-11-29 过期" in reply and "重新 /报价" in reply, reply
     await assert_unchanged(team.db, before)
+
+
+async def test_expiring_quote_reminds_its_owner_the_day_before(team: Bot, clock: Clock) -> None:
+    from bot.app import SENDER, SETTINGS
+    from schedules.jobs import Jobs
+
+    await team.text("u1", "/报价 华为 A100×2@300 有效期5天")  # last valid day Wed 12-02
+    await team.text("u1", "/报价 小米 A100×1@300 有效期5天")
+    await team.text("u1", "/成交 Q2 交期12-15")  # converted: no reminder
+
+    async def tick() -> list[str]:
+        await Jobs(team.db, team.app[SETTINGS], clock).tick()
+        await team.app[SENDER].flush()
+        # reminders due together are merged into one message, one line each
+        return [line.removeprefix("· ") for m in await team.sent("u1") for line in m["text"].splitlines()
+                if "⏰ 报价" in line]
+
+    clock.set(clock.now.replace(month=12, day=1, hour=0, minute=59))  # Tue 08:59 in Shanghai
+    assert await tick() == []
+    clock.advance(minutes=1)
+    assert await tick() == ["⏰ 报价 Q1｜华为 ¥600 明天（12-02）到期，跟进客户或 /成交 Q1"]
+    clock.advance(days=1)
+    assert len(await tick()) == 1  # once per quote and last day
+
+
+async def test_withdrawn_quote_reminder_is_dropped(team: Bot, clock: Clock) -> None:
+    from bot.app import SENDER, SETTINGS
+    from schedules.jobs import Jobs
+    from storage.models import Reminder
+
+    await team.text("u1", "/报价 华为 A100×2@300 有效期5天")
+    clock.set(clock.now.replace(month=12, day=1, hour=1))  # Tue 09:00: planned…
+    jobs = Jobs(team.db, team.app[SETTINGS], clock)
+    assert await jobs.plan(clock.now) == 1
+    await team.text("u1", "/作废 Q1 客户另选")  # …then withdrawn before delivery
+    await jobs.deliver(clock.now)
+    await team.app[SENDER].flush()
+    assert not [m for m in await team.sent("u1") if "⏰ 报价" in m["text"]]
+    async with team.db.reader() as uow:
+        assert (await uow.session.execute(select(Reminder.status))).scalar_one() == "CANCELLED"

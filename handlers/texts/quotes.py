@@ -213,8 +213,9 @@ def no_approver(no: int) -> str:
 
 
 # ---- reminders --------------------------------------------------------------------------------
-def expiring(no: int, customer: str, amount: Decimal, valid_until: date) -> str:
-    return f"Q{no} {customer} {money(amount)} 明天（{valid_until:%m-%d}）到期，跟进客户或 /成交 Q{no}"
+def expiring(no: int, customer: str, amount: Decimal, valid_until: date, days_left: int) -> str:
+    when = "今天" if days_left <= 0 else "明天"
+    return f"⏰ 报价 Q{no}｜{customer} {money(amount)} {when}（{valid_until:%m-%d}）到期，跟进客户或 /成交 Q{no}"
 
 
 # ---- purchasing -------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def purchase_refused(code: str, p: dict[str, Any]) -> str | None:
 
 def purchase_overdue(no: int, sku: str, expected: date, days: int, waiting: list[int]) -> str:
     tail = f"，等货订单 {' '.join(f'#{n}' for n in waiting)}" if waiting else ""
-    return f"P{no} {sku} 预计 {expected:%m-%d} 到货，已逾期 {days} 天{tail}"
+    return f"🚚 采购 P{no} {sku} 预计 {expected:%m-%d} 到货，已逾期 {days} 天{tail}"
 
 
 def stock_rows(rows: list[tuple[str, str, Decimal, str | None, Decimal, Decimal]]) -> str:
