@@ -16,7 +16,18 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot import api, approval_links, board, board_tokens, dingtalk, local, statements, web_console, wecom
+from bot import (
+    api,
+    approval_links,
+    board,
+    board_tokens,
+    dingtalk,
+    local,
+    quote_sheets,
+    statements,
+    web_console,
+    wecom,
+)
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.longconn import Connections
@@ -149,6 +160,10 @@ def _setup_board(app: web.Application, db: Database, settings: Settings, dispatc
     statements.setup_routes(app, db, settings, keys, texts=statement_texts, layout=statement_texts.LAYOUT,
                             clock=dispatcher.clock)
     dispatcher.statement_link = board_tokens.statement_link_maker(settings, keys, dispatcher.clock)
+    # the quotation sheet for the customer: its page and workbook, and the link maker /报价 finds
+    from handlers.texts import quotes as quote_texts
+    quote_sheets.setup_routes(app, db, settings, keys, texts=quote_texts, clock=dispatcher.clock)
+    dispatcher.quote_link = quote_sheets.link_maker(settings, keys)
 
 
 def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from handlers.texts import quotes as qt
 from handlers.texts import replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
-from storage.models import Order, OutboxMessage, Quote
+from storage.models import Order, OutboxMessage, Person, Quote
 from storage.services import people
 from storage.services import quotes as svc
 from storage.services.base import DomainEvent
@@ -88,7 +89,11 @@ async def quote_cmd(ctx: Context, cmd: CommandText) -> None:
         with refusing():
             quote, events = await svc.create(uow, ctx.prov, data, origin, ctx.today(), ctx.now())
         await quote_events(ctx, uow, quote, events)
-        ctx.reply(qt.quote_created(quote, ctx.today(), resolved.new_customer, resolved.free_lines))
+        sheet = sheet_due(ctx, quote, events)
+        reply = qt.quote_created(quote, ctx.today(), resolved.new_customer, resolved.free_lines)
+        ctx.reply(f"{reply}\n{qt.sheet_sent_privately()}" if sheet else reply)
+    if sheet:
+        await send_sheet(ctx, quote.no, quote.customer.name, quote.valid_until, quote.owner)
 
 
 async def _list(ctx: Context) -> None:
@@ -131,7 +136,10 @@ async def decide(ctx: Context, no: int | None, quote_id: int | None, approve: bo
         with refusing():
             events = await svc.decide(uow, quote, ctx.prov, approve, comment, ctx.now())
         await quote_events(ctx, uow, quote, events)
+        sheet = sheet_due(ctx, quote, events)
         ctx.reply(qt.quote_decided(quote.no, approve, comment))
+    if sheet:
+        await send_sheet(ctx, quote.no, quote.customer.name, quote.valid_until, quote.owner)
 
 
 @router.action(QuoteApprovalAction)
@@ -198,6 +206,25 @@ async def quote_events(ctx: Context, uow: UnitOfWork, quote: Quote, events: list
                                            event.data.get("comment"))
             ctx.send(owner.platform, owner.user_id, "single", Message.plain(text),
                      event_key=f"{event.kind}:Q{quote.no}:{ctx.inbound.event_id}")
+
+
+def sheet_due(ctx: Context, quote: Quote, events: list[DomainEvent]) -> bool:
+    """Whether the quote just became sendable, so its sheet link goes to the owner."""
+    kinds = {e.kind for e in events}
+    return ctx.dispatcher.quote_link is not None and quote.status == "OPEN" and bool(
+        kinds & {"quote_created", "quote_approved"})
+
+
+async def send_sheet(ctx: Context, no: int, customer: str, valid_until: date, owner: Person) -> None:
+    """The quotation sheet's signed link, privately to the owner (after the commit: making a link may
+    write the generated link key, which must not wait on the command's own write transaction)."""
+    make = ctx.dispatcher.quote_link
+    if make is None:
+        return
+    url, _ = await make(no, valid_until)
+    # the link opens the prices without a login: it goes to the salesperson alone, who forwards it
+    ctx.send(owner.platform, owner.user_id, "single", Message.plain(qt.sheet_private(no, customer, url)),
+             event_key=f"qsheet:{no}")
 
 
 async def _approval_cards(ctx: Context, uow: UnitOfWork, quote: Quote) -> None:

@@ -257,3 +257,54 @@ async def test_withdrawn_quote_reminder_is_dropped(team: Bot, clock: Clock) -> N
     assert not [m for m in await team.sent("u1") if "⏰ 报价" in m["text"]]
     async with team.db.reader() as uow:
         assert (await uow.session.execute(select(Reminder.status))).scalar_one() == "CANCELLED"
+
+
+async def sheet_path(bot: Bot, user: str, no: int) -> str:
+    """The path and query of the quotation sheet link sent 1:1 to ``user``."""
+    from urllib.parse import urlsplit
+
+    text = next(m["text"] for m in reversed(await bot.sent(user)) if m["text"].startswith(f"📄 Q{no}"))
+    url = text.splitlines()[1]
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+async def test_sheet_link_goes_privately_to_the_owner_and_opens_page_and_workbook(team: Bot) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    reply = await team.text("u1", "/报价 华为 A100×20@300 B200×5@1200 有效期10天 备注 含税")
+    assert "报价单链接已私聊发给你" in reply
+    assert not [m for m in await team.sent("g1") if m["text"].startswith("📄")]  # never in the group
+    path = await sheet_path(team, "u1", 1)
+    resp = await team.client.get(path)
+    html = await resp.text()
+    assert resp.status == 200 and "报价单" in html and "华为" in html and "Q1" in html, html
+    assert "1,200.00" in html and "12,000.00" in html and "2026-12-07" in html and "含税" in html
+    resp = await team.client.get(path.replace("/quotes/1?", "/quotes/1.xlsx?"))
+    assert resp.status == 200
+    ws = load_workbook(io.BytesIO(await resp.read())).active
+    rows = [[c.value for c in row if c.value not in (None, "")] for row in ws.iter_rows()]
+    assert ["客户", "华为"] in rows and ["报价单号", "Q1"] in rows and ["合计（元）", "12,000.00"] in rows
+    assert ["B200", 5, 1200, 6000] in rows, rows
+    # the token opens exactly this quote
+    await team.text("u1", "/报价 中兴 A100×1@300")
+    resp = await team.client.get(path.replace("/quotes/1?", "/quotes/2?"))
+    assert resp.status == 403
+    resp = await team.client.get("/quotes/1")
+    assert resp.status == 401
+    # a withdrawn quote is no longer shown
+    await team.text("u1", "/作废 Q1 客户不要了")
+    resp = await team.client.get(path)
+    assert resp.status == 410 and "已失效" in await resp.text()
+
+
+async def test_below_floor_sheet_only_after_approval(team: Bot) -> None:
+    await add_product(team)
+    await team.text("u1", "/报价 华为 A100×10@200")
+    assert not [m for m in await team.sent("u1") if m["text"].startswith("📄")]
+    card = [m for m in await team.sent("m1") if m["card"]][-1]
+    await team.press("m1", card["card"]["buttons"][0]["action"])
+    resp = await team.client.get(await sheet_path(team, "u1", 1))
+    assert resp.status == 200

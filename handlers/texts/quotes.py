@@ -9,6 +9,8 @@ from typing import Any
 
 from handlers.texts.help import HelpArgs
 from handlers.texts.replies import money, qty, short_date
+from storage.services.exporter import Sheet
+from storage.services.quote_sheet import SheetLayout
 from storage.vocab import PURCHASE_STATUS_LABELS, QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS
 
 # ---- command names (people type them; registered by name) -------------------------------------
@@ -87,7 +89,7 @@ def quote_created(q: Any, today: date, new_customer: str | None, free: tuple[str
     if q.status == "PENDING_APPROVAL":
         rows.append("单价低于底价，已提交主管审批；通过后才能发给客户。")
     else:
-        rows.append(f"报价单链接已私聊发给你；客户确认后 /成交 Q{q.no}。")
+        rows.append(f"客户确认后 /成交 Q{q.no}。")
     if new_customer:
         rows.append(f"新客户「{new_customer}」已建档。")
     if free:
@@ -135,10 +137,6 @@ def quote_withdrawn(no: int) -> str:
 
 def deal_done(qno: int, order_text: str) -> str:
     return f"Q{qno} 已成交，转为订单：\n{order_text}"
-
-
-def sheet_link(qno: int, url: str) -> str:
-    return f"Q{qno} 报价单（可打印）：{url}\nExcel：{url}&format=xlsx"
 
 
 def refused(code: str, p: dict[str, Any]) -> str | None:
@@ -302,3 +300,39 @@ def stock_rows(rows: list[tuple[str, str, Decimal, str | None, Decimal, Decimal]
             row += f"｜预留 {qty(held)}｜在途 {qty(coming)}｜可用 {qty(on_hand - held)}"
         out.append(row)
     return "\n".join(out)
+
+
+# ---- the quotation sheet (page and .xlsx) ------------------------------------------------------
+SHEET_LAYOUT = SheetLayout(
+    title="报价单",
+    labels=("公司", "客户", "报价单号", "报价日期", "有效期至", "付款方式", "备注", "合计（元）", "联系人"),
+    lines=Sheet("明细", ("产品编码", "名称", "数量", "单位", "单价（元）", "金额（元）")),
+    filename="报价单-Q{no}-{customer}.xlsx",
+)
+SHEET_PAGE = {"terms": "以上价格在有效期内有效；交期以双方确认的订单为准。", "print": "打印", "download": "下载 Excel"}
+_SHEET_DENIED = {"missing": "链接不完整，请向销售索取报价单链接。", "forged": "链接无效。",
+                 "expired": "链接已过期，请向销售索取新的报价单。", "closed": "该报价已失效，请联系销售重新报价。",
+                 "not_found": "没有这张报价单。"}
+
+
+def sheet_denied(reason: str) -> str:
+    """Why a quotation sheet is not shown (names no customer and no amount)."""
+    return _SHEET_DENIED.get(reason, _SHEET_DENIED["forged"])
+
+
+def sheet_status(status: str, valid_until: date, today: date) -> str:
+    """The line under the sheet's title."""
+    if status == "WON":
+        return "已成交"
+    if today > valid_until:
+        return f"已于 {valid_until.isoformat()} 过期"
+    return f"有效期至 {valid_until.isoformat()}"
+
+
+def sheet_private(qno: int, customer: str, url: str) -> str:
+    xlsx = url.replace(f"/quotes/{qno}?", f"/quotes/{qno}.xlsx?")
+    return f"📄 Q{qno}（{customer}）报价单，可转发给客户：\n{url}\nExcel：{xlsx}"
+
+
+def sheet_sent_privately() -> str:
+    return "报价单链接已私聊发给你。"
