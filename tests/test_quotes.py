@@ -308,3 +308,15 @@ async def test_below_floor_sheet_only_after_approval(team: Bot) -> None:
     await team.press("m1", card["card"]["buttons"][0]["action"])
     resp = await team.client.get(await sheet_path(team, "u1", 1))
     assert resp.status == 200
+
+
+async def test_report_shows_quoted_vs_won_and_win_rate(team: Bot) -> None:
+    await team.text("u1", "/报价 华为 A100×10@300")  # ¥3,000, won below
+    await team.text("u1", "/报价 小米 A100×10@100")  # ¥1,000, withdrawn
+    await team.text("u1", "/报价 中兴 A100×10@200")  # ¥2,000, still open
+    await team.text("u2", "/报价 联想 A100×5@100")  # ¥500
+    await team.text("u1", "/成交 Q1 交期12-15")
+    await team.text("u1", "/作废 Q2 客户另选")
+    reply = await team.text("m1", "/报表 本月")
+    assert "· 张三：报价 3 张 ¥6,000，成交 1 张 ¥3,000，成交率 33%" in reply, reply
+    assert "· 李四：报价 1 张 ¥500，成交 0 张 ¥0，成交率 0%" in reply, reply

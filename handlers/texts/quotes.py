@@ -163,6 +163,15 @@ def refused(code: str, p: dict[str, Any]) -> str | None:
     return make() if make else None
 
 
+def win_rates(rows: list[tuple[str, int, Decimal, int, Decimal, Decimal]]) -> str:
+    """The quotation part of /报表: quoted vs won per person, and the win rate."""
+    out = ["报价成交："]
+    for name, quoted, quoted_amount, won, won_amount, rate in rows:
+        out.append(f"· {name}：报价 {quoted} 张 {money(quoted_amount)}，成交 {won} 张 {money(won_amount)}，"
+                   f"成交率 {rate * 100:.0f}%")
+    return "\n".join(out)
+
+
 # ---- quote approval card ----------------------------------------------------------------------
 APPROVE_LABEL = "通过"
 REJECT_LABEL = "驳回"

@@ -4,17 +4,27 @@ turning one into an order through the order's own creation path and approval rul
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage import lifecycle
 from storage.db import UnitOfWork
-from storage.models import Customer, Order, Quote, QuoteLine
+from storage.models import Customer, Order, Person, Quote, QuoteLine
 from storage.services import approvals
 from storage.services import orders as order_svc
-from storage.services.base import CENT, DomainEvent, Provenance, Rules, audit, jsonable, next_number, plain
+from storage.services.base import (
+    CENT,
+    DomainEvent,
+    Provenance,
+    Rules,
+    audit,
+    jsonable,
+    money,
+    next_number,
+    plain,
+)
 from storage.services.orders import LineInput, OrderInput, Origin
 from storage.vocab import QuoteStatus, Role
 
@@ -171,3 +181,44 @@ async def convert(uow: UnitOfWork, quote: Quote, prov: Provenance, edits: tuple[
     audit(uow, prov, "quote_won", order, now, summary=f"Q{quote.no}",
           after={"quote": quote.no, "order": order.no, "changes": [[e.sku, e.qty, e.unit_price] for e in edits]})
     return order, events
+
+
+# ---- win rate ---------------------------------------------------------------------------------
+#: statuses of quotes that went to the customer (a quote turned down or still waiting never did)
+SENT = (Q.OPEN.value, Q.WON.value, Q.WITHDRAWN.value)
+
+
+@dataclass
+class QuoteTotals:
+    """One salesperson's quotes of a period: how many went out, how many became orders, and their amounts."""
+
+    name: str
+    quoted: int = 0
+    quoted_amount: Decimal = Decimal("0.00")
+    won: int = 0
+    won_amount: Decimal = Decimal("0.00")
+
+    @property
+    def win_rate(self) -> Decimal:
+        """Won ÷ quoted, as a fraction (0 when nothing was quoted)."""
+        return (Decimal(self.won) / Decimal(self.quoted)).quantize(Decimal("0.001")) if self.quoted else Decimal(0)
+
+
+async def win_rates(uow: UnitOfWork, start: date, end: date, tz: tzinfo) -> dict[int, QuoteTotals]:
+    """Quotes made in [start, end] per owner: quoted vs won (count and amount)."""
+    lo = datetime.combine(start, time(), tz)
+    hi = datetime.combine(end + timedelta(days=1), time(), tz)
+    stmt = (select(Quote.owner_id, Person.name, Person.user_id, Quote.status, func.count(Quote.id),
+                   func.coalesce(func.sum(Quote.amount), 0))
+            .join(Person, Person.id == Quote.owner_id)
+            .where(Quote.created_at >= lo, Quote.created_at < hi, Quote.status.in_(SENT))
+            .group_by(Quote.owner_id, Person.name, Person.user_id, Quote.status))
+    out: dict[int, QuoteTotals] = {}
+    for owner_id, name, user_id, status, count, amount in (await uow.session.execute(stmt)).all():
+        row = out.setdefault(int(owner_id), QuoteTotals(name or user_id))
+        row.quoted += int(count)
+        row.quoted_amount += money(amount)
+        if status == Q.WON:
+            row.won += int(count)
+            row.won_amount += money(amount)
+    return out
