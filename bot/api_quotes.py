@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.api_reports import BadParam, paging
 from storage.db import Database
-from storage.models import Customer, Person, Product, Purchase, Quote
+from storage.models import Customer, Person, Purchase, Quote
 from storage.services import purchasing
 from storage.services.quotes import expired
 from storage.vocab import QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, QuoteStatus
@@ -128,8 +128,7 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
 
     async def shortages(request: web.Request) -> web.Response:
         async with db.reader() as uow:
-            ids = list((await uow.session.execute(select(Product.id).where(Product.track_stock.is_(True)))).scalars())
-            found = await purchasing.shortages(uow, ids, lock=False)
+            found = await purchasing.all_shortages(uow)
         return web.json_response({"items": [
             {"sku": s.sku, "unit": s.unit, "on_hand": _qty(s.on_hand), "reserved": _qty(s.reserved),
              "on_order": _qty(s.on_order), "short": _qty(s.short), "orders": [w.order_no for w in s.waiting]}

@@ -50,3 +50,28 @@ async def test_openapi_lists_quotes_and_purchases(team: Bot) -> None:
     for path in ("/api/v1/quotes", "/api/v1/quotes/{no}", "/api/v1/purchases", "/api/v1/shortages"):
         assert "get" in doc["paths"][path], path
     assert "Quote" in doc["components"]["schemas"] and "Purchase" in doc["components"]["schemas"]
+
+
+async def test_dashboard_lists_quotes_shortages_and_purchases(team: Bot) -> None:
+    await team.say("c1", "/帮助", chat="c1", name="采购小林")
+    await team.text("admin", "/角色 c1 采购", chat="admin")
+    await team.text("w1", "/入库 A100 2", chat="wh")
+    await team.text("u1", "/下单 华为 A100×5@300 交期12-15")
+    await team.text("u1", "/报价 小米 A100×10@300")
+    await team.text("u1", "/报价 中兴 A100×10@100")
+    await team.text("u1", "/成交 Q2 交期12-20")
+    headers = {"Authorization": "Bearer test-token"}
+    html = await (await team.client.get("/board/quotes", headers=headers)).text()
+    quotes = html.split('id="quotes"', 1)[1]
+    assert "Q1" in quotes and "小米" in quotes and "Q2" in quotes and "已成交" in quotes, quotes
+    shortages = html.split('id="shortages"', 1)[1].split("</div>", 1)[0]
+    # order #1 (5) and the won quote's order #2 (10) reserve 15 of the 2 on hand
+    assert "A100" in shortages and 'href="orders/2"' in shortages and ">13<" in shortages, shortages
+    rates = html.split('id="win-rates"', 1)[1].split("</div>", 1)[0]
+    assert "张三" in rates and "50%" in rates, rates
+    await team.text("c1", "/采购 A100 13 华强 11-30", chat="c1")
+    html = await (await team.client.get("/board/quotes", headers=headers)).text()
+    assert "没有缺货" in html and "P1" in html.split('id="purchases"', 1)[1]
+    # behind the same guard as every board page
+    resp = await team.client.get("/board/quotes")
+    assert resp.status == 401

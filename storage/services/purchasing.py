@@ -240,3 +240,16 @@ async def receive(uow: UnitOfWork, prov: Provenance, purchase: Purchase, qty: De
     audit(uow, prov, "purchase_arrival", None, now, summary=f"P{purchase.no}",
           after={"sku": product.sku, "qty": qty, "stock": stock, "received": purchase.received_qty})
     return Arrival(qty, stock, served, purchase.status == "RECEIVED")
+
+
+async def all_shortages(uow: UnitOfWork) -> list[Shortage]:
+    """Every catalogue product that is short (the dashboard, the API)."""
+    ids = (await uow.session.execute(select(Product.id).where(Product.track_stock.is_(True)))).scalars()
+    return await shortages(uow, list(ids), lock=False)
+
+
+async def open_purchases(uow: UnitOfWork, limit: int = 100) -> list[Purchase]:
+    """Purchases still waiting for goods, the earliest expected first."""
+    stmt = (select(Purchase).where(Purchase.status == "OPEN")
+            .order_by(Purchase.expected_date.is_(None), Purchase.expected_date, Purchase.no).limit(limit))
+    return list((await uow.session.execute(stmt)).scalars())

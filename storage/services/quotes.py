@@ -222,3 +222,8 @@ async def win_rates(uow: UnitOfWork, start: date, end: date, tz: tzinfo) -> dict
             row.won += int(count)
             row.won_amount += money(amount)
     return out
+
+
+async def recent(uow: UnitOfWork, limit: int) -> list[Quote]:
+    """The newest quotes (the dashboard)."""
+    return list((await uow.session.execute(select(Quote).order_by(Quote.no.desc()).limit(limit))).scalars())
