@@ -140,3 +140,18 @@ async def test_concurrent_confirmations_reserve_correctly(team: Bot) -> None:
     assert "A100：10｜预留 16" in await team.text("w1", "/库存 A100", chat="wh")
     told = await notices(team)
     assert len(told) == 1 and told[0].splitlines()[1] in ("A100 缺 6（#2）", "A100 缺 6（#1）"), told
+
+
+async def test_a_change_that_reserves_more_tells_purchasing_and_closing_releases(team: Bot) -> None:
+    await buyer(team)
+    await team.text("w1", "/入库 A100 10", chat="wh")
+    await team.text("u1", "/下单 华为 A100×5@300 交期12-15")
+    assert "已生效" in await team.text("u1", "/变更 #1 A100 数量 20")  # ¥6,000: applied at once
+    assert (await notices(team))[-1].splitlines()[1] == "A100 缺 10（#1）"
+    await team.text("m1", "/关闭 #1 客户只要一半")  # closing releases the reservation
+    assert "A100：10" in (stock := await team.text("w1", "/库存 A100", chat="wh")) and "预留" not in stock
+    await team.text("admin", "/重开 #1 误关", chat="admin")
+    assert "预留 20" in await team.text("w1", "/库存 A100", chat="wh")
+    assert len(await notices(team)) == 1  # the very same shortage (#1 short 10) was told already
+    await team.text("u1", "/变更 #1 A100 数量 25")
+    assert (await notices(team))[-1].splitlines()[1] == "A100 缺 15（#1）"
