@@ -1,4 +1,5 @@
-"""quotes, quote_lines and purchases: quotations before the order, purchase requests behind it
+"""quotes, quote_lines and purchases: quotations before the order, purchase requests behind it;
+order_lines.product_id indexed for reservations
 
 Revision ID: 0005_quotes_purchasing
 Revises: 0004
@@ -92,9 +93,13 @@ def upgrade() -> None:
     with op.batch_alter_table('quote_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quote_lines_quote_id'), ['quote_id'], unique=False)
 
+    # a product's reservation sums its open order lines at every confirmation
+    op.create_index('ix_order_lines_product_id', 'order_lines', ['product_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    op.drop_index('ix_order_lines_product_id', table_name='order_lines')
     with op.batch_alter_table('quote_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quote_lines_quote_id'))
 
