@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot import api_reports
+from bot import api_quotes, api_reports
 from bot.config import Settings
 from storage import lifecycle
 from storage.db import Database
@@ -181,6 +181,7 @@ def setup_routes(app: web.Application, db: Database, settings: Settings, *, crea
     app.router.add_get(f"{PREFIX}/orders/{{no}}/events", get_events)
     app.router.add_get(f"{PREFIX}/openapi.json", openapi)
     api_reports.setup_routes(app, db, PREFIX, tz, clock or (lambda: datetime.now(UTC)), order_json, layout)
+    api_quotes.setup_routes(app, db, PREFIX, tz, clock or (lambda: datetime.now(UTC)))
 
 
 _ORDER_SCHEMA = {
@@ -248,3 +249,5 @@ OPENAPI: dict[str, Any] = {
 }
 
 OPENAPI["paths"].update({f"{PREFIX}{path}": spec for path, spec in api_reports.PATHS.items()})
+OPENAPI["paths"].update({f"{PREFIX}{path}": spec for path, spec in api_quotes.PATHS.items()})
+OPENAPI["components"]["schemas"].update(api_quotes.SCHEMAS)

@@ -16,7 +16,18 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot import api, approval_links, board, board_tokens, dingtalk, local, statements, web_console, wecom
+from bot import (
+    api,
+    approval_links,
+    board,
+    board_tokens,
+    dingtalk,
+    local,
+    quote_sheets,
+    statements,
+    web_console,
+    wecom,
+)
 from bot.body_deadline import body_deadline
 from bot.config import Settings
 from bot.dispatch import Dispatcher
@@ -150,15 +161,19 @@ def _setup_board(app: web.Application, db: Database, settings: Settings, dispatc
     from handlers.texts import statements as statement_texts
     statements.setup_routes(app, db, settings, keys, texts=statement_texts, layout=statement_texts.LAYOUT,
                             clock=dispatcher.clock)
+    # the quotation sheet for the customer: its page and workbook
+    from handlers.texts import quotes as quote_texts
+    quote_sheets.setup_routes(app, db, settings, keys, texts=quote_texts, clock=dispatcher.clock)
     wire_links(dispatcher, db, settings)
 
 
 def wire_links(dispatcher: Dispatcher, db: Database, settings: Settings) -> None:
-    """The /看板 and /对账 link makers the handlers find on the dispatcher: signed with the key the
+    """The /看板, /对账 and quotation-sheet link makers the handlers find on the dispatcher: signed with the key the
     server keeps in the database, on ``GENDAN_PUBLIC_URL`` (``gendan chat`` uses the same)."""
     keys = approval_links.LinkKeys(db, settings)
     dispatcher.board_link = board_tokens.link_maker(settings, keys, dispatcher.clock)
     dispatcher.statement_link = board_tokens.statement_link_maker(settings, keys, dispatcher.clock)
+    dispatcher.quote_link = quote_sheets.link_maker(settings, keys)
 
 
 def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, settings: Settings) -> None:

@@ -27,8 +27,9 @@ from bot import board_tokens as tokens
 from bot.config import Settings
 from storage.db import Database
 from storage.models import AuditEvent, Person
-from storage.services import dashboard, reports
-from storage.vocab import STAGE_LABELS, STATE_LABELS
+from storage.services import dashboard, purchasing, reports
+from storage.services import quotes as quote_svc
+from storage.vocab import QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, STAGE_LABELS, STATE_LABELS
 
 #: no caching, no referrer (a link carries its token), no framing, no scripts, nothing from elsewhere
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
@@ -205,6 +206,21 @@ class _Board:
                 person_chart=hbars([(p.name, p.sales) for p in people], money))
 
 
+    async def quotes(self, request: web.Request) -> web.StreamResponse:
+        """``GET /board/quotes``: recent quotations, this month's win rates, shortages and open purchases."""
+        today = self._today()
+        async with self._db.reader() as uow:
+            recent = await quote_svc.recent(uow, 50)
+            rates = await quote_svc.win_rates(uow, today.replace(day=1), today, self._tz)
+            short = await purchasing.all_shortages(uow)
+            open_purchases = await purchasing.open_purchases(uow)
+            return self._page("quotes.html", base="", quotes=recent, today=today, short=short,
+                              purchases=open_purchases,
+                              rates=sorted(rates.values(), key=lambda r: (-r.quoted_amount, r.name)),
+                              quote_status=lambda q: QUOTE_EXPIRED_LABEL if quote_svc.expired(q, today)
+                              else QUOTE_STATUS_LABELS.get(q.status, q.status))
+
+
 def _redirect() -> web.Response:
     # relative: under a path prefix "/x/board" leads to "/x/board/"
     return web.Response(status=303, headers={**_HEADERS, "Location": "board/"})
@@ -218,3 +234,4 @@ def setup_routes(app: web.Application, db: Database, settings: Settings, key_pro
     app.router.add_get("/board/", board.guarded(board.kanban))
     app.router.add_get("/board/orders/{no}", board.guarded(board.order))
     app.router.add_get("/board/sales", board.guarded(board.sales))
+    app.router.add_get("/board/quotes", board.guarded(board.quotes))

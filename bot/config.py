@@ -95,6 +95,10 @@ class Settings(BaseSettings):
 
     approval_t1: Decimal = Field(default=Decimal("10000"), ge=0)
     approval_t2: Decimal = Field(default=Decimal("100000"), ge=0)
+    #: how many days a quotation's prices hold when /报价 does not say (有效期N天)
+    quote_valid_days: int = Field(default=7, ge=1, le=365)
+    #: the company name printed on quotation sheets
+    company_name: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -149,6 +149,8 @@ class Dispatcher:
         self.board_link: Callable[[str, str], Awaitable[tuple[str, datetime]]] | None = None
         #: (platform, user id, customer id, first day, last day) → (signed /对账 workbook URL, expiry); set by bot.app
         self.statement_link: Callable[[str, str, int, date, date], Awaitable[tuple[str, datetime]]] | None = None
+        #: (quote no, last valid day) → (signed quotation sheet URL, expiry); set by bot.app
+        self.quote_link: Callable[[int, date], Awaitable[tuple[str, datetime]]] | None = None
 
     # ---- wiring ----------------------------------------------------------------------
     def include_routers(self, *routers: Router) -> None:

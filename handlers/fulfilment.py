@@ -12,8 +12,10 @@ from handlers import args
 from handlers.common import load_order, parse_args, refusing
 from handlers.flow import on_order
 from handlers.notify import dispatch_events
+from handlers.purchasing import after_stock_refusal
 from handlers.texts import messages as msg
 from handlers.texts import orders as ot
+from handlers.texts import quotes as qt
 from handlers.texts.help import of as help_of
 from handlers.texts.replies import candidates
 from storage import lifecycle
@@ -57,9 +59,23 @@ def _match_line(order_lines: list[OrderLine], product: str) -> OrderLine:
 
 @router.command("发货", aliases=("ship",), roles={Role.WAREHOUSE}, **help_of("发货"))
 async def ship(ctx: Context, cmd: CommandText) -> None:
+    loaded: list[int] = []
+    try:
+        await _ship(ctx, cmd, loaded)
+    except UserError as err:
+        refusal = err.__cause__
+        # the shipment changes nothing, but 采购 hears what is short
+        if isinstance(refusal, lifecycle.Refused) and refusal.code == "no_stock" and loaded \
+                and await after_stock_refusal(ctx, loaded[0]):
+            raise UserError(f"{err.text}\n{qt.purchase_told()}") from refusal
+        raise
+
+
+async def _ship(ctx: Context, cmd: CommandText, loaded: list[int]) -> None:
     async with ctx.uow() as uow:
         parsed = await parse_args(uow, lambda: args.parse_ship(cmd.args))
         order = await load_order(uow, parsed.order_no)
+        loaded.append(order.no)
         wanted: list[tuple[OrderLine, Decimal]] | None = None
         if parsed.lines:
             wanted = [(_match_line(order.lines, p), q) for p, q in parsed.lines]

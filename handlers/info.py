@@ -12,12 +12,13 @@ from handlers import args
 from handlers.common import load_order, parse_args, refusing
 from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
+from handlers.texts import quotes as qt
 from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import ChangeRequest, Customer, Order, Product, Reminder, Ticket
-from storage.services import approvals, catalog
+from storage.services import approvals, catalog, purchasing
 from storage.services.base import DomainEvent, audit, money, next_number
 from storage.vocab import ACTION_COMMANDS, Action, Role
 
@@ -127,9 +128,12 @@ async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
             rows = [match.found] if match.found else []
         else:
             rows = list((await uow.session.execute(select(Product).order_by(Product.sku).limit(30))).scalars())
-        if not rows:
+        products = [p for p in rows if p is not None]
+        if not products:
             raise UserError(msg.no_products())
-        ctx.reply(msg.stock_rows([(p.sku, p.name, p.stock, p.unit) for p in rows if p is not None]))
+        views = await purchasing.stock_views(uow, products)
+        ctx.reply(qt.stock_rows([(v.product.sku, v.product.name, v.product.stock, v.product.unit, v.reserved,
+                                  v.on_order) for v in views]))
 
 
 @router.command("入库", aliases=("stockin",), roles={Role.WAREHOUSE}, **help_of("入库"))

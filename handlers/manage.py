@@ -6,7 +6,8 @@ from bot.commands import CommandText
 from bot.context import Context
 from bot.dispatch import Router
 from bot.errors import InputError, UserError
-from handlers import args
+from handlers import args, quotes
+from handlers.args import quotes as quote_args
 from handlers.common import load_order
 from handlers.flow import on_order
 from handlers.texts import messages as msg
@@ -35,6 +36,9 @@ def _register_reasoned(name: str, aliases: tuple[str, ...], action: Action, role
                        needs_reason: bool) -> None:
 
     async def handler(ctx: Context, cmd: CommandText) -> None:
+        if action is Action.CANCEL and quote_args.names_a_quote(cmd.args):
+            await quotes.withdraw(ctx, cmd)  # /作废 Q12: quotes have their own numbers
+            return
         try:
             no, reason = args.parse_reasoned(cmd.args)
         except args.ArgError as err:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.outbound import Mention, Message
 from handlers import cards
+from handlers.purchasing import shortage_notice
 from handlers.texts import messages as msg
 from handlers.texts import notices
 from storage.db import UnitOfWork
@@ -54,6 +55,9 @@ async def dispatch_events(ctx: Context, uow: UnitOfWork, order: Order, events: l
 
 
 async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) -> None:
+    if event.kind == "shortage":
+        await shortage_notice(ctx, uow, event)
+        return
     here = (ctx.chat.platform, ctx.chat.chat_id)
     seen: set[tuple[str, str]] = {here}
     key = f"{event.kind}:{order.no}:{ctx.inbound.event_id}"

@@ -14,6 +14,7 @@ from handlers import args
 from handlers.common import load_order, parse_args, refusing, resolve_fields
 from handlers.flow import on_order
 from handlers.notify import dispatch_events
+from handlers.purchasing import order_card_shortage
 from handlers.texts import messages as msg
 from handlers.texts import orders as ot
 from handlers.texts.help import of as help_of
@@ -98,7 +99,9 @@ async def show_order(ctx: Context, cmd: CommandText) -> None:
         history = list((await uow.session.execute(
             select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id.desc()).limit(6)
         )).scalars())
-        ctx.reply(ot.order_card(order, ctx.today(), list(reversed(history)), ctx.settings.tz))
+        card = ot.order_card(order, ctx.today(), list(reversed(history)), ctx.settings.tz)
+        short = await order_card_shortage(uow, order)
+        ctx.reply(f"{card}\n{short}" if short else card)
 
 
 def submitted(events: list[DomainEvent]) -> dict[str, Any] | None:

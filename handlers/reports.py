@@ -9,10 +9,11 @@ from bot.errors import InputError, UserError
 from bot.outbound import Message
 from handlers import args
 from handlers.texts import messages as msg
+from handlers.texts import quotes as qt
 from handlers.texts import replies as t
 from handlers.texts import statements as st_texts
 from handlers.texts.help import of as help_of
-from storage.services import catalog, reports
+from storage.services import catalog, quotes, reports
 from storage.vocab import Role
 
 router = Router("reports")
@@ -26,9 +27,13 @@ async def report_cmd(ctx: Context, cmd: CommandText) -> None:
         raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         rep = await reports.sales_report(uow, start, end, ctx.today(), ctx.settings.tz)
+        quoted = await quotes.win_rates(uow, start, end, ctx.settings.tz)
     people = [(p.name, p.orders, p.sales, p.shipped, p.collected)
               for p in sorted(rep.by_person.values(), key=lambda p: p.sales, reverse=True)]
-    ctx.reply(msg.report(label, start, end, rep.orders, rep.sales, rep.shipped, rep.collected, rep.overdue, people))
+    text = msg.report(label, start, end, rep.orders, rep.sales, rep.shipped, rep.collected, rep.overdue, people)
+    rows = [(q.name, q.quoted, q.quoted_amount, q.won, q.won_amount, q.win_rate)
+            for q in sorted(quoted.values(), key=lambda q: q.quoted_amount, reverse=True)]
+    ctx.reply(f"{text}\n{qt.win_rates(rows)}" if rows else text)
 
 
 @router.command("对账", aliases=("statement",), roles={Role.FINANCE, Role.SALES}, **help_of("对账"))

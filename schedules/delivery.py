@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from bot.outbound import Mention, Message
 from handlers.texts import reminders as texts
 from schedules import facts
+from schedules import quotes as quote_rules
 from schedules.calendar import Calendar
 from schedules.rules import ORDER_KINDS, ApprovalFacts, OrderFacts, TicketFacts, payment_due_date
 from storage.db import UnitOfWork
@@ -59,6 +60,7 @@ class _World:
     approvals: dict[int, ApprovalFacts]
     tickets: dict[int, TicketFacts]
     people: dict[int, Person]
+    before_orders: quote_rules.World
 
 
 def key_ref(key: str | None) -> tuple[str, int, str]:
@@ -85,7 +87,7 @@ async def claim_and_send(uow: UnitOfWork, now: datetime, cal: Calendar, limit: i
     batch = Batch(claimed=len(rows))
     if not rows:
         return batch
-    world = await _load_world(uow, rows)
+    world = await _load_world(uow, rows, cal.today(now))
     out: dict[Target, _Outgoing] = defaultdict(_Outgoing)
     sent: list[int] = []
     cancelled: list[int] = []
@@ -118,7 +120,7 @@ async def _mark(uow: UnitOfWork, ids: list[int], status: str, now: datetime) -> 
             .values(status=status, sent_at=now).execution_options(synchronize_session=False))
 
 
-async def _load_world(uow: UnitOfWork, rows: list[Reminder]) -> _World:
+async def _load_world(uow: UnitOfWork, rows: list[Reminder], today: date) -> _World:
     orders = await facts.orders_by_id(uow, [r.order_id for r in rows if r.order_id is not None])
     approvals = await facts.approvals_by_id(
         uow, [key_ref(r.dedupe_key)[1] for r in rows if r.kind == "approval"])
@@ -129,7 +131,8 @@ async def _load_world(uow: UnitOfWork, rows: list[Reminder]) -> _World:
     for i in range(0, len(id_list), facts.CHUNK):
         for p in (await uow.session.execute(select(Person).where(Person.id.in_(id_list[i:i + facts.CHUNK])))).scalars():
             people[p.id] = p
-    return _World(orders, approvals, tickets, people)
+    refs = [(r.kind, key_ref(r.dedupe_key)[1]) for r in rows if r.kind in quote_rules.KINDS]
+    return _World(orders, approvals, tickets, people, await quote_rules.load_world(uow, refs, today))
 
 
 def _place(row: Reminder, w: _World, now: datetime, cal: Calendar) -> tuple[Target, str, str, Mention | None] | None:
@@ -157,6 +160,8 @@ def reason_line(kind: str, key: str | None, text: str, order_id: int | None, per
             return None
         return texts.custom(text, order.no if order else None)
     _, ref, arg = key_ref(key)
+    if kind in quote_rules.KINDS:
+        return quote_rules.reason_line(kind, ref, arg, w.before_orders, cal.today(now))
     if kind == "approval":
         step = w.approvals.get(ref)
         if step is None or step.status != "PENDING":

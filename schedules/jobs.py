@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 
 from schedules import digests, facts, store
+from schedules import quotes as quote_rules
 from schedules.calendar import Calendar, CalendarSettings
 from schedules.delivery import claim_and_send
 from schedules.rules import Due, approval_dues, delivery_dues, payment_dues, visit_dues
@@ -135,7 +136,7 @@ class Jobs:
         dues = delivery_dues(await facts.delivery_candidates(uow, self.cal, self.cal.today(now)), staff, now, self.cal)
         if with_payments:
             dues += payment_dues(await facts.payment_candidates(uow), staff, now, self.cal)
-        return dues
+        return dues + await quote_rules.date_dues(uow, staff, now, self.cal)
 
     async def deliver(self, now: datetime, rep: TickReport | None = None) -> TickReport:
         """Claim and send due reminders in batches until none is left."""

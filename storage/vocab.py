@@ -42,6 +42,7 @@ class Role(StrEnum):
     WAREHOUSE = "warehouse"
     FINANCE = "finance"
     SERVICE = "service"
+    PURCHASING = "purchasing"
     ADMIN = "admin"
 
 
@@ -94,6 +95,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.WAREHOUSE: "仓库",
     Role.FINANCE: "财务",
     Role.SERVICE: "客服",
+    Role.PURCHASING: "采购",
     Role.ADMIN: "管理员",
 }
 
@@ -126,3 +128,26 @@ PREPAY_WORDS = ("款到发货", "款到", "预付", "先款", "现款", "全款"
 def is_prepayment(terms: str | None) -> bool:
     """Whether payment terms ask for payment before shipping (``款到发货``, ``预付30%`` …)."""
     return bool(terms) and any(word in (terms or "") for word in PREPAY_WORDS)
+
+
+class QuoteStatus(StrEnum):
+    """Stored quotation status (an OPEN quote past its last valid day is shown as expired)."""
+
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    OPEN = "OPEN"
+    REJECTED = "REJECTED"
+    WON = "WON"
+    WITHDRAWN = "WITHDRAWN"
+
+
+QUOTE_STATUS_LABELS: dict[str, str] = {
+    QuoteStatus.PENDING_APPROVAL: "待审批",
+    QuoteStatus.OPEN: "有效",
+    QuoteStatus.REJECTED: "已驳回",
+    QuoteStatus.WON: "已成交",
+    QuoteStatus.WITHDRAWN: "已作废",
+}
+#: the label of an OPEN quote whose last valid day has passed
+QUOTE_EXPIRED_LABEL = "已过期"
+
+PURCHASE_STATUS_LABELS: dict[str, str] = {"OPEN": "待到货", "RECEIVED": "已到货"}

@@ -118,7 +118,7 @@ def test_parse_topics_refused(text: str, fragment: str) -> None:
 
 def test_role_words_cover_every_role() -> None:
     assert set(ROLE_WORDS.values()) == {"sales", "manager", "boss", "production", "warehouse", "finance",
-                                        "service", "admin"}  # fmt: skip
+                                        "service", "purchasing", "admin"}  # fmt: skip
     assert (ROLE_WORDS["主管"], ROLE_WORDS["经理"], ROLE_WORDS["总经理"], ROLE_WORDS["库管"]) == (
         "manager", "manager", "boss", "warehouse",
     )  # fmt: skip

@@ -39,6 +39,7 @@ ROLE_WORDS: dict[str, str] = {
     "销售主管": "manager", "销售经理": "manager", "老板": "boss", "总经理": "boss", "总监": "boss",
     "生产": "production", "仓库": "warehouse", "库管": "warehouse", "仓管": "warehouse",
     "财务": "finance", "会计": "finance", "出纳": "finance", "客服": "service", "售后": "service",
+    "采购": "purchasing", "采购员": "purchasing", "purchasing": "purchasing",
     "管理员": "admin", "admin": "admin", "sales": "sales", "manager": "manager", "boss": "boss",
     "production": "production", "warehouse": "warehouse", "finance": "finance", "service": "service",
 }  # fmt: skip

@@ -23,6 +23,7 @@ from storage.models.messaging import (
 )
 from storage.models.orders import ZERO, Approval, ChangeRequest, Order, OrderLine, OrderVersion
 from storage.models.people import Chat, ChatSubscription, Person, PersonRole, Tenant
+from storage.models.quotes import Purchase, Quote, QuoteLine
 
 __all__ = [
     "ZERO",
@@ -47,6 +48,9 @@ __all__ = [
     "PersonRole",
     "Product",
     "Prompt",
+    "Purchase",
+    "Quote",
+    "QuoteLine",
     "RateSlot",
     "Reminder",
     "SentCard",

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Customer, Order
+from storage.services import purchasing
 from storage.services.base import DomainEvent, Provenance, Rules, audit, money
 from storage.services.people import holders_of
 from storage.vocab import Action, Role, State
@@ -177,7 +178,7 @@ async def decide(
     order.confirmed_at = now
     audit(uow, prov, "approve", order, now, before={"state": State.PENDING_APPROVAL.value},
           after={"state": order.state, **marked})
-    return [DomainEvent("approved", order.id, order.no, data)]
+    return [DomainEvent("approved", order.id, order.no, data), *await purchasing.on_confirmed(uow, order)]
 
 
 async def _activate_next(uow: UnitOfWork, order: Order, step: Approval, now: datetime) -> Approval | None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Order, OrderVersion
-from storage.services import approvals
+from storage.services import approvals, purchasing
 from storage.services.base import (
     CENT,
     MAX_AMOUNT,
@@ -149,6 +149,8 @@ async def apply(
     if lifecycle.settle(order):
         order.completed_at = now
         events.append(DomainEvent("completed", order.id, order.no))
+    # more of a product reserved may leave it short
+    events += await purchasing.on_confirmed(uow, order)
     return events
 
 

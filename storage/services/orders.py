@@ -9,7 +9,7 @@ from decimal import Decimal
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Approval, Customer, Order, OrderLine
-from storage.services import approvals
+from storage.services import approvals, purchasing
 from storage.services.base import (
     MAX_AMOUNT,
     DomainEvent,
@@ -171,6 +171,7 @@ async def submit(
         order.confirmed_at = now
         audit(uow, prov, "submit", order, now, before={"state": before}, after={"state": order.state})
         events.append(DomainEvent("confirmed", order.id, order.no, {"auto": True}))
+        events += await purchasing.on_confirmed(uow, order)
         return events
     lifecycle.set_state(order, State.PENDING_APPROVAL)
     first = await approvals.open_chain(uow, order, chain, None, now)

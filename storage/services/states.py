@@ -7,7 +7,7 @@ from datetime import datetime
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Order
-from storage.services import approvals, changes
+from storage.services import approvals, changes, purchasing
 from storage.services.base import DomainEvent, Provenance, audit, state_snapshot
 from storage.vocab import Action, State
 
@@ -48,4 +48,7 @@ async def change_state(
     order.updated_at = now
     audit(uow, prov, action.value.lower(), order, now, summary=reason or "", before=before,
           after={**state_snapshot(order), "reason": reason})
-    return [DomainEvent(EVENT_OF[action], order.id, order.no, data)]
+    events = [DomainEvent(EVENT_OF[action], order.id, order.no, data)]
+    if action is Action.REOPEN and order.state == State.CONFIRMED:
+        events += await purchasing.on_confirmed(uow, order)  # a reopened order reserves again
+    return events

@@ -1,7 +1,7 @@
 """outbox claim leases and parked rows; rate_slots: send windows shared by every instance
 
 Revision ID: 0007_reliability
-Revises: 0004
+Revises: 0005_quotes_purchasing
 Create Date: 2026-12-07 09:40:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007_reliability'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005_quotes_purchasing'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

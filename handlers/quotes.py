@@ -1,0 +1,252 @@
+"""/报价 /成交 and /作废 Q12: quotations, their approval card below floor, and turning them into orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from bot.commands import CommandText
+from bot.context import Context
+from bot.dispatch import Router
+from bot.errors import InputError, NotFound, UserError
+from bot.outbound import ActionData, Button, Card, Message
+from handlers import args
+from handlers.args import quotes as qargs
+from handlers.common import parse_args, resolve_fields
+from handlers.notify import dispatch_events
+from handlers.texts import orders as ot
+from handlers.texts import quotes as qt
+from handlers.texts import replies as t
+from storage.db import UnitOfWork
+from storage.lifecycle import Refused
+from storage.models import Order, OutboxMessage, Person, Quote
+from storage.services import people
+from storage.services import quotes as svc
+from storage.services.base import DomainEvent
+from storage.services.orders import Origin
+from storage.vocab import Role
+
+router = Router("quotes")
+LIST_LIMIT = 15
+
+
+@dataclass(frozen=True)
+class QuoteApprovalAction(ActionData):
+    """A press on 通过 / 驳回 of a below-floor quote's card."""
+
+    prefix = "qa"
+    CHOICES = {"decision": frozenset({"ok", "no"})}  # noqa: RUF012  (a ClassVar of the base)
+    quote_id: int
+    decision: str  # "ok" | "no"
+
+
+def card_key(quote_id: int) -> str:
+    """Every copy of one quote's approval card shares this key."""
+    return f"qappr:{quote_id}"
+
+
+@contextmanager
+def refusing() -> Iterator[None]:
+    """Turn a refusal of a quote action into its reply."""
+    try:
+        yield
+    except Refused as exc:
+        text = qt.refused(exc.code, dict(exc.params))
+        raise UserError(text if text is not None else t.refused(exc.code, exc.params, None)) from exc
+
+
+async def load_quote(uow: UnitOfWork, no: int, *, lock: bool = True) -> Quote:
+    """``Q<no>`` (row-locked), or a NotFound reply."""
+    quote = await svc.quote_by_no(uow, no, lock=lock)
+    if quote is None:
+        raise NotFound(qt.quote_not_found(no))
+    return quote
+
+
+@router.command(qt.QUOTE, aliases=("quote",), **qt.help_of(qt.QUOTE))
+async def quote_cmd(ctx: Context, cmd: CommandText) -> None:
+    if qargs.is_list(cmd.args):
+        await _list(ctx)
+        return
+    if qargs.names_a_quote(cmd.args):
+        await _show_or_decide(ctx, cmd)
+        return
+    if Role.SALES not in ctx.person.roles:
+        raise UserError(qt.sales_only())
+    async with ctx.uow() as uow:
+        parsed = await parse_args(uow, lambda: qargs.parse_quote(cmd.args, ctx.today()))
+        resolved = await resolve_fields(uow, parsed.fields, ctx.person.id)
+        assert resolved.data.customer is not None  # parse_quote requires one
+        data = svc.QuoteInput(customer=resolved.data.customer, lines=resolved.data.lines,
+                              valid_days=parsed.valid_days or ctx.settings.quote_valid_days,
+                              due_date=resolved.data.due_date, note=resolved.data.note,
+                              payment_terms=resolved.data.payment_terms)
+        origin = Origin(ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
+        with refusing():
+            quote, events = await svc.create(uow, ctx.prov, data, origin, ctx.today(), ctx.now())
+        await quote_events(ctx, uow, quote, events)
+        sheet = sheet_due(ctx, quote, events)
+        reply = qt.quote_created(quote, ctx.today(), resolved.new_customer, resolved.free_lines)
+        ctx.reply(f"{reply}\n{qt.sheet_sent_privately()}" if sheet else reply)
+    if sheet:
+        await send_sheet(ctx, quote.no, quote.customer.name, quote.valid_until, quote.owner)
+
+
+async def _list(ctx: Context) -> None:
+    stmt = select(Quote).order_by(Quote.id.desc()).limit(LIST_LIMIT)
+    if Role.MANAGER not in ctx.person.roles and Role.BOSS not in ctx.person.roles:
+        stmt = stmt.where(Quote.owner_id == ctx.person.id)
+    async with ctx.uow() as uow:
+        rows = list((await uow.session.execute(stmt)).scalars())
+    ctx.reply(qt.quote_list([qt.quote_head(q, ctx.today()) for q in rows]))
+
+
+async def _show_or_decide(ctx: Context, cmd: CommandText) -> None:
+    try:
+        no, rest = qargs.split_quote_ref(cmd.args)
+        decision = args.parse_approval(f"#{no} {rest}") if rest else None
+    except args.ArgError as err:
+        raise InputError(str(err)) from err
+    if decision is None:
+        async with ctx.uow() as uow:
+            quote = await load_quote(uow, no, lock=False)
+            order_no = (await uow.session.get_one(Order, quote.order_id)).no if quote.order_id else None
+            ctx.reply(qt.quote_card_text(quote, ctx.today(), order_no))
+        return
+    _, approve, reason = decision
+    if not approve and not reason:
+        raise InputError(qt.reject_needs_reason(no))
+    await decide(ctx, no, None, approve, reason)
+
+
+async def decide(ctx: Context, no: int | None, quote_id: int | None, approve: bool, comment: str | None) -> None:
+    """A 主管's decision on a below-floor quote, from the card or the text command."""
+    async with ctx.uow() as uow:
+        if quote_id is not None:
+            found = (await uow.session.execute(select(Quote.no).where(Quote.id == quote_id))).scalar_one_or_none()
+            if found is None:
+                raise UserError(t.bad_action())
+            no = found
+        assert no is not None
+        quote = await load_quote(uow, no)
+        with refusing():
+            events = await svc.decide(uow, quote, ctx.prov, approve, comment, ctx.now())
+        await quote_events(ctx, uow, quote, events)
+        sheet = sheet_due(ctx, quote, events)
+        ctx.reply(qt.quote_decided(quote.no, approve, comment))
+    if sheet:
+        await send_sheet(ctx, quote.no, quote.customer.name, quote.valid_until, quote.owner)
+
+
+@router.action(QuoteApprovalAction)
+async def quote_pressed(ctx: Context, data: QuoteApprovalAction) -> None:
+    """A press on a quote approval card; checked again on every press (the first decision wins)."""
+    reason = ctx.inbound.text.strip() if hasattr(ctx.inbound, "text") else ""
+    await decide(ctx, None, data.quote_id, data.decision == "ok", reason or None)
+
+
+@router.command(qt.DEAL, aliases=("deal", "win"), roles={Role.SALES}, **qt.help_of(qt.DEAL))
+async def deal_cmd(ctx: Context, cmd: CommandText) -> None:
+    async with ctx.uow() as uow:
+        parsed = await parse_args(uow, lambda: qargs.parse_deal(cmd.args, ctx.today()))
+        quote = await load_quote(uow, parsed.quote_no)
+        edits = tuple(svc.LineEdit(_quoted_sku(quote, c.product), c.qty, c.unit_price)
+                      for c in parsed.changes.lines)
+        origin = Origin(ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
+        with refusing():
+            order, events = await svc.convert(uow, quote, ctx.prov, edits, parsed.changes.due_date, origin,
+                                              ctx.rules, ctx.today(), ctx.now())
+        for field in ("note", "payment_terms", "address", "contact"):
+            value = getattr(parsed.changes, field)
+            if value is not None:
+                setattr(order, field, value)
+        await dispatch_events(ctx, uow, order, events)
+        ctx.reply(qt.deal_done(quote.no, ot.created(order, None, (), ctx.today())))
+
+
+def _quoted_sku(quote: Quote, product: str) -> str:
+    """The quoted line a change names (SKU or name, exact, then unique containment)."""
+    exact = [ln.sku for ln in quote.lines if ln.sku.lower() == product.lower() or ln.name == product]
+    if len(exact) == 1:
+        return exact[0]
+    contains = [ln.sku for ln in quote.lines if product.lower() in ln.sku.lower() or (ln.name and product in ln.name)]
+    return contains[0] if len(contains) == 1 else product
+
+
+async def withdraw(ctx: Context, cmd: CommandText) -> None:
+    """/作废 Q12 [原因] (the /作废 command hands quote numbers here)."""
+    try:
+        no, reason = qargs.split_quote_ref(cmd.args)
+    except args.ArgError as err:
+        raise InputError(str(err)) from err
+    async with ctx.uow() as uow:
+        quote = await load_quote(uow, no)
+        with refusing():
+            events = await svc.withdraw(uow, quote, ctx.prov, reason or None, ctx.now())
+        await quote_events(ctx, uow, quote, events)
+        ctx.reply(qt.quote_withdrawn(quote.no))
+
+
+# ---- notifications ------------------------------------------------------------------------------
+async def quote_events(ctx: Context, uow: UnitOfWork, quote: Quote, events: list[DomainEvent]) -> None:
+    """Approval cards to every 主管, card updates after a decision, and the owner told 1:1."""
+    for event in events:
+        if event.kind == "quote_approval_needed":
+            await _approval_cards(ctx, uow, quote)
+        elif event.kind in ("quote_approved", "quote_rejected") or (
+                event.kind == "quote_withdrawn" and event.data.get("was") == "PENDING_APPROVAL"):
+            await _close_cards(ctx, uow, quote, event.kind == "quote_approved")
+        if event.kind in ("quote_approved", "quote_rejected") and quote.owner_id != ctx.person.id:
+            owner = quote.owner
+            text = qt.quote_decided_notice(quote.no, event.kind == "quote_approved", ctx.person.name,
+                                           event.data.get("comment"))
+            ctx.send(owner.platform, owner.user_id, "single", Message.plain(text),
+                     event_key=f"{event.kind}:Q{quote.no}:{ctx.inbound.event_id}")
+
+
+def sheet_due(ctx: Context, quote: Quote, events: list[DomainEvent]) -> bool:
+    """Whether the quote just became sendable, so its sheet link goes to the owner."""
+    kinds = {e.kind for e in events}
+    return ctx.dispatcher.quote_link is not None and quote.status == "OPEN" and bool(
+        kinds & {"quote_created", "quote_approved"})
+
+
+async def send_sheet(ctx: Context, no: int, customer: str, valid_until: date, owner: Person) -> None:
+    """The quotation sheet's signed link, privately to the owner (after the commit: making a link may
+    write the generated link key, which must not wait on the command's own write transaction)."""
+    make = ctx.dispatcher.quote_link
+    if make is None:
+        return
+    url, _ = await make(no, valid_until)
+    # the link opens the prices without a login: it goes to the salesperson alone, who forwards it
+    ctx.send(owner.platform, owner.user_id, "single", Message.plain(qt.sheet_private(no, customer, url)),
+             event_key=f"qsheet:{no}")
+
+
+async def _approval_cards(ctx: Context, uow: UnitOfWork, quote: Quote) -> None:
+    title, body = qt.approval_title(quote), qt.approval_body(quote)
+    card = Card(title=title, body=body, buttons=(
+        Button(qt.APPROVE_LABEL, QuoteApprovalAction(quote.id, "ok").pack(), "primary"),
+        Button(qt.REJECT_LABEL, QuoteApprovalAction(quote.id, "no").pack(), "danger")))
+    message = Message(kind="card", text=qt.approval_plain(title, body, quote.no), card=card,
+                      card_key=card_key(quote.id))
+    approvers = [p for p in await people.holders_of(uow, Role.MANAGER) if p.id != quote.owner_id]
+    for person in approvers:
+        ctx.send(person.platform, person.user_id, "single", message, event_key=f"qcard:{quote.id}")
+    if not approvers:
+        ctx.reply(qt.no_approver(quote.no))
+
+
+async def _close_cards(ctx: Context, uow: UnitOfWork, quote: Quote, approve: bool) -> None:
+    title, body = qt.decided_card(quote, ctx.person.name or ctx.person.user_id, approve)
+    closed = Message(kind="card", text=f"{title}\n{body}", card=Card(title=title, body=body, closed=True),
+                     card_key=card_key(quote.id))
+    rows = await uow.session.execute(
+        select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
+        .where(OutboxMessage.card_key == card_key(quote.id), OutboxMessage.op == "send").distinct())
+    for platform, chat_id, chat_type in rows:
+        ctx.update_cards(platform, chat_id, chat_type, closed)

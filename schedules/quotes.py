@@ -1,0 +1,147 @@
+"""Reminders before and behind the order: a quotation expiring tomorrow, a purchase past its
+expected date. Pure rules over small facts, loaders with bounded queries, and the reason lines
+the delivery checks again (a reminder whose reason is gone sends nothing).
+
+- quote expiring: at the start of working time the day before its last valid day, once per
+  (quote, last day), to its owner, while the quote is open.
+- purchase overdue: from the first working moment after its expected date, once per (purchase,
+  expected date), to every 采购 holder and to the owners of the orders waiting for the product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from handlers.texts import quotes as texts
+from schedules.calendar import Calendar
+from schedules.rules import Due, Staff
+from storage.db import UnitOfWork
+from storage.models import Customer, Product, Purchase, Quote
+from storage.services import purchasing
+
+KINDS = ("quote_expiring", "purchase_overdue")
+
+
+@dataclass(frozen=True)
+class QuoteFacts:
+    """An open quotation near its last valid day."""
+
+    id: int
+    no: int
+    owner_id: int
+    status: str
+    valid_until: date
+    customer: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PurchaseFacts:
+    """An open purchase request and who waits for its goods."""
+
+    id: int
+    no: int
+    sku: str
+    status: str
+    expected_date: date | None
+    waiting_owners: tuple[int, ...] = ()
+    waiting_orders: tuple[int, ...] = ()
+
+
+def quote_dues(quotes: list[QuoteFacts], now: datetime, cal: Calendar) -> list[Due]:
+    """The day-before reminder of every open quote whose time has come."""
+    out = []
+    today = cal.today(now)
+    for q in quotes:
+        at = cal.at(q.valid_until - timedelta(days=1), cal.work_start)
+        if q.status == "OPEN" and at <= now and today <= q.valid_until:
+            out.append(Due("quote_expiring", f"quote_exp:{q.id}:{q.valid_until}:{q.owner_id}", q.owner_id, at,
+                           None, f"Q{q.no} 明天到期"))
+    return out
+
+
+def purchase_dues(purchases: list[PurchaseFacts], staff: Staff, now: datetime, cal: Calendar) -> list[Due]:
+    """Overdue purchases, once per expected date, to 采购 and the owners waiting for the goods."""
+    out = []
+    for p in purchases:
+        if p.status != "OPEN" or p.expected_date is None:
+            continue
+        at = cal.first_working_moment(p.expected_date + timedelta(days=1))
+        if at > now:
+            continue
+        for pid in dict.fromkeys([*staff.of("purchasing"), *p.waiting_owners]):
+            out.append(Due("purchase_overdue", f"po_late:{p.id}:{p.expected_date}:{pid}", pid, at, None,
+                           f"P{p.no} 逾期未到货"))
+    return out
+
+
+async def expiring_quotes(uow: UnitOfWork, today: date, ids: list[int] | None = None) -> list[QuoteFacts]:
+    """Open quotes whose last day is today or tomorrow (or the quotes ``ids``, for the delivery check)."""
+    stmt = select(Quote.id, Quote.no, Quote.owner_id, Quote.status, Quote.valid_until, Customer.name,
+                  Quote.amount).join(Customer, Customer.id == Quote.customer_id)
+    if ids is None:
+        stmt = stmt.where(Quote.status == "OPEN", Quote.valid_until >= today,
+                          Quote.valid_until <= today + timedelta(days=1))
+    else:
+        stmt = stmt.where(Quote.id.in_(ids))
+    return [QuoteFacts(r[0], r[1], r[2], r[3], r[4], r[5], Decimal(str(r[6])))
+            for r in (await uow.session.execute(stmt)).all()]
+
+
+async def overdue_purchases(uow: UnitOfWork, today: date, ids: list[int] | None = None) -> list[PurchaseFacts]:
+    """Open purchases expected before today (or the purchases ``ids``), with who waits for them."""
+    stmt = select(Purchase, Product).join(Product, Product.id == Purchase.product_id)
+    if ids is None:
+        stmt = stmt.where(Purchase.status == "OPEN", Purchase.expected_date < today).limit(500)
+    else:
+        stmt = stmt.where(Purchase.id.in_(ids))
+    out = []
+    for purchase, product in (await uow.session.execute(stmt)).all():
+        waiting = await purchasing.waiting_orders(uow, product.id, product.stock)
+        out.append(PurchaseFacts(purchase.id, purchase.no, product.sku, purchase.status, purchase.expected_date,
+                                 tuple(dict.fromkeys(w.owner_id for w in waiting)),
+                                 tuple(w.order_no for w in waiting)))
+    return out
+
+
+async def date_dues(uow: UnitOfWork, staff: Staff, now: datetime, cal: Calendar) -> list[Due]:
+    """Every quote and purchase reminder due at ``now``."""
+    today = cal.today(now)
+    return (quote_dues(await expiring_quotes(uow, today), now, cal)
+            + purchase_dues(await overdue_purchases(uow, today), staff, now, cal))
+
+
+@dataclass(frozen=True)
+class World:
+    """Current facts of the claimed quote and purchase reminders."""
+
+    quotes: dict[int, QuoteFacts]
+    purchases: dict[int, PurchaseFacts]
+
+
+async def load_world(uow: UnitOfWork, refs: list[tuple[str, int]], today: date) -> World:
+    """Facts for claimed rows: ``refs`` are (kind, id of the quote or purchase)."""
+    quote_ids = [ref for kind, ref in refs if kind == "quote_expiring"]
+    purchase_ids = [ref for kind, ref in refs if kind == "purchase_overdue"]
+    quotes = {q.id: q for q in await expiring_quotes(uow, today, quote_ids)} if quote_ids else {}
+    bought = {p.id: p for p in await overdue_purchases(uow, today, purchase_ids)} if purchase_ids else {}
+    return World(quotes, bought)
+
+
+def reason_line(kind: str, ref: int, arg: str, world: World, today: date) -> str | None:
+    """The reminder's line, or None when the quote was converted or withdrawn, the goods came, or the
+    date moved."""
+    if kind == "quote_expiring":
+        q = world.quotes.get(ref)
+        if q is None or q.status != "OPEN" or str(q.valid_until) != arg or today > q.valid_until:
+            return None
+        return texts.expiring(q.no, q.customer, q.amount, q.valid_until, (q.valid_until - today).days)
+    p = world.purchases.get(ref)
+    if p is None or p.status != "OPEN" or p.expected_date is None or str(p.expected_date) != arg:
+        return None
+    return texts.purchase_overdue(p.no, p.sku, p.expected_date, (today - p.expected_date).days,
+                                  list(p.waiting_orders))
