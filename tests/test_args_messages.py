@@ -42,3 +42,43 @@ def test_offsets_in_days_and_weeks(text: str, days: int) -> None:
                                             ("公斤", "公斤"), ("台台", None), ("xyz", None), ("", None), ("K", None)])
 def test_unit_words(word: str, unit: str | None) -> None:
     assert unit_of(word) == unit
+
+
+def test_a_word_that_is_not_money_is_quoted() -> None:
+    from handlers.texts import parse as t
+
+    assert refusal(lambda: args.parse_money("很贵")) == t.NOT_A_MONEY.format(frag="很贵")
+    assert "很贵" in t.NOT_A_MONEY.format(frag="很贵")
+
+
+@pytest.mark.parametrize(("text", "value"), [("300 元", "300.00"), ("¥ 1,200", "1200.00"), ("300元/台", "300.00"),
+                                             ("三百元一台", "300.00"), ("300每台", "300.00"), ("300元/xyz", None),
+                                             ("2万", "20000.00")])
+def test_money_forms_and_per_unit_tails(text: str, value: str | None) -> None:
+    from decimal import Decimal
+
+    from handlers.args.numbers import try_money
+
+    assert try_money(text) == (Decimal(value) if value is not None else None)
+
+
+@pytest.mark.parametrize(("text", "money"), [("300元", True), ("¥300", True), ("300块", True), ("300", False),
+                                             ("元", False), ("三百元一台", True), ("300台", False)])
+def test_explicit_money(text: str, money: bool) -> None:
+    from handlers.args.numbers import looks_like_money
+
+    assert looks_like_money(text) is money
+
+
+def test_catalogue_units_count_while_parsing() -> None:
+    from handlers.args.base import catalogue_units
+
+    assert unit_of("卷轴") is None
+    with pytest.raises(args.ArgError):
+        args.parse_qty("5卷轴")  # not a unit outside the catalogue block
+    with catalogue_units(["卷轴", "大箱", "千箱"]):  # 千箱 clashes with numbers: ignored
+        assert unit_of("卷轴") == "卷轴" and unit_of("千箱") is None
+        assert args.parse_qty("5卷轴") == (5, "卷轴")
+        assert args.parse_qty("5大箱") == (5, "大箱")
+        assert args.parse_qty("3千箱") == (3000, "箱")
+    assert unit_of("卷轴") is None
