@@ -82,3 +82,12 @@ def test_catalogue_units_count_while_parsing() -> None:
         assert args.parse_qty("5大箱") == (5, "大箱")
         assert args.parse_qty("3千箱") == (3000, "箱")
     assert unit_of("卷轴") is None
+
+
+def test_date_refusals_quote_the_input() -> None:
+    from handlers.texts import parse as t
+
+    assert refusal(lambda: args.parse_date("2020-01-01", TODAY)) == t.PAST_DATE.format(frag="2020-01-01",
+                                                                                       date="2020-01-01")
+    assert refusal(lambda: args.parse_date("某天", TODAY)) == t.NOT_A_DATE.format(frag="某天")
+    assert refusal(lambda: args.parse_date("1.5天后", TODAY)) == t.NOT_A_DATE.format(frag="1.5天后")
