@@ -1,4 +1,4 @@
-"""``python -m bench [--only due|ingest] [--pg [URL]] [--no-sqlite] [--orders N] …``: run every benchmark.
+"""``python -m bench [--only due|ingest] [--variant local|wecom] [--pg [URL]] [--no-sqlite] …``: run every benchmark.
 
 PostgreSQL runs when ``--pg`` is given or ``GENDAN_TEST_DATABASE_URL`` names a PostgreSQL
 server (a fresh schema, dropped afterwards). Prints a table; exits 1 when a goal is missed.
@@ -13,7 +13,7 @@ import sys
 
 from bench.bench_due import Result, build_tables, run_postgres, run_sqlite
 from bench.data import Shape
-from bench.ingest import print_ingest, run_ingest
+from bench.ingest import VARIANTS, print_ingest, run_ingest
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,6 +28,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", choices=("due", "ingest"), default=None, help="run one benchmark")
     p.add_argument("--seconds", type=float, default=8.0, help="ingest: seconds of load per figure")
     p.add_argument("--conns", type=int, default=32, help="ingest: concurrent connections")
+    p.add_argument("--variant", choices=VARIANTS, default=None,
+                   help="ingest: only POST /local/message, or only the signed WeCom AI-bot callback (default: both)")
     return p.parse_args(argv)
 
 
@@ -44,7 +46,7 @@ async def _main(args: argparse.Namespace) -> int:
     missed = 0
     if args.only in (None, "ingest"):
         ingest = await run_ingest(pg if pg.startswith("postgresql") else None, not args.no_sqlite,
-                                  args.conns, args.seconds)
+                                  args.conns, args.seconds, (args.variant,) if args.variant else VARIANTS)
         print_ingest(ingest)
         missed += sum(not r.ok for r in ingest)
         if args.only == "ingest":

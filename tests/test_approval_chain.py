@@ -162,51 +162,67 @@ async def test_first_of_two_steps_approved_activates_the_boss(world: World) -> N
     assert [s.status for s in steps] == ["APPROVED", "PENDING"]
     assert steps[0].decided_by == world.people["m1"] and steps[0].decided_at == NOW and steps[0].comment is None
     assert steps[1].activated_at == NOW
-    assert [e.kind for e in events] == ["step_approved", "approval_needed"]
+    assert [(e.kind, e.order_id, e.order_no) for e in events] == [("step_approved", order.id, order.no),
+                                                                  ("approval_needed", order.id, order.no)]
     assert events[0].data == {"approval_id": steps[0].id, "role": "manager", "comment": None,
                               "change_request_id": None, "by": "m1"}
     assert events[1].data["approval_id"] == steps[1].id and events[1].data["role"] == "boss"
     async with world.db.uow() as uow:
         audits = list((await uow.session.execute(select(AuditEvent))).scalars())
-    assert [(a.action, a.summary, a.after) for a in audits] == \
-        [("approve_step", "manager", {"step": 0, "next": "boss"})]
+    assert [(a.action, a.order_id, a.at, a.summary, a.after) for a in audits] == \
+        [("approve_step", order.id, NOW, "manager", {"step": 0, "next": "boss"})]
 
 
 async def test_last_step_approved_confirms(world: World) -> None:
     order, events, steps = await decided(world, "20000", "m1", ("manager",), True, "好")
     assert order.state == "CONFIRMED" and order.confirmed_at == NOW
     assert [s.status for s in steps] == ["APPROVED"] and steps[0].comment == "好"
-    assert [e.kind for e in events] == ["approved"]
+    assert [(e.kind, e.order_id, e.order_no, e.data) for e in events] == [("approved", order.id, order.no, {
+        "approval_id": steps[0].id, "role": "manager", "comment": "好", "change_request_id": None, "by": "m1"})]
     async with world.db.uow() as uow:
         audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
-    assert (audit.action, audit.before, audit.after) == ("approve", {"state": "PENDING_APPROVAL"},
-                                                         {"state": "CONFIRMED"})
+    assert (audit.action, audit.order_id, audit.at, audit.before, audit.after) == \
+        ("approve", order.id, NOW, {"state": "PENDING_APPROVAL"}, {"state": "CONFIRMED"})
 
 
 async def test_rejection_ends_the_round(world: World) -> None:
     order, events, steps = await decided(world, "200000", "m1", ("manager",), False, "太贵")
     assert order.state == "REJECTED" and order.state_reason == "太贵" and order.confirmed_at is None
     assert [s.status for s in steps] == ["REJECTED", "WAITING"]
-    assert [e.kind for e in events] == ["rejected"] and events[0].data["comment"] == "太贵"
+    assert [(e.kind, e.order_id, e.order_no) for e in events] == [("rejected", order.id, order.no)]
+    assert events[0].data["comment"] == "太贵"
     async with world.db.uow() as uow:
         audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
-    assert (audit.action, audit.summary, audit.after) == ("reject", "太贵", {"state": "REJECTED", "reason": "太贵"})
+    assert (audit.action, audit.order_id, audit.at, audit.summary, audit.before, audit.after) == \
+        ("reject", order.id, NOW, "太贵", {"state": "PENDING_APPROVAL"}, {"state": "REJECTED", "reason": "太贵"})
 
 
-@pytest.mark.parametrize(("who", "roles", "code"), [
-    ("u1", ("manager",), "self_approval"),   # the owner is a manager too
-    ("b1", ("boss",), "not_approver"),       # the first step is the manager's
-    ("m1", ("sales",), "not_allowed"),
+async def test_a_rejection_without_a_comment_has_an_empty_summary(world: World) -> None:
+    order, _, _ = await decided(world, "20000", "m1", ("manager",), False)
+    assert order.state == "REJECTED" and order.state_reason is None
+    async with world.db.uow() as uow:
+        audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
+    assert audit.summary == "" and audit.after == {"state": "REJECTED", "reason": None}
+
+
+@pytest.mark.parametrize(("who", "roles", "approve", "code"), [
+    ("u1", ("manager",), True, "self_approval"),   # the owner is a manager too
+    ("b1", ("boss",), True, "not_approver"),       # the first step is the manager's
+    ("m1", ("sales",), True, "not_allowed"),
+    ("m1", ("sales",), False, "not_allowed"),
 ])
-async def test_refused_decisions_change_nothing(world: World, who: str, roles: tuple[str, ...], code: str) -> None:
+async def test_refused_decisions_change_nothing(world: World, who: str, roles: tuple[str, ...], approve: bool,
+                                                code: str) -> None:
     async with world.db.uow() as uow:
         order = await world.order(uow, "200000")
         await svc.open_chain(uow, order, await svc.chain_for(uow, order, RULES), None, NOW)
         step = await svc.pending_step(uow, order)
         assert step is not None
         with pytest.raises(lifecycle.Refused) as exc:
-            await svc.decide(uow, order, step, world.prov(who, *roles), True, None, NOW)
+            await svc.decide(uow, order, step, world.prov(who, *roles), approve, None, NOW)
         assert exc.value.code == code
+        if code == "not_allowed":  # the refusal names the action tried (通过 or 驳回)
+            assert exc.value.params["action"] == ("APPROVE" if approve else "REJECT")
         assert step.status == "PENDING" and step.decided_by is None and order.state == "PENDING_APPROVAL"
 
 
@@ -245,3 +261,41 @@ def test_obsolete_reason(state: str, version: int, shipped: str, paid: str, afte
                   lines=[OrderLine(sku="A100", qty=D(10), shipped_qty=D(shipped))])
     cr = ChangeRequest(from_version=1, after={"lines": [{"sku": "a100", "qty": after_qty}], "amount": after_amount})
     assert changes.obsolete_reason(order, cr) == reason
+
+
+async def test_round_steps_are_this_orders_in_step_order_and_read_fresh(world: World) -> None:
+    from sqlalchemy import update
+
+    async with world.db.uow() as uow:
+        order = await world.order(uow, "200000", customer=False)
+        other = await world.order(uow, "200000", customer=False)  # same round number, another order
+        for o in (other, order):
+            for step, role in ((1, "boss"), (0, "manager")):  # written in reverse order
+                uow.session.add(Approval(order_id=o.id, round=1, step=step, role=role,
+                                         status="WAITING" if step else "PENDING", created_at=NOW))
+        await uow.session.flush()
+        steps = await svc.round_steps(uow, order)
+        assert [(s.order_id, s.step) for s in steps] == [(order.id, 0), (order.id, 1)]
+        # another transaction (here: a statement behind the session's back) decided the step meanwhile
+        await uow.session.execute(update(Approval).where(Approval.id == steps[0].id).values(status="APPROVED")
+                                  .execution_options(synchronize_session=False))
+        assert steps[0].status == "PENDING"  # the object in hand is stale …
+        assert (await svc.round_steps(uow, order))[0].status == "APPROVED"  # … and is read again
+        await uow.session.execute(update(Approval).where(Approval.id == steps[1].id).values(status="CANCELLED")
+                                  .execution_options(synchronize_session=False))
+        fresh = await svc.approval_by_id(uow, steps[1].id)
+        assert fresh is steps[1] and fresh.status == "CANCELLED"
+        assert await svc.approval_by_id(uow, 10**6) is None
+
+
+async def test_only_a_later_waiting_step_is_activated(world: World) -> None:
+    async with world.db.uow() as uow:
+        order = await world.order(uow, "200000", customer=False)
+        rows = [Approval(order_id=order.id, round=1, step=i, role="manager", status=s, created_at=NOW)
+                for i, s in enumerate(("WAITING", "APPROVED", "WAITING"))]
+        uow.session.add_all(rows)
+        await uow.session.flush()
+        nxt = await svc._activate_next(uow, order, rows[1], NOW)
+        assert nxt is rows[2] and rows[2].status == "PENDING" and rows[2].activated_at == NOW
+        assert rows[0].status == "WAITING"
+        assert await svc._activate_next(uow, order, rows[2], NOW) is None

@@ -52,6 +52,9 @@ async def test_rejected_change_leaves_order_as_it_was(team: Bot) -> None:
     await team.text("m1", "/审批 #1 驳回 数量太多", chat="m1")
     order = await team.api("/orders/1")
     assert order["amount"] == "3000.00" and order["version"] == 1 and order["state"] == "CONFIRMED"
+    async with team.db.uow() as uow:
+        cr = (await uow.session.execute(select(ChangeRequest))).scalar_one()
+    assert (cr.status, cr.reason) == ("REJECTED", "数量太多") and cr.decided_at is not None
 
 
 async def test_quantity_never_below_shipped(team: Bot) -> None:

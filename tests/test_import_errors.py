@@ -110,3 +110,46 @@ async def test_a_header_only_file_imports_nothing_without_error(db: Database, tm
     text, status = await run_import(db, "customers", path, dry_run=False, now=NOW, tz=TZ, stream=io.StringIO())
     assert status == 0 and "共 0 行" in text, text
     await assert_unchanged(db, before)
+
+
+@pytest.mark.parametrize(("rows", "lines"), [
+    ([[None, "华为技术", "A100", 1, 100, "2026-12-15"]], ["第2行：缺少订单号"]),
+    ([["H" * 65, "华为技术", "A100", 1, 100, "2026-12-15"]], ["第2行：订单号太长（最多 64 个字）"]),
+    ([["H-9", None, "A100", 1, 100, "2026-12-15", None, "张三"]], ["第2行：缺少客户"]),
+    ([["H-9", "华为技术", "A100", 1, 100, "2026-12-15", None, "张三"],
+      ["H-9", "小米", "B200", 1, 100, "2026-12-15"]], ["第3行：订单「H-9」的客户「小米」和第2行的「华为技术」不一致"]),
+    ([["H-9", "华为技术", None, None, None, "2026-12-15", None, "张三"]],
+     ["第2行：缺少产品", "第2行：缺少数量", "第2行：缺少单价"]),
+    ([["H-9", "华为技术", "A100", 10**7, 10**6, "2026-12-15", None, "张三"]], ["第2行：金额「10000000000000」太大了"]),
+    ([["H-9", "华为技术", "A100", 1, 100, "2026-12-15", None, "张三"],
+      ["H-9", None, "a100", 2, 100, None]], ["第3行：订单「H-9」里产品「a100」和第2行重复"]),
+    ([["H-9", "华为技术", "A100", 1, 100, "2026-12-15", None, "没这人"]], ["第2行：负责人「没这人」找不到"]),
+], ids=["no-ref", "long-ref", "no-customer", "conflicting-head", "no-line-fields", "huge-line", "duplicate-line",
+        "unknown-owner"])
+async def test_more_order_rows(db: Database, tmp_path: Path, rows: list[list[Any]], lines: list[str]) -> None:
+    from tests.test_import_export import ORDER_HEAD
+
+    await setup_catalog(db, tmp_path)
+    await refused(db, "orders", xlsx(tmp_path / "o.xlsx", [ORDER_HEAD, *rows]), *lines)
+
+
+async def test_an_order_without_an_owner_takes_the_customers(db: Database, tmp_path: Path) -> None:
+    from sqlalchemy import select, update
+
+    from storage.models import Customer, Order, Person
+    from tests.test_import_export import ORDER_HEAD
+
+    await setup_catalog(db, tmp_path)
+    async with db.uow() as uow:
+        u1 = (await uow.session.execute(select(Person))).scalar_one()
+        await uow.session.execute(update(Customer).values(owner_id=u1.id))
+    path = xlsx(tmp_path / "o.xlsx", [ORDER_HEAD, ["H-9", "华为技术", "A100", 1, 100, "2026-12-15"]])
+    text, status = await run_import(db, "orders", path, dry_run=False, now=NOW, tz=TZ, stream=io.StringIO())
+    assert status == 0, text
+    async with db.uow() as uow:
+        order = (await uow.session.execute(select(Order))).scalar_one()
+    assert order.owner_id == u1.id and order.state == "CONFIRMED"
+    path = xlsx(tmp_path / "o2.xlsx", [ORDER_HEAD, ["H-10", "小米", "A100", 1, 100, "2026-12-15"]])
+    async with db.uow() as uow:
+        await uow.session.execute(update(Customer).where(Customer.name == "小米").values(owner_id=None))
+    await refused(db, "orders", path, "第2行：缺少负责人")

@@ -269,3 +269,50 @@ def test_allowed_actions_for_help() -> None:
 
 
 # that only this module writes ``Order.state`` is checked on the syntax tree by tests/test_state_writers.py
+
+
+def test_rule_helper_builds_frozen_rules() -> None:
+    assert lc._rule([State.DRAFT, State.REJECTED], [lc.OWNER], State.CANCELLED) == lc.Rule(
+        frozenset({State.DRAFT, State.REJECTED}), frozenset({lc.OWNER}), State.CANCELLED)
+    assert lc._rule([State.CONFIRMED], [Role.WAREHOUSE]).target is None
+
+
+def test_refusal_carries_its_code_and_params() -> None:
+    exc = lc.Refused("not_approver", role="boss")
+    assert str(exc) == "not_approver" and exc.args == ("not_approver",)
+    assert (exc.code, exc.params) == ("not_approver", {"role": "boss"})
+    with pytest.raises(lc.Refused) as caught:
+        lc.check_approver("boss", actor(Role.MANAGER))
+    assert caught.value.code == "not_approver" and caught.value.params == {"role": "boss"}
+
+
+def test_a_fraction_shipped_is_partly_shipped() -> None:
+    order = FakeOrder(state="CONFIRMED", production="FINISHED", lines=[Line(Decimal(10), Decimal("0.5"))])
+    assert lc.stage(order) is Stage.PARTIALLY_SHIPPED
+    order.lines[0].shipped_qty = Decimal(1)
+    assert lc.stage(order) is Stage.PARTIALLY_SHIPPED
+
+
+def test_a_cent_left_to_collect_keeps_the_order_open() -> None:
+    order = FakeOrder(state="CONFIRMED", lines=[Line(Decimal(10), Decimal(10))], paid_amount=Decimal("999.99"))
+    assert not lc.settle(order) and order.state == "CONFIRMED"
+    order.paid_amount = Decimal("999")  # a whole unit left
+    assert not lc.settle(order)
+    order.written_off = Decimal(1)
+    assert lc.settle(order) and order.state == "COMPLETED"
+    assert not lc.settle(order)  # once
+
+
+@pytest.mark.parametrize(("state", "paused"), [("ON_HOLD", True), ("COMPLETED", True), ("CLOSED", True),
+                                               ("CANCELLED", True), ("CONFIRMED", False), ("DRAFT", False),
+                                               ("PENDING_APPROVAL", False), ("REJECTED", False)])
+def test_reminders_pause_on_hold_and_end_with_the_order(state: str, paused: bool) -> None:
+    assert lc.on_hold_or_final(state) is paused
+
+
+def test_now_or_keeps_a_timestamp_set_once() -> None:
+    from datetime import UTC, datetime
+
+    earlier, now = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    assert lc.now_or(earlier, now) is earlier
+    assert lc.now_or(None, now) is now
