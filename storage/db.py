@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -88,6 +89,49 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class WriteGate:
+    """First come, first served turns for this process's SQLite writers, with a fast lane.
+
+    SQLite has one writer at a time. Writers queue here instead of in SQLite's busy handler,
+    which sleeps up to 100 ms between retries and so turned 32 concurrent commands into
+    seconds of waiting. ``urgent`` turns (recording an inbound event before the platform is
+    acked) go before the queued ordinary ones: an ack must not wait behind the commands of
+    earlier events. Other processes (a CLI import next to the server) still meet the busy timeout.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        """Wait for the turn (cancellable: a cancelled waiter never keeps the turn)."""
+        if not self._held and not self._urgent and not self._normal:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._normal
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the turn was handed to us as we were cancelled: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Hand the turn to the next waiter (urgent first), or free it."""
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # ownership passes directly: nobody can cut in
+                    return
+        self._held = False
+
+
 class UnitOfWork:
     """One transaction: ``async with uow:`` commits on success and rolls back on error.
 
@@ -98,10 +142,12 @@ class UnitOfWork:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False,
                  on_identity_change: Callable[[], None] | None = None,
-                 write_gate: asyncio.Lock | None = None) -> None:
+                 write_gate: WriteGate | None = None, urgent: bool = False) -> None:
         self._sessionmaker = sessionmaker
         self.read_only = read_only
         self._gate = None if read_only else write_gate
+        self._urgent = urgent
+        self._holding = False
         self._on_identity_change = on_identity_change
         #: run first inside the transaction (an inbox row inserted with the command that answers it)
         self.after_begin: list[Hook] = []
@@ -126,11 +172,12 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         if self._gate is not None:
             try:
-                await asyncio.wait_for(self._gate.acquire(), WRITE_QUEUE_TIMEOUT)
+                await asyncio.wait_for(self._gate.acquire(self._urgent), WRITE_QUEUE_TIMEOUT)
             except TimeoutError:
                 # what SQLite's own busy timeout would have said: a conflict, retried by the caller
                 raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is locked (write queue)")) \
                     from None
+            self._holding = True
         try:
             self._session = self._sessionmaker()
             await self._session.begin()
@@ -182,7 +229,8 @@ class UnitOfWork:
                 self._release()
 
     def _release(self) -> None:
-        if self._gate is not None and self._gate.locked():
+        if self._gate is not None and self._holding:
+            self._holding = False
             self._gate.release()
 
 
@@ -195,15 +243,13 @@ class Database:
         self.sessionmaker = make_sessionmaker(self.engine)
         #: moves whenever this process commits a change to a person, their roles, a tenant or a chat
         self.identity_version = 0
-        #: SQLite has one writer at a time. Writers of this process queue here, first come first
-        #: served, instead of in SQLite's busy handler, which sleeps up to 100 ms between retries
-        #: and so turned 32 concurrent commands into seconds of waiting. Other processes (a CLI
-        #: import next to the server) still meet the busy timeout.
-        self._write_gate = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        #: SQLite: this process's writers take turns here (see :class:`WriteGate`)
+        self._write_gate = WriteGate() if self.engine.dialect.name == "sqlite" else None
 
-    def uow(self) -> UnitOfWork:
-        """A new unit of work."""
-        return UnitOfWork(self.sessionmaker, on_identity_change=self._identity_changed, write_gate=self._write_gate)
+    def uow(self, *, urgent: bool = False) -> UnitOfWork:
+        """A new unit of work (``urgent``: a short write that a platform's ack waits for goes first on SQLite)."""
+        return UnitOfWork(self.sessionmaker, on_identity_change=self._identity_changed, write_gate=self._write_gate,
+                          urgent=urgent)
 
     def _identity_changed(self) -> None:
         self.identity_version += 1

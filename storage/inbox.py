@@ -45,7 +45,7 @@ async def record(db: Database, platform: str, event_id: str, payload: dict[str, 
                  owner: str, lease: timedelta = LEASE) -> bool:
     """Insert the event with ``owner``'s lease; False when this platform event id was seen before."""
     try:
-        async with db.uow() as uow:
+        async with db.uow(urgent=True) as uow:  # the platform's ack waits for this row: it goes first
             uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload, status="PENDING",
                                        received_at=now, lease_owner=owner, lease_until=now + lease))
     except IntegrityError:
