@@ -55,3 +55,6 @@ def configure(log_format: str, level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # APScheduler says "Running job … executed successfully" at INFO every minute: an operator's
+    # log should show the reminders sent (our own lines), not the timer ticking
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
