@@ -165,7 +165,7 @@ async def test_first_of_two_steps_approved_activates_the_boss(world: World) -> N
     assert [(e.kind, e.order_id, e.order_no) for e in events] == [("step_approved", order.id, order.no),
                                                                   ("approval_needed", order.id, order.no)]
     assert events[0].data == {"approval_id": steps[0].id, "role": "manager", "comment": None,
-                              "change_request_id": None, "by": "m1"}
+                              "change_request_id": None, "by": "m1", "stand_in": False}
     assert events[1].data["approval_id"] == steps[1].id and events[1].data["role"] == "boss"
     async with world.db.uow() as uow:
         audits = list((await uow.session.execute(select(AuditEvent))).scalars())
@@ -178,7 +178,8 @@ async def test_last_step_approved_confirms(world: World) -> None:
     assert order.state == "CONFIRMED" and order.confirmed_at == NOW
     assert [s.status for s in steps] == ["APPROVED"] and steps[0].comment == "好"
     assert [(e.kind, e.order_id, e.order_no, e.data) for e in events] == [("approved", order.id, order.no, {
-        "approval_id": steps[0].id, "role": "manager", "comment": "好", "change_request_id": None, "by": "m1"})]
+        "approval_id": steps[0].id, "role": "manager", "comment": "好", "change_request_id": None, "by": "m1",
+        "stand_in": False})]
     async with world.db.uow() as uow:
         audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
     assert (audit.action, audit.order_id, audit.at, audit.before, audit.after) == \

@@ -70,12 +70,19 @@ def test_chat_reads_stdin_and_prints_replies_and_cards(dbfile: Path, monkeypatch
     assert rows(dbfile, "SELECT state FROM orders") == [("CONFIRMED",)]
 
 
-def test_chat_prints_card_buttons(capsys: pytest.CaptureFixture[str]) -> None:
+def test_chat_prints_card_buttons() -> None:
     from bot.outbound import Button, Card, Message
+    from bot.terminal_chat import TerminalChat
 
-    cli._print(Message(kind="text", text="审批\n第二行", card=Card(title="t", body="b",
-                                                                buttons=(Button("通过", "ap:1:ok"),))))
-    assert capsys.readouterr().out == "🤖 审批\n   第二行\n   [通过] press ap:1:ok\n"
+    out = io.StringIO()
+    chat = TerminalChat(None, None, None, out, "m1", chat="g1")  # type: ignore[arg-type]  # printing only
+    chat._show("g1", Message(kind="text", text="审批\n第二行", card=Card(title="t", body="b",
+                                                                     buttons=(Button("通过", "ap:1:ok"),))))
+    chat._show("m1", Message(kind="text", text="另一张", card=Card(title="t", body="b",
+                                                               buttons=(Button("驳回", "ap:2:no"),))))
+    assert out.getvalue() == ("🤖 审批\n   第二行\n   [1 通过] press 1   (ap:1:ok)\n"
+                              "🤖 (1:1) 另一张\n   [2 驳回] press 2   (ap:2:no)\n")
+    assert chat.buttons == {1: "ap:1:ok", 2: "ap:2:no"}
 
 
 def test_serve_prints_the_banner_and_runs_the_app(dbfile: Path, monkeypatch: pytest.MonkeyPatch,

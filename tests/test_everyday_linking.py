@@ -20,7 +20,8 @@ async def test_stock_in_links_open_lines_so_shipping_moves_stock(team: Bot) -> N
     assert "已通过" in await team.text("m1", "/审批 #1 通过", chat="m1")
     assert "第1批已发货" in await team.text("w1", "/发货 #1 A100 8")
     assert "第1批已发货" in await team.text("w1", "/发货 #2")
-    assert await team.text("w1", "/库存 A100", chat="wh") == "A100：95"
+    # 95 on hand; #1's 12 still to ship are reserved for it
+    assert await team.text("w1", "/库存 A100", chat="wh") == "A100：95｜预留 12｜在途 0｜可用 83"
     order = await team.api("/orders/3")
     assert order["state"] == "CANCELLED"
     history = await team.text("u1", "/查单 #1")

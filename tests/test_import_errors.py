@@ -152,4 +152,4 @@ async def test_an_order_without_an_owner_takes_the_customers(db: Database, tmp_p
     path = xlsx(tmp_path / "o2.xlsx", [ORDER_HEAD, ["H-10", "小米", "A100", 1, 100, "2026-12-15"]])
     async with db.uow() as uow:
         await uow.session.execute(update(Customer).where(Customer.name == "小米").values(owner_id=None))
-    await refused(db, "orders", path, "第2行：缺少负责人")
+    await refused(db, "orders", path, "1 个订单没有负责人（第2行）：导入时加 --owner")
