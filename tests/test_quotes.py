@@ -109,6 +109,7 @@ async def test_below_floor_waits_for_the_managers_card(team: Bot) -> None:
     assert "低于底价" in reply and "主管审批" in reply, reply
     card = [m for m in await team.sent("m1") if m["card"]][-1]
     assert "报价审批 Q1" in card["card"]["title"] and "底价 ¥250" in card["card"]["body"]
+    assert "/报价 Q1 通过" in card["card"]["body"]  # the text form, for platforms whose buttons only open a page
     # not sendable and not convertible before the decision
     before = await fingerprint(team.db)
     assert "还在等主管审批" in await team.text("u1", "/成交 Q1 交期12-15")

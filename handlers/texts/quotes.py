@@ -184,12 +184,14 @@ def approval_title(q: Any) -> str:
 def approval_body(q: Any) -> str:
     below = [f"{ln.sku} 报 {money(ln.unit_price)}，底价 {money(ln.floor_price)}" for ln in q.lines
              if ln.floor_price is not None and ln.unit_price < ln.floor_price]
+    # the text form is in the card itself: where buttons can only open a page (a DingTalk robot
+    # without a card template), the 主管 answers with it
     return "\n".join([f"客户：{q.customer.name}", f"报价人：{q.owner.label}", lines_text(q.lines),
-                      "低于底价：" + "；".join(below)])
+                      "低于底价：" + "；".join(below), f"也可回复 /报价 Q{q.no} 通过 或 /报价 Q{q.no} 驳回 理由"])
 
 
 def approval_plain(title: str, body: str, no: int) -> str:
-    return f"{title}\n{body}\n回复 /报价 Q{no} 通过 或 /报价 Q{no} 驳回 理由"
+    return f"{title}\n{body}"
 
 
 def decided_card(q: Any, who: str, approve: bool) -> tuple[str, str]:
