@@ -18,6 +18,7 @@ from handlers import args
 from handlers.args import quotes as qargs
 from handlers.common import parse_args, resolve_fields
 from handlers.notify import dispatch_events
+from handlers.orders import submitted
 from handlers.texts import orders as ot
 from handlers.texts import quotes as qt
 from handlers.texts import replies as t
@@ -165,7 +166,7 @@ async def deal_cmd(ctx: Context, cmd: CommandText) -> None:
             if value is not None:
                 setattr(order, field, value)
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(qt.deal_done(quote.no, ot.created(order, None, (), ctx.today())))
+        ctx.reply(qt.deal_done(quote.no, ot.created(order, None, (), ctx.today(), submitted(events))))
 
 
 def _quoted_sku(quote: Quote, product: str) -> str:
