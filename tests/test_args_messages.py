@@ -91,3 +91,22 @@ def test_date_refusals_quote_the_input() -> None:
                                                                                        date="2020-01-01")
     assert refusal(lambda: args.parse_date("某天", TODAY)) == t.NOT_A_DATE.format(frag="某天")
     assert refusal(lambda: args.parse_date("1.5天后", TODAY)) == t.NOT_A_DATE.format(frag="1.5天后")
+
+
+@pytest.mark.parametrize(("text", "value"), [("+5", 5), ("-5", -5), ("+1.5万", 15000), (str(10**12), 10**12),
+                                             ("1万10", 10010), ("1万5", 15000), ("十5", 15), ("一百零五", 105)])
+def test_signs_the_limit_and_shorthand(text: str, value: int) -> None:
+    assert args.parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["三百百", "两万万", "十十"])
+def test_a_unit_twice_is_not_a_number(text: str) -> None:
+    with pytest.raises(args.ArgError):
+        args.parse_number(text)
+
+
+def test_over_the_limit_is_refused_quoting_the_input() -> None:
+    from handlers.texts import parse as t
+
+    text = str(10**12 + 1)
+    assert refusal(lambda: args.parse_number(text)) == t.NUMBER_TOO_BIG.format(frag=text)

@@ -177,3 +177,64 @@ async def test_a_conflict_keeps_what_was_committed_and_drops_what_was_not(wired:
     assert await kv(wired) == {"half-done": "1"}
     assert [m["text"] for m in await wired.sent("g1")] == replies
     assert (await inbox(wired, "e-two")).status == "DONE"
+
+
+def test_a_command_name_registered_twice_is_refused_at_start(wired: Bot) -> None:
+    again = Router("again")
+    again.command("炸")(explode)
+    with pytest.raises(ValueError, match="registered twice"):
+        wired.app[DISPATCHER].include_routers(again)
+
+
+async def test_plain_text_is_answered_only_where_the_bot_is_addressed(wired: Bot) -> None:
+    assert await wired.say("u1", "你好", chat="u1") != []  # a 1:1 chat: the bot explains itself
+    assert await wired.say("u1", "大家好", chat="g1") == []  # group chatter the bot was not asked about
+
+
+async def test_the_identity_cache_stays_bounded(wired: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.dispatch as dispatch
+
+    monkeypatch.setattr(dispatch, "IDENTITY_CACHE_SIZE", 2)
+    for user in ("a1", "a2", "a3"):
+        await wired.say(user, "/帮助", chat=user)
+    assert len(wired.app[DISPATCHER]._identity) <= 2
+
+
+async def test_a_failing_recovery_pass_is_logged_and_the_loop_goes_on(
+        wired: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    dispatcher = wired.app[DISPATCHER]
+    calls: list[int] = []
+    stop = asyncio.Event()
+
+    async def broken() -> int:
+        calls.append(1)
+        if len(calls) >= 2:
+            stop.set()
+        raise ConnectionError("database went away")
+
+    caplog.set_level(logging.ERROR, "gendan.dispatch")
+    monkeypatch.setattr(dispatcher, "recover", broken)
+    async with asyncio.timeout(30):
+        await dispatcher.keep_recovering(stop, every=0.01)
+    assert len(calls) == 2
+    assert sum("inbox recovery failed" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_a_failing_directory_handler_marks_the_event_failed(wired: Bot) -> None:
+    from bot.events import DirectoryEvent
+
+    dispatcher = wired.app[DISPATCHER]
+    failing = Router("failing-directory")
+
+    @failing.on_directory
+    async def broken(_: object, event: DirectoryEvent) -> None:
+        raise RuntimeError("directory down")
+
+    dispatcher.include_routers(failing)
+    event = DirectoryEvent("local", "d-broken", "user_left", "u1")
+    assert await dispatcher.record(event)
+    assert await dispatcher.process(event) == []
+    row = await inbox(wired, "d-broken")
+    assert row.status == "FAILED" and "directory down" in (row.error or "")

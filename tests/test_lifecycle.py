@@ -316,3 +316,16 @@ def test_now_or_keeps_a_timestamp_set_once() -> None:
     earlier, now = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
     assert lc.now_or(earlier, now) is earlier
     assert lc.now_or(None, now) is now
+
+
+def test_refusals_carry_what_their_texts_need() -> None:
+    with pytest.raises(lc.Refused) as exc:
+        lc.check(FakeOrder(state="DRAFT"), Action.SHIP, actor(Role.WAREHOUSE))
+    assert exc.value.params == {"action": Action.SHIP, "state": "DRAFT", "allowed": ["CONFIRMED"]}
+    with pytest.raises(lc.Refused) as exc:
+        lc.check(FakeOrder(due_date=None), Action.SUBMIT, OWNER_ACTOR)
+    assert exc.value.params == {"missing": ["due_date"]}
+
+
+def test_the_chain_without_flags_is_the_amount_alone() -> None:
+    assert lc.approval_chain(Decimal(500), Decimal(10000), Decimal(100000)) == []

@@ -73,3 +73,21 @@ async def test_a_changed_due_date_drops_the_old_escalations(world: World) -> Non
     await world.set(Order, order, payment_terms="90天")  # due 12-09 now: not late at all
     rep = await jobs.deliver(world.clock())
     assert rep.sent == 0 and await world.sent() == []
+
+
+async def test_nobody_is_reminded_after_leaving_nor_of_a_decided_step(world: World) -> None:  # noqa: F811
+    from storage.models import Approval, Person
+
+    u1 = await world.person("u1", "张三", "sales")
+    await world.person("m1", "王经理", "manager")
+    await world.remind(u1, at("2026-11-27", "10:00"), "给华为打电话")
+    order = await world.order(u1, state="PENDING_APPROVAL")
+    step = await world.approval(order, "manager", at("2026-11-26", "10:00"))
+    jobs = world.jobs()
+    world.clock.set(at("2026-11-27", "10:00"))
+    assert await jobs.plan(world.clock()) >= 1
+    await world.set(Person, u1, active=False)  # left the company before the reminder went out
+    await world.set(Approval, step, status="APPROVED")  # decided meanwhile
+    rep = await jobs.deliver(world.clock())
+    assert rep.sent == 0 and rep.cancelled >= 2
+    assert await world.sent("u1") == [] and await world.sent("m1") == []
