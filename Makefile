@@ -27,7 +27,8 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# the soak (tests/test_soak.py) needs PostgreSQL (GENDAN_TEST_DATABASE_URL); GENDAN_SOAK_SECONDS sets its length (600)
+# kill -9 in a burst (tests/test_kill9.py) and the soak (tests/test_soak.py, needs PostgreSQL in
+# GENDAN_TEST_DATABASE_URL; GENDAN_SOAK_SECONDS sets its length, 600 by default)
 test-slow: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 

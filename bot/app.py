@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     """Build the application; resources open in its cleanup context."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[never_5xx, body_deadline(settings.body_timeout)])
     db, dispatcher = build_core(settings, clock, db)
-    sender = OutboxSender(db, dict(transports or {}), dispatcher.texts, clock=clock)
+    sender = OutboxSender(db, dict(transports or {}), dispatcher.texts, clock=clock, owner=dispatcher.instance_id)
     sender.transports.setdefault(local.PLATFORM, local.LocalTransport(db))
     dispatcher.set_sender_wake(sender.wake)
     scheduler = ReminderScheduler(db, settings, clock=clock, wake=sender.wake)

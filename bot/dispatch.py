@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -23,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import commands
+from bot import commands, instances
 from bot.command_limits import CommandLimits
 from bot.config import Settings
 from bot.context import Context, PersonInfo
@@ -43,6 +40,10 @@ log = logging.getLogger("gendan.dispatch")
 #: how long another instance's change of roles or people may go unseen here (seconds)
 IDENTITY_TTL = 5.0
 IDENTITY_CACHE_SIZE = 10_000
+#: events processed at once per instance: the rest wait their turn (leases renewed), so that a burst
+#: never takes every database connection and the acks of new events (inbox inserts) still get one
+#: at once; WeCom re-sends what is not acked within 5 s
+MAX_CONCURRENT_EVENTS = 8
 #: longest text read as a command: a long order or a pasted list fits; a pasted novel is
 #: refused before any parsing (every grammar is linear, but the loop is shared by everyone)
 MAX_COMMAND_CHARS = 4000
@@ -136,7 +137,7 @@ class Dispatcher:
         self.directory: list[DirectoryHandler] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         #: who holds inbox leases: unique per process, so a restarted server is a new holder
-        self.instance_id = f"{socket.gethostname()[:20]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.instance_id = instances.new_instance_id()
         #: identity of recent senders: key → (identity version, monotonic time, person)
         self._identity: dict[tuple[str, ...], tuple[int, float, PersonInfo]] = {}
         #: (platform, event id) of the events this instance is processing: their leases are renewed
@@ -145,6 +146,7 @@ class Dispatcher:
         self.limits = CommandLimits(settings.rate_person_per_minute, settings.rate_chat_per_minute)
         #: called with the seconds each event took (the metrics histogram); set by the composition root
         self.on_processed: Callable[[float], None] = lambda _seconds: None
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_EVENTS)
         #: (platform, user id) → (signed dashboard URL, expiry); set by the composition root (bot.app)
         self.board_link: Callable[[str, str], Awaitable[tuple[str, datetime]]] | None = None
         #: (platform, user id, customer id, first day, last day) → (signed /对账 workbook URL, expiry); set by bot.app
@@ -238,13 +240,15 @@ class Dispatcher:
                       give_up_after: timedelta = timedelta(hours=1)) -> int:
         """Process inbox events whose lease ran out (their instance died); returns how many.
 
-        Events this instance is working on keep a renewed lease and are never taken; events
+        Events this instance is working on keep a renewed lease and are never taken; those of a
+        process of this machine that is gone (killed, then restarted) are taken at once; events
         recorded before leases existed are taken once older than ``older_than``. Events older
         than ``give_up_after`` are marked FAILED instead: a week-old /发货 must not run by
         surprise after the person has surely retried.
         """
+        dead = instances.dead_holders(await inbox.lease_holders(self.db, self.clock()), self.instance_id)
         taken = await inbox.take_over(self.db, self.instance_id, self.clock(), unleased_after=older_than,
-                                      give_up_after=give_up_after)
+                                      give_up_after=give_up_after, dead=dead)
         for replay in taken:
             log.info("replaying inbound event %s", replay.id)
             event = inbound_from_dict(replay.payload)
@@ -262,17 +266,18 @@ class Dispatcher:
         return await self._timed(inbound, recorded=True) or []
 
     async def _timed(self, inbound: Inbound, *, recorded: bool) -> list[Message] | None:
-        """Process with the event's id on every log line, and count its latency."""
-        started = time.monotonic()
-        token = EVENT_ID.set(f"{inbound.platform}:{inbound.event_id}")
-        try:
-            if isinstance(inbound, DirectoryEvent):
-                await self._directory(inbound)
-                return []
-            return await self._process(inbound, recorded=recorded)
-        finally:
-            EVENT_ID.reset(token)
-            self.on_processed(time.monotonic() - started)
+        """Process (a few events at a time) with the event's id on every log line, and count its latency."""
+        async with self._slots:
+            started = time.monotonic()
+            token = EVENT_ID.set(f"{inbound.platform}:{inbound.event_id}")
+            try:
+                if isinstance(inbound, DirectoryEvent):
+                    await self._directory(inbound)
+                    return []
+                return await self._process(inbound, recorded=recorded)
+            finally:
+                EVENT_ID.reset(token)
+                self.on_processed(time.monotonic() - started)
 
     async def _process(self, inbound: ChatMessage | CardAction, *, recorded: bool) -> list[Message] | None:
         """The replies, or None when the event turned out to be another processor's (or a duplicate)."""

@@ -15,13 +15,13 @@ import collections
 import contextlib
 import logging
 import random
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
+from bot import instances
 from bot.outbound import Mention, Message
 from bot.transport import (
     CardExpired,
@@ -34,7 +34,7 @@ from bot.transport import (
 )
 from storage.db import Database
 from storage.models import Chat, OutboxMessage, SentCard
-from storage.outbox import claim_due, has_due, release_slots, renew_claims, reserve_slots
+from storage.outbox import claim_due, claim_holders, has_due, release_slots, renew_claims, reserve_slots
 
 log = logging.getLogger("gendan.outbox")
 
@@ -75,7 +75,8 @@ class OutboxSender:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.poll_interval = poll_interval
         #: who holds this sender's claims: unique per process, so a restarted server is a new holder
-        self.owner = owner or f"outbox:{secrets.token_hex(8)}"
+        #: (and a killed one's claims are taken over at once, see bot.instances)
+        self.owner = owner or instances.new_instance_id()
         #: called with a delivered row's age in seconds (the metrics histogram)
         self.on_sent: Callable[[float], None] = lambda _age: None
         self._event = asyncio.Event()
@@ -120,10 +121,11 @@ class OutboxSender:
             # most wake-ups and polls find nothing: ask in a reader first, so that an idle sender
             # never takes SQLite's write lock
             async with self.db.reader() as reader:
-                if not await has_due(reader, self.clock()):
+                dead = instances.dead_holders(await claim_holders(reader, self.clock()), self.owner)
+                if not await has_due(reader, self.clock(), dead):
                     return 0
             async with self.db.uow() as uow:
-                rows = await claim_due(uow, self.clock(), owner=self.owner)
+                rows = await claim_due(uow, self.clock(), owner=self.owner, dead=dead)
                 webhooks = await self._webhooks(uow, rows)
             if not rows:
                 return 0

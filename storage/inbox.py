@@ -14,7 +14,7 @@ from a processor that was merely slow) only one commits its effect and its repli
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -102,9 +102,20 @@ async def renew(db: Database, owner: str, keys: Iterable[tuple[str, str]], now: 
                     .values(lease_until=now + lease))
 
 
+async def lease_holders(db: Database, now: datetime) -> list[str]:
+    """The holders of leases still running on pending events (the caller tells which are dead)."""
+    async with db.reader() as uow:
+        return [h for h in (await uow.session.execute(
+            select(InboxEvent.lease_owner).where(InboxEvent.status == "PENDING", InboxEvent.lease_until >= now)
+            .distinct())).scalars() if h]
+
+
 async def take_over(db: Database, owner: str, now: datetime, *, unleased_after: timedelta,
-                    give_up_after: timedelta, limit: int = 200, lease: timedelta = LEASE) -> list[Replay]:
+                    give_up_after: timedelta, limit: int = 200, lease: timedelta = LEASE,
+                    dead: Collection[str] = ()) -> list[Replay]:
     """Claim pending events whose lease ran out (oldest first); give up on those too old to replay.
+
+    The leases of ``dead`` holders (processes known to be gone) count as run out already.
 
     Rows recorded before leases existed have none: they are taken once older than
     ``unleased_after``. Each row is claimed by a compare-and-set on its ``attempts``, so two
@@ -117,7 +128,8 @@ async def take_over(db: Database, owner: str, now: datetime, *, unleased_after: 
             .values(status="FAILED", processed_at=now, lease_until=None,
                     error="expired before it could be processed"))
         expired = or_(InboxEvent.lease_until < now,
-                      and_(InboxEvent.lease_until.is_(None), InboxEvent.received_at < now - unleased_after))
+                      and_(InboxEvent.lease_until.is_(None), InboxEvent.received_at < now - unleased_after),
+                      InboxEvent.lease_owner.in_(list(dead)))
         rows = list((await uow.session.execute(
             select(InboxEvent.id, InboxEvent.attempts, InboxEvent.payload)
             .where(InboxEvent.status == "PENDING", expired)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,24 +87,34 @@ UNDELIVERED = ("PENDING", "SENDING")
 _CLAIM_LOCK = 0x67656E64616E
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime, dead: Collection[str]) -> Any:
     return or_(
         (OutboxMessage.status == "PENDING") & (OutboxMessage.next_attempt_at <= now),
         (OutboxMessage.status == "SENDING") & (OutboxMessage.lease_until < now),
         (OutboxMessage.status == "SENDING") & OutboxMessage.lease_until.is_(None)
         & (OutboxMessage.claimed_at < now - UNLEASED_STALE),
+        (OutboxMessage.status == "SENDING") & OutboxMessage.claimed_by.in_(list(dead)),
     )
 
 
-async def has_due(uow: UnitOfWork, now: datetime) -> bool:
+async def claim_holders(uow: UnitOfWork, now: datetime) -> list[str]:
+    """The senders holding claims that still run (the caller tells which are dead)."""
+    return [h for h in (await uow.session.execute(
+        select(OutboxMessage.claimed_by).where(OutboxMessage.status == "SENDING", OutboxMessage.lease_until >= now)
+        .distinct())).scalars() if h]
+
+
+async def has_due(uow: UnitOfWork, now: datetime, dead: Collection[str] = ()) -> bool:
     """Whether :func:`claim_due` may find anything (asked in a reader, before taking the write lock)."""
-    found = await uow.session.execute(select(OutboxMessage.id).where(_claimable(now)).limit(1))
+    found = await uow.session.execute(select(OutboxMessage.id).where(_claimable(now, dead)).limit(1))
     return found.first() is not None
 
 
 async def claim_due(uow: UnitOfWork, now: datetime, limit: int = 100, owner: str = "",
-                    lease: timedelta = CLAIM_LEASE) -> list[OutboxMessage]:
+                    lease: timedelta = CLAIM_LEASE, dead: Collection[str] = ()) -> list[OutboxMessage]:
     """Claim due rows for sending, under ``owner``'s lease; a chat's rows only in their order.
+
+    Rows claimed by ``dead`` senders (processes known to be gone) are taken at once.
 
     A row is taken only when no earlier row of its chat is still undelivered and not taken
     with it (waiting for its retry, or being sent by someone), so a chat's messages arrive in
@@ -115,7 +126,7 @@ async def claim_due(uow: UnitOfWork, now: datetime, limit: int = 100, owner: str
     if uow.dialect == "postgresql":
         await uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
     due = list((await uow.session.execute(
-        select(OutboxMessage).where(_claimable(now)).order_by(OutboxMessage.id).limit(limit))).scalars())
+        select(OutboxMessage).where(_claimable(now, dead)).order_by(OutboxMessage.id).limit(limit))).scalars())
     if not due:
         return []
     chats = {(r.platform, r.chat_id) for r in due}
