@@ -64,15 +64,17 @@ def _local(url: str, body: dict[str, Any]) -> Callable[[], Request]:
 
 
 async def _client(session: aiohttp.ClientSession, make: Callable[[], Request], stop_at: float,
-                  lat: list[float], errors: list[int]) -> None:
+                  lat: list[float], errors: list[int], expect: bytes = b"") -> None:
     while time.perf_counter() < stop_at:
         url, body, content_type = make()
         t0 = time.perf_counter()
         try:
             async with session.post(url, data=body, headers={"Content-Type": content_type}) as resp:
-                await resp.read()
+                answer = await resp.read()
                 if resp.status != 200:
                     errors.append(resp.status)
+                elif expect and expect not in answer:
+                    errors.append(-1)  # answered, but not what the command answers (a refusal, a limit)
         except (aiohttp.ClientError, TimeoutError):
             errors.append(0)
         lat.append((time.perf_counter() - t0) * 1000)
@@ -85,7 +87,7 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-async def run(make: Callable[[], Request], conns: int, seconds: float) -> dict[str, Any]:
+async def run(make: Callable[[], Request], conns: int, seconds: float, expect: bytes = b"") -> dict[str, Any]:
     """Drive the requests ``make`` returns with ``conns`` closed-loop clients for ``seconds``."""
     lat: list[float] = []
     errors: list[int] = []
@@ -93,7 +95,7 @@ async def run(make: Callable[[], Request], conns: int, seconds: float) -> dict[s
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         start = time.perf_counter()
         stop_at = start + seconds
-        await asyncio.gather(*(_client(session, make, stop_at, lat, errors) for _ in range(conns)))
+        await asyncio.gather(*(_client(session, make, stop_at, lat, errors, expect) for _ in range(conns)))
         elapsed = time.perf_counter() - start
         ended = time.monotonic()
     return {"requests": len(lat), "errors": len(errors), "ok": len(lat) - len(errors), "rps": len(lat) / elapsed,
@@ -109,12 +111,13 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--aibot", metavar="TAG", help="send WeCom AI-bot callbacks, response_codes TAG.<n>")
     p.add_argument("--bodies", type=int, default=20_000, help="--aibot: callbacks encrypted before the clock")
+    p.add_argument("--expect", default="", help="an answer without this text counts as an error")
     args = p.parse_args()
     with open(args.body, encoding="utf-8") as fh:
         body = json.load(fh)
     make: Callable[[], Request] = (_Aibot(args.url, str(body["text"]), args.aibot, args.bodies) if args.aibot
                                    else _local(args.url, body))
-    result = asyncio.run(run(make, args.conns, args.seconds))
+    result = asyncio.run(run(make, args.conns, args.seconds, args.expect.encode()))
     if isinstance(make, _Aibot):
         result["live"] = make.live
     print(json.dumps(result))
