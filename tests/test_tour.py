@@ -1,5 +1,5 @@
-"""The README's five-minute tour, read from the README and played through the local adapter:
-the commands it shows must do what its comments say."""
+"""The README's five-minute tour, read from the README and played through the local adapter, every
+`say` and card press in order: the commands it shows must do what its comments say."""
 
 from __future__ import annotations
 
@@ -53,11 +53,20 @@ async def test_the_tour_does_what_it_says(tour_bot: Bot) -> None:
     for kind, step in steps:
         if kind == "say":
             user, name, chat, text = step
-            replies[text] = await tour_bot.text(user, text, chat=chat, name=name)
-            assert "未做任何修改" not in replies[text], (text, replies[text])
+            reply = await tour_bot.text(user, text, chat=chat, name=name)
+            replies[text] = reply
         else:
-            assert "已通过" in await tour_bot.press(step["user"], step["action"], chat=step["chat"])
-    assert "#1 已完成" in replies["/查单 #1"]
+            reply = await tour_bot.press(step["user"], step["action"], chat=step["chat"])
+            replies[step["action"]] = reply
+            assert "已通过" in reply, (step, reply)
+        assert reply and "未做任何修改" not in reply and "没有权限" not in reply, (step, reply)
+    # the order's part: what the README's comments promise
+    assert replies["ap:1:ok"].startswith("#1 已通过"), replies
+    assert replies["/查单 #1"].startswith("#1 已完成 | 已发 100% · 已收 100% · 交期 12-15"), replies["/查单 #1"]
+    # the products were created first, so the shipments moved their stock
+    assert replies["/库存"] == "A100：80\nB200：5", replies["/库存"]
+    assert "/board?t=" in "".join(m["text"] for m in await tour_bot.sent("u1")), "the /看板 link, 1:1"
+    # before and behind the order: the quotation converted, the shortage purchased and received
     assert replies["/报价 小米 A100×100@580 有效期10天"].startswith("Q1 小米 ¥58,000｜有效期至 12-07")
     assert "#2" in replies["/成交 Q1 交期12-20"] and "已提交审批" in replies["/成交 Q1 交期12-20"]
     assert any(m["text"].startswith("📄 Q1") for m in await tour_bot.sent("u1"))
