@@ -1,4 +1,4 @@
-"""Routers, the command/action registry, and the dispatcher that runs handlers.
+"""The dispatcher: the command/action registry and the processing of inbound events.
 
 Inbound flow: ``submit`` (or ``handle``) records the event in the inbox (unique
 per platform event id, so a platform retry changes nothing), then the event is
@@ -12,8 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,8 @@ from bot.context import Context, PersonInfo
 from bot.errors import InputError, UserError, error_ref
 from bot.events import CardAction, ChatMessage, DirectoryEvent, Inbound, inbound_from_dict
 from bot.logs import EVENT_ID
-from bot.outbound import ActionData, ActionDataError, Message
+from bot.outbound import ActionDataError, Message
+from bot.routing import ActionSpec, CommandSpec, DirectoryHandler, FallbackHandler, Router
 from storage import inbox
 from storage.db import Database
 from storage.inbox import AlreadyProcessed, AlreadyRecorded
@@ -47,79 +47,6 @@ MAX_CONCURRENT_EVENTS = 8
 #: longest text read as a command: a long order or a pasted list fits; a pasted novel is
 #: refused before any parsing (every grammar is linear, but the loop is shared by everyone)
 MAX_COMMAND_CHARS = 4000
-
-Handler = Callable[[Context, commands.CommandText], Awaitable[None]]
-ActionHandler = Callable[[Context, Any], Awaitable[None]]
-DirectoryHandler = Callable[["Dispatcher", DirectoryEvent], Awaitable[None]]
-FallbackHandler = Callable[[Context], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """A registered command: names, who may use it, and its help text."""
-
-    name: str
-    aliases: tuple[str, ...]
-    roles: frozenset[str] | None
-    usage: str
-    summary: str
-    example: str
-    handler: Handler
-    #: changes nothing: runs in a reader (no write lock held while it loads); its reply and the
-    #: inbox mark are written afterwards in one short transaction
-    read_only: bool = False
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    """A registered card-button payload type and its handler."""
-
-    data_type: type[ActionData]
-    handler: ActionHandler
-
-
-class Router:
-    """Collects a module's commands and actions; included into a dispatcher explicitly."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.commands: list[CommandSpec] = []
-        self.actions: list[ActionSpec] = []
-        self.fallbacks: list[FallbackHandler] = []
-        self.directory: list[DirectoryHandler] = []
-
-    def command(
-        self, name: str, *, aliases: Iterable[str] = (), roles: Iterable[str] | None = None,
-        usage: str = "", summary: str = "", example: str = "", read_only: bool = False,
-    ) -> Callable[[Handler], Handler]:
-        """Register a command handler (``roles=None``: everybody; ``read_only``: it changes nothing)."""
-
-        def deco(fn: Handler) -> Handler:
-            self.commands.append(CommandSpec(name, tuple(aliases), frozenset(roles) if roles is not None else None,
-                                             usage or f"/{name}", summary, example, fn, read_only))
-            return fn
-
-        return deco
-
-    def action(self, data_type: type[ActionData]) -> Callable[[ActionHandler], ActionHandler]:
-        """Register a handler for a card-button payload type."""
-
-        def deco(fn: ActionHandler) -> ActionHandler:
-            self.actions.append(ActionSpec(data_type, fn))
-            return fn
-
-        return deco
-
-    def fallback(self, fn: FallbackHandler) -> FallbackHandler:
-        """Register a handler for plain text (e.g. the answer to a question the bot asked)."""
-        self.fallbacks.append(fn)
-        return fn
-
-    def on_directory(self, fn: DirectoryHandler) -> DirectoryHandler:
-        """Register a handler for contact events (a person left)."""
-        self.directory.append(fn)
-        return fn
-
 
 class Dispatcher:
     """Registry plus the processing of inbound events; one per app (no global state)."""

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Router
+from bot.routing import Router
 
 
 def routers() -> tuple[Router, ...]:

@@ -8,9 +8,9 @@ from sqlalchemy import delete, select, update
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import InputError, UserError
 from bot.events import CardAction
+from bot.routing import Router
 from handlers import args
 from handlers.cards import ApprovalAction, card_key
 from handlers.common import load_order, refusing

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import UserError
 from bot.outbound import Message
+from bot.routing import Router
 from handlers.texts import board as texts
 from handlers.texts.help import of as help_of
 

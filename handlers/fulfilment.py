@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import InputError, UserError
+from bot.routing import Router
 from handlers import args
 from handlers.common import load_order, parse_args, refusing
 from handlers.flow import on_order

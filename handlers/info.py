@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import InputError, UserError
+from bot.routing import Router
 from handlers import args
 from handlers.common import load_order, parse_args, refusing
 from handlers.notify import dispatch_events

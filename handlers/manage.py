@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import InputError, UserError
+from bot.routing import Router
 from handlers import args, quotes
 from handlers.args import quotes as quote_args
 from handlers.common import load_order

@@ -8,9 +8,9 @@ from sqlalchemy import case, select
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import NotFound, UserError
 from bot.outbound import Message
+from bot.routing import Router
 from handlers.args import quotes as qargs
 from handlers.common import parse_args
 from handlers.texts import quotes as qt

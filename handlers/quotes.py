@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import InputError, NotFound, UserError
 from bot.outbound import ActionData, Button, Card, Message
+from bot.routing import Router
 from handlers import args
 from handlers.args import quotes as qargs
 from handlers.common import parse_args, resolve_fields

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.errors import InputError, UserError
 from bot.outbound import Message
+from bot.routing import Router
 from handlers import args
 from handlers.texts import messages as msg
 from handlers.texts import quotes as qt

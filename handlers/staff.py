@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Dispatcher, Router
+from bot.dispatch import Dispatcher
 from bot.events import DirectoryEvent
 from bot.outbound import Message
+from bot.routing import Router
 from handlers.texts import messages as msg
 from storage.outbox import Envelope, enqueue
 from storage.services import staff

@@ -22,6 +22,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, UOWTransaction
 
+from storage.repos import Repositories
+
 log = logging.getLogger("gendan.storage")
 
 Hook = Callable[["UnitOfWork"], Awaitable[None]]
@@ -132,7 +134,7 @@ class WriteGate:
         self._held = False
 
 
-class UnitOfWork:
+class UnitOfWork(Repositories):
     """One transaction: ``async with uow:`` commits on success and rolls back on error.
 
     Repositories never commit; this does. ``before_commit`` hooks run inside the

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.app import DISPATCHER
 from bot.commands import CommandText
 from bot.context import Context
-from bot.dispatch import Router
 from bot.events import Actor, ChatMessage, ChatRef
+from bot.routing import Router
 from handlers.texts import replies as texts
 from storage.models import InboxEvent, KeyValue
 from tests.conftest import Bot

@@ -12,7 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: the README: "bot/app.py and bot/cli.py are the only composition roots"
 COMPOSITION_ROOTS = {"bot/app.py", "bot/cli.py"}
-HANDLER_MAY_USE_BOT = {"bot.events", "bot.commands", "bot.context", "bot.outbound", "bot.dispatch", "bot.errors"}
+HANDLER_MAY_USE_BOT = {"bot.events", "bot.commands", "bot.context", "bot.outbound", "bot.dispatch", "bot.routing",
+                       "bot.errors"}
 SCHEDULES_MAY_USE_BOT = {"bot.outbound", "bot.config"}
 #: the platforms' libraries: only the adapters (and the composition roots) speak to a platform
 PLATFORM_LIBS = ("wechatpy", "dingtalk", "dingtalk_stream", "xmltodict", "bot.wecom", "bot.dingtalk")
