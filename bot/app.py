@@ -16,18 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot import (
-    api,
-    approval_links,
-    board,
-    board_tokens,
-    dingtalk,
-    local,
-    quote_sheets,
-    statements,
-    web_console,
-    wecom,
-)
+from bot import dingtalk, local, web_console, wecom
 from bot.body_deadline import body_deadline
 from bot.config import Settings
 from bot.dispatch import Dispatcher
@@ -38,6 +27,7 @@ from bot.transport import Transport
 from schedules.scheduler import ReminderScheduler
 from storage.db import Database
 from storage.migrate import upgrade
+from web import approval_pages, dashboard_pages, quote_sheet_pages, rest_api, signed_links, statement_download
 
 log = logging.getLogger("gendan.app")
 
@@ -137,43 +127,35 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     if settings.local_adapter_on:
         local.setup_routes(app, dispatcher, sender, db)
         web_console.setup_routes(app)
-    from handlers import api_orders
-    from handlers.texts import statements as statement_texts
-    api.setup_routes(app, db, settings, create_order=api_orders.creator(dispatcher), layout=statement_texts.LAYOUT,
-                     clock=dispatcher.clock)
+    rest_api.setup_routes(app, dispatcher)
     # Platform callbacks: each adapter registers only what its keys configure.
     wecom.setup_routes(app, dispatcher, settings)
     dingtalk.setup_routes(app, dispatcher, settings)
-    from handlers.texts import links as link_texts
-    approval_links.setup_routes(app, dispatcher, settings, approval_links.LinkKeys(db, settings), link_texts)
+    approval_pages.setup_routes(app, dispatcher, settings, approval_pages.LinkKeys(db, settings))
     _setup_board(app, db, settings, dispatcher)
     return app
 
 
 def _setup_board(app: web.Application, db: Database, settings: Settings, dispatcher: Dispatcher) -> None:
     """The dashboard pages, and the /看板 link maker the handler finds on the dispatcher."""
-    from handlers.texts import board as board_texts
     from schedules.terms import payment_due
 
-    keys = approval_links.LinkKeys(db, settings)
-    board.setup_routes(app, db, settings, keys, texts=board_texts, clock=dispatcher.clock, payment_due=payment_due)
+    keys = approval_pages.LinkKeys(db, settings)
+    dashboard_pages.setup_routes(app, db, settings, keys, clock=dispatcher.clock, payment_due=payment_due)
     # the /对账 workbook: its download route; the link makers go on the dispatcher
-    from handlers.texts import statements as statement_texts
-    statements.setup_routes(app, db, settings, keys, texts=statement_texts, layout=statement_texts.LAYOUT,
-                            clock=dispatcher.clock)
+    statement_download.setup_routes(app, db, settings, keys, clock=dispatcher.clock)
     # the quotation sheet for the customer: its page and workbook
-    from handlers.texts import quotes as quote_texts
-    quote_sheets.setup_routes(app, db, settings, keys, texts=quote_texts, clock=dispatcher.clock)
+    quote_sheet_pages.setup_routes(app, db, settings, keys, clock=dispatcher.clock)
     wire_links(dispatcher, db, settings)
 
 
 def wire_links(dispatcher: Dispatcher, db: Database, settings: Settings) -> None:
     """The /看板, /对账 and quotation-sheet link makers the handlers find on the dispatcher: signed with the key the
     server keeps in the database, on ``GENDAN_PUBLIC_URL`` (``gendan chat`` uses the same)."""
-    keys = approval_links.LinkKeys(db, settings)
-    dispatcher.board_link = board_tokens.link_maker(settings, keys, dispatcher.clock)
-    dispatcher.statement_link = board_tokens.statement_link_maker(settings, keys, dispatcher.clock)
-    dispatcher.quote_link = quote_sheets.link_maker(settings, keys)
+    keys = approval_pages.LinkKeys(db, settings)
+    dispatcher.board_link = signed_links.link_maker(settings, keys, dispatcher.clock)
+    dispatcher.statement_link = signed_links.statement_link_maker(settings, keys, dispatcher.clock)
+    dispatcher.quote_link = quote_sheet_pages.link_maker(settings, keys)
 
 
 def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, settings: Settings) -> None:
@@ -181,7 +163,7 @@ def _platform_transports(sender: OutboxSender, session: aiohttp.ClientSession, s
     if "wecom" not in sender.transports:
         sender.transports["wecom"] = wecom.WeComTransport(wecom.WeComClient.from_settings(session, settings))
     if "dingtalk" not in sender.transports:
-        links = approval_links.LinkKeys(sender.db, settings).link_source(sender.clock)
+        links = approval_pages.LinkKeys(sender.db, settings).link_source(sender.clock)
         sender.transports["dingtalk"] = dingtalk.DingTalkTransport(dingtalk.DingTalkClient(session, settings),
                                                                    settings, None, link_source=links)
 

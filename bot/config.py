@@ -198,7 +198,7 @@ class Settings(BaseSettings):
     @cached_property
     def signing_key(self) -> bytes:
         """GENDAN_SECRET_KEY, or empty: then a random key is created in the database on first use
-        (bot.approval_links.link_key). Never derived from other secrets: whoever holds the API token
+        (web.approval_pages.link_key). Never derived from other secrets: whoever holds the API token
         or a platform secret must not be able to sign approval or dashboard links."""
         explicit = self.secret_key.get_secret_value()
         return explicit.encode() if explicit else b""

@@ -1,7 +1,7 @@
 """/看板: a signed, expiring link to the web dashboard, bound to the person who asks.
 
 The link is made by ``ctx.dispatcher.board_link`` (set by the composition root from
-``bot.board_tokens.link_maker``), so this handler needs no key handling of its own. Asked
+``web.signed_links.link_maker``), so this handler needs no key handling of its own. Asked
 in a group, the link goes to the asker's 1:1 chat: whoever holds the link sees the whole
 dashboard until it expires, so it is not posted where everyone (maybe a customer) reads it.
 """

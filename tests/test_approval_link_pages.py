@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import approval_links as al
 from bot.app import SETTINGS
 from handlers.texts import links as texts
 from storage.models import Approval, KeyValue
 from tests.conftest import Bot, Clock, assert_unchanged, fingerprint
+from web import approval_pages as al
 
 
 async def token(team: Bot, clock: Clock, action: str, user: str = "m1", platform: str = "dingtalk",

@@ -9,12 +9,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot import approval_links as al
 from bot.app import SETTINGS
 from bot.dingtalk import DingTalkClient, DingTalkTransport
 from bot.dingtalk.render import LinkFor
 from bot.outbound import Button, Card, Message
-from bot.sealed import seal
 from bot.transport import Delivery
 from handlers.cards import ApprovalAction
 from storage.db import Database
@@ -22,6 +20,8 @@ from storage.models import KeyValue
 from tests.conftest import Clock, make_settings
 from tests.fakes.dingtalk_app import dingtalk_app
 from tests.fakes.dingtalk_server import FakeDingTalk, dingtalk_settings
+from web import approval_pages as al
+from web.sealed_tokens import seal
 
 KEY = b"k" * 32
 

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import update
 
-from bot import approval_links as al
-from bot import board_tokens as bt
 from bot.app import SETTINGS
 from storage.models import Person
 from tests.conftest import Bot, Clock
+from web import approval_pages as al
+from web import signed_links as bt
 
 LINK = re.compile(r"https?://\S+?(/board\?t=[A-Za-z0-9_.-]+)")
 HOW_TO = "请在群里发送 /看板 获取链接"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot import board_tokens as bt
-from bot.sealed import seal
+from web import signed_links as bt
+from web.sealed_tokens import seal
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from bot.approval_links import LinkClaims, sign_token
 from storage.models import Approval, AuditEvent, Order
 from tests.conftest import Clock, fingerprint
 from tests.fakes.dingtalk_app import PUBLIC_URL, SALES_GROUP, DingTalkHarness, dingtalk_app
+from web.approval_pages import LinkClaims, sign_token
 
 ORDER = "/下单 华为 A100×20@600 交期12-15"
 MANAGERS = (("mgr01", "王经理", "主管"), ("mgr02", "钱经理", "主管"))

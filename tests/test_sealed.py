@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.sealed import Rejected, check_expiry, seal, unseal
+from web.sealed_tokens import Rejected, check_expiry, seal, unseal
 
 KEY = b"k" * 32
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bot", "handlers", "storage", "schedules")
+PACKAGES = ("bot", "handlers", "storage", "schedules", "web")
 #: the one writer
 LIFECYCLE = "storage/lifecycle.py"
 #: Functions that call ``setattr`` with a name that is not a literal, and why that name is never ``state``.

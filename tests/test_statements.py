@@ -11,11 +11,11 @@ from urllib.parse import unquote
 
 from openpyxl import load_workbook
 
-from bot import approval_links as al
-from bot import board_tokens as bt
 from bot.app import SETTINGS
 from storage.services.statement_xlsx import XLSX_TYPE
 from tests.conftest import Bot, Clock
+from web import approval_pages as al
+from web import signed_links as bt
 
 AUTH = {"Authorization": "Bearer test-token"}
 LINK = re.compile(r"https?://[^/\s]+(/statements/\d+\.xlsx\?\S+)")

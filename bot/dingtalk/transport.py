@@ -21,7 +21,7 @@ Cards: with ``GENDAN_DINGTALK_CARD_TEMPLATE_ID`` and the app robot, ``createAndD
 sends a new card). Without ``link_for`` a card degrades to markdown, and people
 answer with ``/审批``. ``link_source`` is the async alternative to ``link_for``: the
 link key may live in the database, so the composition root passes
-``approval_links.LinkKeys(...).link_source(clock)`` and the transport resolves it on
+``web.approval_pages.LinkKeys(...).link_source(clock)`` and the transport resolves it on
 the first card it renders.
 """
 

@@ -1,4 +1,4 @@
-"""Chinese texts of ``POST /api/v1/orders`` (handlers/api_orders.py): refusals per field, the owner's notice."""
+"""Chinese texts of ``POST /api/v1/orders`` (web/rest_order_create.py): refusals per field, the owner's notice."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Chinese texts of the web dashboard (``bot/board.py``, ``bot/templates/board/``) and of ``/看板``.
+"""Chinese texts of the web dashboard (``web/dashboard_pages.py``, ``web/templates/board/``) and of ``/看板``.
 
-The composition root passes this module to ``board.setup_routes``; ``bot`` never imports
-``handlers`` itself. Templates take every word from :func:`labels` and the functions here.
+Templates take every word from :func:`labels` and the functions here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""Chinese texts of the signed approval-link pages (``bot/approval_links.py``, ``bot/templates/approve.html``).
+"""Chinese texts of the signed approval-link pages (``web/approval_pages.py``, ``web/templates/approve.html``).
 
-The composition root passes this module to ``approval_links.setup_routes``; ``bot``
-never imports ``handlers`` itself. The order summary reuses the approval card's own
+The order summary reuses the approval card's own
 body text, so the phone page and the card say the same thing.
 """
 

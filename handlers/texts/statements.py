@@ -1,7 +1,7 @@
 """Chinese texts of the /对账 workbook: its sheets and columns, the download link, refusals.
 
-The composition root passes :data:`LAYOUT` and this module to ``bot/statements.py`` and
-``bot/api_reports.py`` (``bot`` never imports ``handlers`` itself).
+Used by ``web/statement_download.py`` and ``web/rest_reports.py`` (the workbook's :data:`LAYOUT`)
+and by ``/对账``.
 """
 
 from __future__ import annotations

@@ -1,30 +1,25 @@
-"""REST API ``/api/v1``: orders (read, and create as ``/下单`` does), their audit timeline, and the
-money side (``bot/api_reports.py``: customers, statements, sales), behind a bearer token."""
+"""REST API ``/api/v1``: orders (read, and create as ``/下单`` does: ``web/rest_order_create.py``), their
+audit timeline, the money side (``web/rest_reports.py``: customers, statements, sales) and the quotes side
+(``web/rest_quotes.py``), behind a bearer token."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot import api_quotes, api_reports
-from bot.config import Settings
+from bot.dispatch import Dispatcher
 from storage import lifecycle
-from storage.db import Database
 from storage.models import AuditEvent, Customer, Order, OrderLine, Person
-from storage.services.statement_xlsx import StatementLayout
 from storage.vocab import STAGE_LABELS, STATE_LABELS, Stage, State
+from web import rest_order_create, rest_quotes, rest_reports
 
 PREFIX = "/api/v1"
 CENT = Decimal("0.01")
-#: ``POST /orders``: the raw body → (status, body): 201/200 ``{"no": n}`` or 400 ``{"error", "details"}``;
-#: the composition root passes ``handlers.api_orders.creator(dispatcher)`` (bot does not import handlers)
-OrderCreator = Callable[[bytes], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 def _dec(value: Decimal) -> str:
@@ -78,9 +73,10 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def setup_routes(app: web.Application, db: Database, settings: Settings, *, create_order: OrderCreator | None = None,
-                 layout: StatementLayout | None = None, clock: Callable[[], datetime] | None = None) -> None:
-    """Register the API routes and the OpenAPI document (``POST /orders`` only with ``create_order``)."""
+def setup_routes(app: web.Application, dispatcher: Dispatcher) -> None:
+    """Register the API routes and the OpenAPI document."""
+    db, settings, clock = dispatcher.db, dispatcher.settings, dispatcher.clock
+    create_order = rest_order_create.creator(dispatcher)
     token = settings.api_token.get_secret_value()
     tz = settings.tz
 
@@ -160,8 +156,6 @@ def setup_routes(app: web.Application, db: Database, settings: Settings, *, crea
             return web.json_response({"items": [event_json(e, tz) for e in rows]})
 
     async def post_order(request: web.Request) -> web.Response:
-        if create_order is None:
-            return _error(404, "creating orders is not configured")
         status, body = await create_order(await request.read())
         if status >= 400:
             return web.json_response(body, status=status)
@@ -180,8 +174,8 @@ def setup_routes(app: web.Application, db: Database, settings: Settings, *, crea
     app.router.add_get(f"{PREFIX}/orders/{{no}}", get_order)
     app.router.add_get(f"{PREFIX}/orders/{{no}}/events", get_events)
     app.router.add_get(f"{PREFIX}/openapi.json", openapi)
-    api_reports.setup_routes(app, db, PREFIX, tz, clock or (lambda: datetime.now(UTC)), order_json, layout)
-    api_quotes.setup_routes(app, db, PREFIX, tz, clock or (lambda: datetime.now(UTC)))
+    rest_reports.setup_routes(app, db, PREFIX, tz, clock, order_json)
+    rest_quotes.setup_routes(app, db, PREFIX, tz, clock)
 
 
 _ORDER_SCHEMA = {
@@ -248,6 +242,6 @@ OPENAPI: dict[str, Any] = {
     },
 }
 
-OPENAPI["paths"].update({f"{PREFIX}{path}": spec for path, spec in api_reports.PATHS.items()})
-OPENAPI["paths"].update({f"{PREFIX}{path}": spec for path, spec in api_quotes.PATHS.items()})
-OPENAPI["components"]["schemas"].update(api_quotes.SCHEMAS)
+OPENAPI["paths"].update({f"{PREFIX}{path}": spec for path, spec in rest_reports.PATHS.items()})
+OPENAPI["paths"].update({f"{PREFIX}{path}": spec for path, spec in rest_quotes.PATHS.items()})
+OPENAPI["components"]["schemas"].update(rest_quotes.SCHEMAS)

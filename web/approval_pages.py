@@ -9,8 +9,8 @@ under a purpose subkey of the link key (``settings.signing_key``, else a key kep
 decides); ``POST /approve`` checks MAC (constant time), expiry and single use (the nonce is
 recorded in ``kv`` first), then hands the dispatcher a CardAction from the *bound* approver;
 nothing in the request names a person, and the handler re-checks role and state as for a
-card press. Page words come from ``handlers.texts.links`` (passed in by the composition
-root: ``bot`` does not import ``handlers``); the markup is ``bot/templates/approve.html``.
+card press. Page words come from ``handlers.texts.links``; the markup is
+``web/templates/approve.html``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
@@ -30,14 +30,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
-from bot.dingtalk.render import LinkFor
 from bot.dispatch import Dispatcher
 from bot.events import Actor, CardAction, ChatRef
 from bot.outbound import Button
-from bot.sealed import Rejected, check_expiry, seal, unseal
 from bot.transport import Delivery
+from handlers.texts import links as texts
 from storage.db import Database
 from storage.models import Approval, ChangeRequest, KeyValue, Order, Person
+from web.sealed_tokens import Rejected, check_expiry, seal, unseal
 
 #: how long a link stays usable; an approver away for a weekend still finds it working
 TOKEN_TTL = timedelta(hours=72)
@@ -49,6 +49,8 @@ MAX_TOKEN = 2048
 PURPOSE = b"gendan approval link v1"
 #: the packed form of ``handlers.cards.ApprovalAction`` (tests check the two agree)
 APPROVAL_ACTION = re.compile(r"ap:(\d{1,18}):(ok|no)")
+#: what the DingTalk transport puts behind an ActionCard button (``bot.dingtalk.render.LinkFor``, same shape)
+LinkFor = Callable[[Button, Delivery], str]
 #: HTTP status per refusal: a forged link is forbidden, an old one gone, a reused one a conflict
 _STATUS = {"missing": 400, "forged": 403, "expired": 410, "used": 409, "gone": 404,
            "reason_required": 400, "too_long": 400}
@@ -146,41 +148,25 @@ class LinkKeys:
         return source
 
 
-class LinkTexts(Protocol):
-    """What ``handlers.texts.links`` provides."""
-
-    MAX_REASON: int
-
-    def labels(self) -> dict[str, str]: ...
-    def refusal(self, reason: str) -> tuple[str, str]: ...
-    def confirm_heading(self, order: Order, decision: str) -> str: ...
-    def summary(self, order: Order, step: Approval, diff: list[dict[str, Any]] | None) -> str: ...
-    def approver(self, person: Person | None, user_id: str) -> str: ...
-    def decided(self, order: Order, step: Approval, tz: tzinfo) -> tuple[str, str]: ...
-    def result_text(self, replies: list[str]) -> str: ...
-
-
 class _Pages:
     """``GET`` and ``POST /approve``."""
 
-    def __init__(self, dispatcher: Dispatcher, settings: Settings, keys: Callable[[], Awaitable[bytes]],
-                 texts: LinkTexts) -> None:
+    def __init__(self, dispatcher: Dispatcher, settings: Settings, keys: Callable[[], Awaitable[bytes]]) -> None:
         self._dispatcher = dispatcher
         self._db = dispatcher.db
         self._tz = settings.tz
         self._keys = keys
-        self._texts = texts
         env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
         self._template = env.get_template("approve.html")
 
     def _page(self, status: int, heading: str, **values: Any) -> web.Response:
-        html = self._template.render(t=self._texts.labels(), heading=heading, action_url="approve",
-                                     max_reason=self._texts.MAX_REASON, **values)
+        html = self._template.render(t=texts.labels(), heading=heading, action_url="approve",
+                                     max_reason=texts.MAX_REASON, **values)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
                             headers=_HEADERS)
 
     def _refused(self, reason: str) -> web.Response:
-        heading, text = self._texts.refusal(reason)
+        heading, text = texts.refusal(reason)
         return self._page(_STATUS.get(reason, 400), heading, error=text)
 
     async def _consume(self, claims: LinkClaims) -> bool:
@@ -208,7 +194,6 @@ class _Pages:
     async def _confirm(self, claims: LinkClaims, token: str, status: int = 200, error: str = "",
                        reason: str = "") -> web.Response:
         """The confirmation page (read only), or why the link is spent, or what became of the approval."""
-        texts = self._texts
         _, approval_id, decision = claims.action.split(":")  # verify_token checked the shape
         async with self._db.reader() as uow:
             if await uow.session.get(KeyValue, USED_PREFIX + claims.nonce) is not None:
@@ -250,9 +235,9 @@ class _Pages:
             return self._refused(exc.reason)
         rejecting = claims.action.endswith(":no")
         reason = reason.strip() if rejecting else ""
-        if rejecting and (not reason or len(reason) > self._texts.MAX_REASON):
+        if rejecting and (not reason or len(reason) > texts.MAX_REASON):
             why = "reason_required" if not reason else "too_long"
-            return await self._confirm(claims, token, 400, self._texts.refusal(why)[1], reason)
+            return await self._confirm(claims, token, 400, texts.refusal(why)[1], reason)
         if claims.platform != "dingtalk":
             # links are DingTalk's approval channel; other platforms decide on cards or with /审批
             return self._refused("forged")
@@ -266,13 +251,13 @@ class _Pages:
         if replies is None or await self._still_pending(claims):
             # nothing was decided (a concurrent change won, or an error): the link stays usable
             await self._release(claims)
-        return self._page(200, self._texts.labels()["result_title"],
-                          message=self._texts.result_text([m.text for m in replies or []]))
+        return self._page(200, texts.labels()["result_title"],
+                          message=texts.result_text([m.text for m in replies or []]))
 
 
 def setup_routes(app: web.Application, dispatcher: Dispatcher, settings: Settings,
-                 key_provider: Callable[[], Awaitable[bytes]], texts: LinkTexts) -> None:
+                 key_provider: Callable[[], Awaitable[bytes]]) -> None:
     """Register ``GET /approve`` (confirmation page) and ``POST /approve`` (the decision)."""
-    pages = _Pages(dispatcher, settings, key_provider, texts)
+    pages = _Pages(dispatcher, settings, key_provider)
     app.router.add_get("/approve", pages.show)
     app.router.add_post("/approve", pages.decide)

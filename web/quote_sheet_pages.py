@@ -2,10 +2,9 @@
 
 A quotation is for the customer: the salesperson receives the signed link privately and forwards
 it. The token binds the quote number and an expiry (30 days after the last valid day), MACed under
-its own purpose subkey of the link key (``bot.sealed``), so no other signed link opens it and it
+its own purpose subkey of the link key (``web.sealed_tokens``), so no other signed link opens it and it
 opens no other quote. A quote withdrawn or turned down is no longer shown. Words come from
-``handlers/texts/quotes.py``, passed in by the composition root; the markup is
-``bot/templates/quote.html`` (autoescaped).
+``handlers/texts/quotes.py``; the markup is ``web/templates/quote.html`` (autoescaped).
 """
 
 from __future__ import annotations
@@ -14,18 +13,18 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 
 from bot.config import Settings
-from bot.sealed import Rejected, check_expiry, seal, unseal
-from bot.statements import content_disposition
+from handlers.texts import quotes as texts
 from storage.db import Database
 from storage.services import quote_sheet
-from storage.services.quote_sheet import SheetLayout
 from storage.services.statement_xlsx import XLSX_TYPE
+from web.sealed_tokens import Rejected, check_expiry, seal, unseal
+from web.statement_download import content_disposition
 
 _PURPOSE = b"gendan quote sheet v1"
 MAX_TOKEN = 512
@@ -38,17 +37,6 @@ HIDDEN = frozenset({"PENDING_APPROVAL", "REJECTED", "WITHDRAWN"})
 
 #: what ``Dispatcher.quote_link`` holds: (quote no, last valid day) → (URL of the page, expiry)
 QuoteLink = Callable[[int, date], Awaitable[tuple[str, datetime]]]
-
-
-class SheetTexts(Protocol):
-    """What ``handlers/texts/quotes.py`` provides for the sheet."""
-
-    SHEET_LAYOUT: SheetLayout
-    SHEET_PAGE: dict[str, str]
-
-    def sheet_denied(self, reason: str) -> str: ...
-
-    def sheet_status(self, status: str, valid_until: date, today: date) -> str: ...
 
 
 def sign(key: bytes, no: int, expires: int) -> str:
@@ -77,14 +65,14 @@ def link_maker(settings: Settings, keys: Callable[[], Awaitable[bytes]]) -> Quot
 
 
 class _Sheets:
-    def __init__(self, db: Database, settings: Settings, keys: Callable[[], Awaitable[bytes]], texts: SheetTexts,
+    def __init__(self, db: Database, settings: Settings, keys: Callable[[], Awaitable[bytes]],
                  clock: Callable[[], datetime]) -> None:
-        self._db, self._settings, self._keys, self._texts, self._clock = db, settings, keys, texts, clock
+        self._db, self._settings, self._keys, self._clock = db, settings, keys, clock
         env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
         self._template = env.get_template("quote.html")
 
     def _denied(self, reason: str) -> web.Response:
-        return web.Response(text=self._texts.sheet_denied(reason), status=_STATUS.get(reason, 403),
+        return web.Response(text=texts.sheet_denied(reason), status=_STATUS.get(reason, 403),
                             charset="utf-8", headers=_HEADERS)
 
     async def _sheet(self, request: web.Request) -> quote_sheet.QuoteSheet | web.Response:
@@ -107,11 +95,11 @@ class _Sheets:
         if isinstance(sheet, web.Response):
             return sheet
         today = self._clock().astimezone(self._settings.tz).date()
-        layout = self._texts.SHEET_LAYOUT
+        layout = texts.SHEET_LAYOUT
         values: dict[str, Any] = {
-            "t": self._texts.SHEET_PAGE, "sheet": sheet, "layout": layout,
+            "t": texts.SHEET_PAGE, "sheet": sheet, "layout": layout,
             "header": list(zip(layout.labels, quote_sheet.header_values(sheet), strict=True)),
-            "status": self._texts.sheet_status(sheet.status, sheet.valid_until, today),
+            "status": texts.sheet_status(sheet.status, sheet.valid_until, today),
             "xlsx": f"/quotes/{sheet.no}.xlsx?t={request.query.get('t', '')}",
         }
         return web.Response(text=self._template.render(**values), content_type="text/html", charset="utf-8",
@@ -122,15 +110,15 @@ class _Sheets:
         sheet = await self._sheet(request)
         if isinstance(sheet, web.Response):
             return sheet
-        layout = self._texts.SHEET_LAYOUT
+        layout = texts.SHEET_LAYOUT
         data = await asyncio.to_thread(quote_sheet.render, sheet, layout)
         disposition = content_disposition(quote_sheet.filename(sheet, layout), f"quote-Q{sheet.no}.xlsx")
         return web.Response(body=data, content_type=XLSX_TYPE, headers={**_HEADERS, "Content-Disposition": disposition})
 
 
 def setup_routes(app: web.Application, db: Database, settings: Settings, keys: Callable[[], Awaitable[bytes]], *,
-                 texts: SheetTexts, clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime]) -> None:
     """Register ``GET /quotes/{no}`` and ``GET /quotes/{no}.xlsx``."""
-    route = _Sheets(db, settings, keys, texts, clock)
+    route = _Sheets(db, settings, keys, clock)
     app.router.add_get(r"/quotes/{no:\d{1,9}}", route.page)
     app.router.add_get(r"/quotes/{no:\d{1,9}}.xlsx", route.workbook)

@@ -1,7 +1,7 @@
 """Signed dashboard links and session cookies (``/看板`` → ``GET /board?t=…`` → cookie → ``/board/``).
 
 A token binds a person (platform + user id) and an expiry, MACed with HMAC-SHA256 under a
-subkey of the link key (``bot.approval_links.LinkKeys``: ``settings.signing_key``, else a key
+subkey of the link key (``web.approval_pages.LinkKeys``: ``settings.signing_key``, else a key
 kept in ``kv``). Each use has its own subkey, derived from the link key and a purpose string,
 so an approval-link token is never a board token and a board link is never a session cookie
 (nor the other way round). Verification compares MACs in constant time and checks the expiry.
@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.config import Settings
-from bot.sealed import Rejected, check_expiry, seal, unseal
+from web.sealed_tokens import Rejected, check_expiry, seal, unseal
 
 #: how long a /看板 link (and the session it opens) stays valid: a working day, not a week
 LINK_TTL = timedelta(hours=12)

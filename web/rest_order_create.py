@@ -1,8 +1,8 @@
 """``POST /api/v1/orders``: a shop or ERP creates an order exactly as ``/下单`` would.
 
-``bot/api.py`` may not import handlers, so the composition root hands it :func:`creator`'s
-callable. The body is checked field by field (every problem is listed, nothing is written),
-then the order goes through the same steps as ``/下单``: ``resolve_fields`` (customer and
+``web/rest_api.py`` calls :func:`creator`'s callable. The body is checked field by field (every
+problem is listed, nothing is written), then the order goes through the same steps as ``/下单``:
+``resolve_fields`` (customer and
 products matched, a new customer filed), ``orders.create`` (draft or submitted, approval
 chain), and ``notify.dispatch_events`` (subscribed groups, approval cards to 主管/老板). It is
 processed as if the owner had typed ``/下单`` in their 1:1 chat with the bot: the owner gets the
@@ -82,7 +82,7 @@ class _Request:
 
 
 def creator(dispatcher: Dispatcher) -> OrderCreator:
-    """The callable ``bot/api.py`` calls with the raw request body."""
+    """The callable ``web.rest_api`` calls with the raw request body."""
 
     async def create(raw: bytes) -> tuple[int, dict[str, Any]]:
         try:

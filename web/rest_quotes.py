@@ -11,12 +11,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.api_reports import BadParam, paging
 from storage.db import Database
 from storage.models import Customer, Person, Purchase, Quote
 from storage.services import purchasing
 from storage.services.quotes import expired
 from storage.vocab import QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, QuoteStatus
+from web.rest_reports import BadParam, paging
 
 CENT = Decimal("0.01")
 #: the ``status`` filter also takes EXPIRED: an open quote past its last valid day
@@ -161,7 +161,7 @@ PURCHASE_SCHEMA: dict[str, Any] = {
                    "status": {"type": "string", "enum": ["OPEN", "RECEIVED"]},
                    "expected_date": {"type": ["string", "null"], "format": "date"}},
 }
-#: the OpenAPI paths and schemas of this module (merged into ``bot.api.OPENAPI``)
+#: the OpenAPI paths and schemas of this module (merged into ``web.rest_api.OPENAPI``)
 PATHS: dict[str, Any] = {
     "/quotes": {"get": {"summary": "List quotations, newest first", "parameters": [
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(QUOTE_FILTERS)}},

@@ -1,12 +1,12 @@
 """The web dashboard: ``GET /board?t=…`` opens a session; ``/board/`` kanban, order pages, sales.
 
-Access needs a signed link from ``/看板`` (``bot.board_tokens``): the link is exchanged for an
+Access needs a signed link from ``/看板`` (``web.signed_links``): the link is exchanged for an
 HttpOnly, SameSite=Lax session cookie of the same expiry, and every ``/board/*`` page wants
 that cookie (whose person must still be active) or ``Authorization: Bearer $GENDAN_API_TOKEN``.
 Anything else gets a 401/403 page that only says how to get a link. Pages are server-rendered
-(``bot/templates/board/``, autoescaped), charts are inline SVG, and the pages load nothing,
+(``web/templates/board/``, autoescaped), charts are inline SVG, and the pages load nothing,
 not even a script: the Content-Security-Policy forbids it. Words come from
-``handlers.texts.board``, passed in by the composition root (``bot`` does not import ``handlers``).
+``handlers.texts.board``.
 """
 
 from __future__ import annotations
@@ -16,20 +16,21 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 
-from bot import board_tokens as tokens
 from bot.config import Settings
+from handlers.texts import board as texts
 from storage.db import Database
-from storage.models import AuditEvent, Person
+from storage.models import Person
 from storage.services import dashboard, purchasing, reports
 from storage.services import quotes as quote_svc
 from storage.vocab import QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, STAGE_LABELS, STATE_LABELS
+from web import signed_links as tokens
 
 #: no caching, no referrer (a link carries its token), no framing, no scripts, nothing from elsewhere
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
@@ -41,22 +42,6 @@ _STATUS = {"missing": 401, "session": 401, "expired": 401, "forged": 403, "left"
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 60
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BoardTexts(Protocol):
-    """What ``handlers.texts.board`` provides."""
-
-    def labels(self) -> dict[str, str]: ...
-    def denied(self, reason: str) -> tuple[str, str]: ...
-    def money(self, value: Decimal | None) -> str: ...
-    def event_text(self, event: AuditEvent) -> str: ...
-    def source_label(self, source: str) -> str: ...
-    def change_status(self, status: str) -> str: ...
-    def diff_rows(self, diff: list[dict[str, Any]]) -> list[tuple[str, str, str]]: ...
-    def late(self, days: int) -> str: ...
-    def pay_late(self, days: int) -> str: ...
-    def bucket_label(self, key: str) -> str: ...
-    def days(self, n: int) -> str: ...
 
 
 def hbars(rows: list[tuple[str, Decimal]], fmt: Callable[[Decimal], str]) -> dict[str, Any]:
@@ -87,9 +72,9 @@ def sales_period(query: Any, today: date) -> tuple[date, date]:
 class _Board:
     """The routes; one per app."""
 
-    def __init__(self, db: Database, settings: Settings, keys: Callable[[], Awaitable[bytes]], texts: BoardTexts,
+    def __init__(self, db: Database, settings: Settings, keys: Callable[[], Awaitable[bytes]],
                  clock: Callable[[], datetime], payment_due: dashboard.PaymentDue) -> None:
-        self._db, self._keys, self._texts, self._clock, self._due = db, keys, texts, clock, payment_due
+        self._db, self._keys, self._clock, self._due = db, keys, clock, payment_due
         self._tz: tzinfo = settings.tz
         self._api_token = settings.api_token.get_secret_value()
         self._secure = settings.public_url.startswith("https:")
@@ -108,12 +93,12 @@ class _Board:
         return self._clock().astimezone(self._tz).date()
 
     def _page(self, name: str, status: int = 200, **values: Any) -> web.Response:
-        t = self._texts.labels()
+        t = texts.labels()
         html = self._env.get_template(name).render(t=t, now=self._clock(), **values)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=_HEADERS)
 
     def _denied(self, reason: str, *, forget: bool = False) -> web.Response:
-        heading, text = self._texts.denied(reason)
+        heading, text = texts.denied(reason)
         resp = self._page("denied.html", _STATUS.get(reason, 401), heading=heading, message=text, base="")
         if forget:
             resp.del_cookie(tokens.COOKIE, path=self._cookie_path)
@@ -185,7 +170,7 @@ class _Board:
             detail = await dashboard.order_detail(uow, int(raw), self._today(), self._tz, self._due) \
                 if raw.isdigit() and len(raw) < 12 else None
             if detail is None:
-                return self._page("denied.html", 404, heading=self._texts.labels()["not_found"], message="",
+                return self._page("denied.html", 404, heading=texts.labels()["not_found"], message="",
                                   base="../")
             return self._page("order.html", d=detail, o=detail.order, base="../")
 
@@ -198,7 +183,7 @@ class _Board:
             months = await dashboard.sales_by_month(uow, start, end, self._tz)
             recv = await dashboard.receivables(uow, today, self._tz, self._due)
             people = sorted(rep.by_person.values(), key=lambda p: (-p.sales, p.name))
-            money = self._texts.money
+            money = texts.money
             return self._page(
                 "sales.html", rep=rep, people=people, months=months, recv=recv, start=start, end=end, base="",
                 buckets=[key for key, _, _ in dashboard.BUCKETS],
@@ -227,9 +212,9 @@ def _redirect() -> web.Response:
 
 
 def setup_routes(app: web.Application, db: Database, settings: Settings, key_provider: Callable[[], Awaitable[bytes]],
-                 *, texts: BoardTexts, clock: Callable[[], datetime], payment_due: dashboard.PaymentDue) -> None:
+                 *, clock: Callable[[], datetime], payment_due: dashboard.PaymentDue) -> None:
     """Register ``GET /board`` (link → cookie) and the pages under ``/board/``."""
-    board = _Board(db, settings, key_provider, texts, clock, payment_due)
+    board = _Board(db, settings, key_provider, clock, payment_due)
     app.router.add_get("/board", board.open_link)
     app.router.add_get("/board/", board.guarded(board.kanban))
     app.router.add_get("/board/orders/{no}", board.guarded(board.order))

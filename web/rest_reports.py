@@ -1,6 +1,6 @@
 """REST API, money side: customers, a customer's statement (JSON or .xlsx), sales reports.
 
-Registered by ``bot.api.setup_routes`` behind the same bearer token. The statement has the
+Registered by ``web.rest_api.setup_routes`` behind the same bearer token. The statement has the
 figures of ``/对账`` (``reports.statement``); the sales rows those of ``/报表`` and the dashboard
 (``storage.services.sales_groups``). Amounts are decimal strings with two places.
 """
@@ -15,12 +15,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.statements import workbook_response
 from storage.db import Database
 from storage.models import Customer, Order
 from storage.services import reports, sales_groups
 from storage.services.base import money
-from storage.services.statement_xlsx import XLSX_TYPE, StatementLayout
+from storage.services.statement_xlsx import XLSX_TYPE
+from web.statement_download import workbook_response
 
 CENT = Decimal("0.01")
 #: the longest period a statement or report covers (a typo such as 0202 for 2026 is refused)
@@ -61,7 +61,7 @@ def period(query: Any, today: date) -> tuple[date, date]:
 
 
 def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, clock: Callable[[], datetime],
-                 order_json: OrderJson, layout: StatementLayout | None) -> None:
+                 order_json: OrderJson) -> None:
     """Register ``/customers``, ``/customers/{id}/statement`` and ``/reports/sales`` under ``prefix``."""
 
     def today() -> date:
@@ -100,8 +100,8 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
             return bad(exc)
         if not raw.isdigit() or len(raw) > 12:
             return web.json_response({"error": "no such customer"}, status=404)
-        if XLSX_TYPE in request.headers.get("Accept", "") and layout is not None:
-            resp = await workbook_response(db, layout, tz, int(raw), start, end)
+        if XLSX_TYPE in request.headers.get("Accept", ""):
+            resp = await workbook_response(db, tz, int(raw), start, end)
             return resp or web.json_response({"error": "no such customer"}, status=404)
         async with db.reader() as uow:
             customer = await uow.session.get(Customer, int(raw))
@@ -151,7 +151,7 @@ def _period_params() -> list[dict[str, Any]]:
 
 
 _MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}
-#: the OpenAPI paths of this module (merged into ``bot.api.OPENAPI``)
+#: the OpenAPI paths of this module (merged into ``web.rest_api.OPENAPI``)
 PATHS: dict[str, Any] = {
     "/customers": {"get": {"summary": "List customers with their open balance", "parameters": [
         {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "part of the name"},
