@@ -26,8 +26,6 @@ from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
 from bot.dispatch import Dispatcher
@@ -36,7 +34,7 @@ from bot.outbound import Button
 from bot.transport import Delivery
 from handlers.texts import links as texts
 from storage.db import Database
-from storage.models import Approval, ChangeRequest, KeyValue, Order, Person
+from storage.repos.pages import Duplicate
 from web.sealed_tokens import Rejected, check_expiry, seal, unseal
 
 #: how long a link stays usable; an approver away for a weekend still finds it working
@@ -114,13 +112,13 @@ async def link_key(db: Database, settings: Settings) -> bytes:
     for _ in range(3):
         try:
             async with db.uow() as uow:
-                row = await uow.session.get(KeyValue, KEY_NAME)
-                if row is not None:
-                    return base64.urlsafe_b64decode(row.value + "=" * (-len(row.value) % 4))
+                stored = await uow.pages.kv(KEY_NAME)
+                if stored is not None:
+                    return base64.urlsafe_b64decode(stored + "=" * (-len(stored) % 4))
                 fresh = secrets.token_bytes(32)
-                uow.session.add(KeyValue(key=KEY_NAME, value=base64.urlsafe_b64encode(fresh).decode().rstrip("=")))
+                await uow.pages.add_kv(KEY_NAME, base64.urlsafe_b64encode(fresh).decode().rstrip("="))
             return fresh
-        except IntegrityError:
+        except Duplicate:
             continue  # another instance created it at the same moment: read theirs
     raise RuntimeError("could not load or create the link key")
 
@@ -174,42 +172,37 @@ class _Pages:
         now = int(self._dispatcher.clock().timestamp())  # links past expiry are refused: forget their nonces
         try:
             async with self._db.uow() as uow:
-                await uow.session.execute(delete(KeyValue).where(
-                    KeyValue.key.startswith(USED_PREFIX), KeyValue.value < f"{now:012d}"))
-                uow.session.add(KeyValue(key=USED_PREFIX + claims.nonce, value=f"{claims.expires:012d}"))
-        except IntegrityError:
+                await uow.pages.prune_kv(USED_PREFIX, f"{now:012d}")
+                await uow.pages.add_kv(USED_PREFIX + claims.nonce, f"{claims.expires:012d}")
+        except Duplicate:
             return False
         return True
 
     async def _still_pending(self, claims: LinkClaims) -> bool:
         _, approval_id, _ = claims.action.split(":")
         async with self._db.uow() as uow:
-            step = await uow.session.get(Approval, int(approval_id))
+            step = await uow.pages.approval_step(int(approval_id))
             return step is not None and step.status == "PENDING"
 
     async def _release(self, claims: LinkClaims) -> None:
         async with self._db.uow() as uow:
-            await uow.session.execute(delete(KeyValue).where(KeyValue.key == USED_PREFIX + claims.nonce))
+            await uow.pages.delete_kv(USED_PREFIX + claims.nonce)
 
     async def _confirm(self, claims: LinkClaims, token: str, status: int = 200, error: str = "",
                        reason: str = "") -> web.Response:
         """The confirmation page (read only), or why the link is spent, or what became of the approval."""
         _, approval_id, decision = claims.action.split(":")  # verify_token checked the shape
         async with self._db.reader() as uow:
-            if await uow.session.get(KeyValue, USED_PREFIX + claims.nonce) is not None:
+            if await uow.pages.kv(USED_PREFIX + claims.nonce) is not None:
                 return self._refused("used")
-            person = (await uow.session.execute(select(Person).where(
-                Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
-            step = await uow.session.get(Approval, int(approval_id))
-            if step is None:
+            person = await uow.pages.person(claims.platform, claims.user_id)
+            view = await uow.pages.approval_view(int(approval_id))
+            if view is None:
                 return self._refused("gone")
-            order = await uow.session.get_one(Order, step.order_id)
+            order, step, diff = view.order, view.step, view.diff
             if step.status != "PENDING":
                 heading, text = texts.decided(order, step, self._tz)
                 return self._page(200, heading, message=text)
-            diff = None
-            if step.change_request_id is not None:
-                diff = (await uow.session.get_one(ChangeRequest, step.change_request_id)).diff
             return self._page(status, texts.confirm_heading(order, decision), summary=texts.summary(order, step, diff),
                               approver=texts.approver(person, claims.user_id), token=token, decision=decision,
                               error=error, reason=reason)

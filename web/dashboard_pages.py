@@ -21,12 +21,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import select
 
 from bot.config import Settings
 from handlers.texts import board as texts
 from storage.db import Database
-from storage.models import Person
 from storage.services import dashboard, purchasing, reports
 from storage.services import quotes as quote_svc
 from storage.vocab import QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, STAGE_LABELS, STATE_LABELS
@@ -107,8 +105,7 @@ class _Board:
     async def _active(self, claims: tokens.BoardClaims) -> bool:
         """Whether the person the token names is still with the company (a departed person's link dies)."""
         async with self._db.reader() as uow:
-            person = (await uow.session.execute(select(Person).where(
-                Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
+            person = await uow.pages.person(claims.platform, claims.user_id)
         return person is not None and person.active
 
     def _bearer_ok(self, request: web.Request) -> bool:

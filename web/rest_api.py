@@ -10,63 +10,17 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.dispatch import Dispatcher
-from storage import lifecycle
-from storage.models import AuditEvent, Customer, Order, OrderLine, Person
-from storage.vocab import STAGE_LABELS, STATE_LABELS, Stage, State
+from storage.db import UnitOfWork
+from storage.models import Order
+from storage.repos.pages import OrderFilter, Page
+from storage.vocab import Stage, State
 from web import rest_order_create, rest_quotes, rest_reports
+from web.rest_schemas import event_json, order_json
 
 PREFIX = "/api/v1"
 CENT = Decimal("0.01")
-
-
-def _dec(value: Decimal) -> str:
-    return str(value.quantize(CENT))
-
-
-def _qty(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def order_json(order: Order, tz: Any) -> dict[str, Any]:
-    """The interface's ``Order`` object."""
-    stage = lifecycle.stage(order)
-    return {
-        "no": order.no,
-        "state": order.state,
-        "state_label": STATE_LABELS.get(order.state, order.state),
-        "stage": stage.value if stage else None,
-        "stage_label": STAGE_LABELS[stage] if stage else None,
-        "customer": {"id": order.customer.id, "name": order.customer.name} if order.customer else None,
-        "owner": {"platform": order.owner.platform, "user_id": order.owner.user_id, "name": order.owner.name},
-        "lines": [{"sku": ln.sku, "name": ln.name, "qty": _qty(ln.qty), "unit": ln.unit,
-                   "unit_price": _dec(ln.unit_price) if ln.unit_price is not None else None,
-                   "shipped_qty": _qty(ln.shipped_qty)} for ln in order.lines],
-        "amount": _dec(order.amount),
-        "paid_amount": _dec(order.paid_amount),
-        "balance": _dec(lifecycle.balance(order)),
-        "due_date": order.due_date.isoformat() if order.due_date else None,
-        "payment_terms": order.payment_terms,
-        "note": order.note,
-        "missing": lifecycle.missing(order),
-        "version": order.version,
-        "created_at": order.created_at.astimezone(tz).isoformat(),
-        "updated_at": order.updated_at.astimezone(tz).isoformat(),
-    }
-
-
-def event_json(ev: AuditEvent, tz: Any) -> dict[str, Any]:
-    """One audit event."""
-    return {
-        "id": ev.id, "at": ev.at.astimezone(tz).isoformat(), "action": ev.action, "summary": ev.summary,
-        "who": {"platform": ev.actor_platform, "user_id": ev.actor_user_id, "name": ev.actor_name,
-                "roles": ev.actor_roles},
-        "chat": {"platform": ev.chat_platform, "chat_id": ev.chat_id} if ev.chat_id else None,
-        "source": ev.source, "source_ref": ev.source_ref, "order_version": ev.order_version,
-        "before": ev.before, "after": ev.after,
-    }
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -96,48 +50,25 @@ def setup_routes(app: web.Application, dispatcher: Dispatcher) -> None:
     async def list_orders(request: web.Request) -> web.Response:
         q = request.query
         try:
-            page = max(1, int(q.get("page", "1")))
-            size = min(200, max(1, int(q.get("size", "50"))))
+            page = Page(max(1, int(q.get("page", "1"))), min(200, max(1, int(q.get("size", "50")))))
         except ValueError:
             return _error(400, "page and size must be integers")
-        stmt = select(Order)
-        if q.get("state"):
-            if q["state"] not in State.__members__:
-                return _error(400, f"unknown state {q['state']!r}")
-            stmt = stmt.where(Order.state == q["state"])
-        if q.get("customer"):
-            c = q["customer"]
-            stmt = stmt.join(Customer, Customer.id == Order.customer_id).where(
-                (Customer.name.contains(c)) | (Customer.id == (int(c) if c.isdigit() else -1)))
-        if q.get("owner"):
-            stmt = stmt.join(Person, Person.id == Order.owner_id).where(Person.user_id == q["owner"])
-        if q.get("overdue") == "true":
-            today = datetime.now(tz).date()
-            unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
-            stmt = stmt.where(Order.state == "CONFIRMED", Order.due_date < today, Order.id.in_(unshipped))
+        if q.get("state") and q["state"] not in State.__members__:
+            return _error(400, f"unknown state {q['state']!r}")
         stage = q.get("stage")
         if stage and stage not in Stage.__members__:
             return _error(400, f"unknown stage {stage!r}")
+        where = OrderFilter(state=q.get("state") or None, stage=stage or None, customer=q.get("customer") or None,
+                            owner=q.get("owner") or None, overdue=q.get("overdue") == "true",
+                            today=datetime.now(tz).date())
         async with db.reader() as uow:
-            if stage:
-                # the stage is computed; filter among confirmed orders in Python
-                rows = [o for o in (await uow.session.execute(
-                    stmt.where(Order.state == "CONFIRMED").order_by(Order.no.desc()))).scalars()
-                    if (s := lifecycle.stage(o)) and s.value == stage]
-                total, items = len(rows), rows[(page - 1) * size: page * size]
-            else:
-                total = (await uow.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-                items = list((await uow.session.execute(
-                    stmt.order_by(Order.no.desc()).offset((page - 1) * size).limit(size))).scalars())
-            body = {"items": [order_json(o, tz) for o in items], "total": total, "page": page, "size": size}
+            items, total = await uow.pages.search_orders(where, page)
+            body = {"items": [order_json(o, tz) for o in items], "total": total, "page": page.number,
+                    "size": page.size}
         return web.json_response(body)
 
-    async def _order(uow: Any, raw: str) -> Order | None:
-        if not raw.isdigit():
-            return None
-        result = await uow.session.execute(select(Order).where(Order.no == int(raw)))
-        found: Order | None = result.scalar_one_or_none()
-        return found
+    async def _order(uow: UnitOfWork, raw: str) -> Order | None:
+        return await uow.pages.order_by_no(int(raw)) if raw.isdigit() else None
 
     async def get_order(request: web.Request) -> web.Response:
         async with db.reader() as uow:
@@ -151,20 +82,13 @@ def setup_routes(app: web.Application, dispatcher: Dispatcher) -> None:
             order = await _order(uow, request.match_info["no"])
             if order is None:
                 return _error(404, "no such order")
-            rows = (await uow.session.execute(
-                select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id))).scalars()
+            rows = await uow.pages.order_events(order.id)
             return web.json_response({"items": [event_json(e, tz) for e in rows]})
 
     async def post_order(request: web.Request) -> web.Response:
         status, body = await create_order(await request.read())
-        if status >= 400:
-            return web.json_response(body, status=status)
-        async with db.uow() as uow:
-            order = await _order(uow, str(body["no"]))
-            if order is None:  # created a moment ago; only a concurrent purge could remove it
-                return _error(404, "no such order")
-            return web.json_response(order_json(order, tz), status=status,
-                                     headers={"Location": f"{PREFIX}/orders/{order.no}"})
+        headers = {"Location": f"{PREFIX}/orders/{body['no']}"} if status < 400 else None
+        return web.json_response(body, status=status, headers=headers)
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(OPENAPI)

@@ -23,9 +23,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from bot.commands import normalize, parse_command
 from bot.context import Context, PersonInfo
 from bot.dispatch import Dispatcher
@@ -37,10 +34,10 @@ from handlers.common import refusing, resolve_fields
 from handlers.notify import dispatch_events
 from handlers.texts import api_orders as t
 from handlers.texts import orders as ot
-from storage.db import Database
-from storage.models import Order, Person
+from storage.models import Person
 from storage.services import orders as svc
 from storage.vocab import Role
+from web.rest_schemas import order_json
 
 #: body → (HTTP status, body): 201/200 ``{"no": n}``, or 400 ``{"error", "details"}``
 OrderCreator = Callable[[bytes], Awaitable[tuple[int, dict[str, Any]]]]
@@ -96,21 +93,27 @@ def creator(dispatcher: Dispatcher) -> OrderCreator:
 
 
 async def _create(dispatcher: Dispatcher, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """One transaction: the order an ``external_ref`` made before, or the checks, the new order and its JSON."""
     body = _decode(raw)
     req = _request(body)
-    if req.ref and (no := await _existing(dispatcher.db, req.ref)) is not None:
-        return 200, {"no": no}
-    owner = await _owner(dispatcher.db, req.owner)
-    today = dispatcher.clock().astimezone(dispatcher.settings.tz).date()
-    fields = _from_text(req.text, today) if req.text is not None else _from_body(body, today)
+    platform, sep, user_id = req.owner.partition(":")
+    if not (sep and platform and user_id):
+        raise Invalid([{"field": "owner", "message": t.OWNER_FORMAT}])
+    tz = dispatcher.settings.tz
     try:
-        no = await _store(dispatcher, owner, req.ref, fields)
-    except IntegrityError:
-        # the same external_ref was created by a concurrent request in the meantime
-        if req.ref and (no := await _existing(dispatcher.db, req.ref)) is not None:
-            return 200, {"no": no}
+        return await _store(dispatcher, platform, user_id, req, body)
+    except (Invalid, UserError):
         raise
-    return 201, {"no": no}
+    except Exception:
+        # A twin request with the same external_ref won a race, on the ref itself (Duplicate) or on
+        # a row both would add (a new customer's unique name): answer its order. Else: not ours to hide.
+        if not req.ref:
+            raise
+        async with dispatcher.db.reader() as uow:
+            order = await uow.pages.order_by_external_ref(req.ref)
+            if order is None:
+                raise
+            return 200, order_json(order, tz)
 
 
 def _decode(raw: bytes) -> dict[str, Any]:
@@ -162,25 +165,13 @@ def _required(value: Any, field: str, errs: _Errors, *, fold: bool = True) -> st
     return text
 
 
-async def _existing(db: Database, ref: str) -> int | None:
-    async with db.uow() as uow:
-        found: int | None = (await uow.session.execute(
-            select(Order.no).where(Order.external_ref == ref))).scalar_one_or_none()
-    return found
-
-
-async def _owner(db: Database, spec: str) -> PersonInfo:
-    platform, sep, user_id = spec.partition(":")
-    if not (sep and platform and user_id):
-        raise Invalid([{"field": "owner", "message": t.OWNER_FORMAT}])
-    async with db.uow() as uow:
-        person = (await uow.session.execute(select(Person).where(
-            Person.platform == platform, Person.user_id == user_id))).scalar_one_or_none()
-        if person is None or not person.active:
-            raise Invalid([{"field": "owner", "message": t.OWNER_UNKNOWN.format(owner=spec)}])
-        if Role.SALES not in person.role_names:
-            raise Invalid([{"field": "owner", "message": t.OWNER_NOT_SALES.format(name=person.label)}])
-        return PersonInfo(person.id, person.platform, person.user_id, person.label, person.role_names)
+def _owner(person: Person | None, spec: str) -> PersonInfo:
+    """The owner an API request names: an active person holding 销售."""
+    if person is None or not person.active:
+        raise Invalid([{"field": "owner", "message": t.OWNER_UNKNOWN.format(owner=spec)}])
+    if Role.SALES not in person.role_names:
+        raise Invalid([{"field": "owner", "message": t.OWNER_NOT_SALES.format(name=person.label)}])
+    return PersonInfo(person.id, person.platform, person.user_id, person.label, person.role_names)
 
 
 def _from_text(text: str, today: date) -> args.OrderFields:
@@ -266,25 +257,32 @@ def _number(value: Any, field: str, errs: _Errors, *, money: bool) -> tuple[Deci
     return amount, unit
 
 
-async def _store(dispatcher: Dispatcher, owner: PersonInfo, ref: str | None, fields: args.OrderFields) -> int:
-    """Create the order as the owner's ``/下单`` in their 1:1 chat would, with ``source=api``."""
-    event_id = f"api:{ref}" if ref else f"api:{uuid.uuid4().hex}"
-    chat = ChatRef(owner.platform, owner.user_id, "single")
-    inbound = ChatMessage(platform=owner.platform, event_id=event_id, chat=chat,
-                          actor=Actor(owner.platform, owner.user_id, owner.name), text="")
-    # an API request has no inbox row (idempotence is by external_ref): nothing to mark done
-    ctx = Context(inbound=inbound, person=owner, settings=dispatcher.settings, db=dispatcher.db,
-                  clock=dispatcher.clock, dispatcher=dispatcher, inbox_done=True)
-    # the request came from no chat: the audit names the API and the caller's reference
-    prov = replace(ctx.prov, chat_platform=None, chat_id=None, source="api", source_ref=ref or event_id)
+async def _store(dispatcher: Dispatcher, platform: str, user_id: str, req: _Request,
+                 body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Create the order as the owner's ``/下单`` in their 1:1 chat would, with ``source=api``; answer its JSON."""
+    event_id = f"api:{req.ref}" if req.ref else f"api:{uuid.uuid4().hex}"
+    chat = ChatRef(platform, user_id, "single")
+    inbound = ChatMessage(platform=platform, event_id=event_id, chat=chat, actor=Actor(platform, user_id), text="")
+    # an API request has no inbox row (idempotence is by external_ref): nothing to mark done; the
+    # person is looked up in the transaction below
+    ctx = Context(inbound=inbound, person=PersonInfo(0, platform, user_id, user_id, frozenset()),
+                  settings=dispatcher.settings, db=dispatcher.db, clock=dispatcher.clock, dispatcher=dispatcher,
+                  inbox_done=True)
     async with ctx.uow() as uow:
+        if req.ref and (existing := await uow.pages.order_by_external_ref(req.ref)) is not None:
+            return 200, order_json(existing, dispatcher.settings.tz)
+        ctx.person = owner = _owner(await uow.pages.person(platform, user_id), req.owner)
+        today = ctx.today()
+        fields = _from_text(req.text, today) if req.text is not None else _from_body(body, today)
+        # the request came from no chat: the audit names the API and the caller's reference
+        prov = replace(ctx.prov, chat_platform=None, chat_id=None, source="api", source_ref=req.ref or event_id)
         resolved = await resolve_fields(uow, fields, owner.id)
         origin = svc.Origin(owner.platform, owner.user_id, "single")
         with refusing(None):
             order, events = await svc.create(uow, prov, resolved.data, origin, ctx.rules, ctx.now())
-        order.external_ref = ref
-        await uow.session.flush()
+        await uow.pages.set_external_ref(order, req.ref)
         await dispatch_events(ctx, uow, order, events)
-        ctx.reply(t.via_api(ref) + "\n" + ot.created(order, resolved.new_customer, resolved.free_lines, None,
-                                                      next((e.data for e in events if e.kind == "submitted"), None)))
-        return order.no
+        submitted = next((e.data for e in events if e.kind == "submitted"), None)
+        ctx.reply(t.via_api(req.ref) + "\n" + ot.created(order, resolved.new_customer, resolved.free_lines, None,
+                                                          submitted))
+        return 201, order_json(order, dispatcher.settings.tz)

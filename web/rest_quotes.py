@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.models import Customer, Person, Purchase, Quote
+from storage.models import Purchase, Quote
+from storage.repos.pages import Page, QuoteFilter
 from storage.services import purchasing
 from storage.services.quotes import expired
 from storage.vocab import QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, QuoteStatus
@@ -74,25 +74,12 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
             page, size = paging(q)
         except BadParam as exc:
             return bad(str(exc))
-        stmt = select(Quote)
         status = q.get("status")
-        if status:
-            if status not in QUOTE_FILTERS:
-                return bad(f"unknown status {status!r}")
-            if status == "EXPIRED":
-                stmt = stmt.where(Quote.status == QuoteStatus.OPEN.value, Quote.valid_until < today())
-            elif status == QuoteStatus.OPEN:
-                stmt = stmt.where(Quote.status == status, Quote.valid_until >= today())
-            else:
-                stmt = stmt.where(Quote.status == status)
-        if q.get("owner"):
-            stmt = stmt.join(Person, Person.id == Quote.owner_id).where(Person.user_id == q["owner"])
-        if q.get("customer"):
-            stmt = stmt.join(Customer, Customer.id == Quote.customer_id).where(Customer.name.contains(q["customer"]))
+        if status and status not in QUOTE_FILTERS:
+            return bad(f"unknown status {status!r}")
+        where = QuoteFilter(today(), status or None, q.get("owner") or None, q.get("customer") or None)
         async with db.reader() as uow:
-            total = (await uow.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-            rows = (await uow.session.execute(stmt.order_by(Quote.no.desc()).offset((page - 1) * size)
-                                              .limit(size))).scalars()
+            rows, total = await uow.pages.search_quotes(where, Page(page, size))
             items = [quote_json(r, today(), tz) for r in rows]
         return web.json_response({"items": items, "total": total, "page": page, "size": size})
 
@@ -101,7 +88,7 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
         if not raw.isdigit():
             return bad("no such quote", 404)
         async with db.reader() as uow:
-            found = (await uow.session.execute(select(Quote).where(Quote.no == int(raw)))).scalar_one_or_none()
+            found = await uow.pages.quote_by_no(int(raw))
             if found is None:
                 return bad("no such quote", 404)
             return web.json_response(quote_json(found, today(), tz))
@@ -112,17 +99,11 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
             page, size = paging(q)
         except BadParam as exc:
             return bad(str(exc))
-        stmt = select(Purchase)
-        if q.get("status"):
-            if q["status"] not in ("OPEN", "RECEIVED"):
-                return bad(f"unknown status {q['status']!r}")
-            stmt = stmt.where(Purchase.status == q["status"])
-        if q.get("overdue") == "true":
-            stmt = stmt.where(Purchase.status == "OPEN", Purchase.expected_date < today())
+        if q.get("status") and q["status"] not in ("OPEN", "RECEIVED"):
+            return bad(f"unknown status {q['status']!r}")
+        overdue_on = today() if q.get("overdue") == "true" else None
         async with db.reader() as uow:
-            total = (await uow.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-            rows = (await uow.session.execute(stmt.order_by(Purchase.no.desc()).offset((page - 1) * size)
-                                              .limit(size))).scalars()
+            rows, total = await uow.pages.search_purchases(q.get("status") or None, overdue_on, Page(page, size))
             items = [purchase_json(r, tz) for r in rows]
         return web.json_response({"items": items, "total": total, "page": page, "size": size})
 

@@ -13,20 +13,17 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.models import Customer, Order
+from storage.models import Order
+from storage.repos.pages import Page
 from storage.services import reports, sales_groups
-from storage.services.base import money
 from storage.services.statement_xlsx import XLSX_TYPE
 from web.statement_download import workbook_response
 
 CENT = Decimal("0.01")
 #: the longest period a statement or report covers (a typo such as 0202 for 2026 is refused)
 MAX_DAYS = 3700
-#: the order states whose unpaid amount is the customer's balance (as the /客户 card counts it)
-OPEN_STATES = ("CONFIRMED", "ON_HOLD", "PENDING_APPROVAL")
 OrderJson = Callable[[Order, Any], dict[str, Any]]
 
 
@@ -75,21 +72,12 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
             page, size = paging(request.query)
         except BadParam as exc:
             return bad(exc)
-        stmt = select(Customer)
-        if q := request.query.get("q", "").strip():
-            stmt = stmt.where(Customer.name.contains(q, autoescape=True))
         async with db.reader() as uow:
-            total = (await uow.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-            rows = list((await uow.session.execute(
-                stmt.order_by(Customer.id).offset((page - 1) * size).limit(size))).scalars())
-            unpaid = func.coalesce(func.sum(Order.amount - Order.paid_amount - Order.written_off), 0)
-            balances = {cid: value for cid, value in await uow.session.execute(
-                select(Order.customer_id, unpaid)
-                .where(Order.customer_id.in_([c.id for c in rows]), Order.state.in_(OPEN_STATES))
-                .group_by(Order.customer_id))}
+            rows, total = await uow.pages.search_customers(request.query.get("q", "").strip(), Page(page, size))
+            balances = await uow.pages.open_balances([c.id for c in rows])
         items = [{"id": c.id, "name": c.name, "contact": c.contact, "phone": c.phone, "address": c.address,
                   "credit_limit": _dec(c.credit_limit), "payment_terms": c.payment_terms,
-                  "balance": _dec(money(balances.get(c.id, 0)))} for c in rows]
+                  "balance": _dec(balances.get(c.id, Decimal(0)))} for c in rows]
         return web.json_response({"items": items, "total": total, "page": page, "size": size})
 
     async def statement(request: web.Request) -> web.StreamResponse:
@@ -104,7 +92,7 @@ def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, cl
             resp = await workbook_response(db, tz, int(raw), start, end)
             return resp or web.json_response({"error": "no such customer"}, status=404)
         async with db.reader() as uow:
-            customer = await uow.session.get(Customer, int(raw))
+            customer = await uow.pages.customer(int(raw))
             if customer is None:
                 return web.json_response({"error": "no such customer"}, status=404)
             st = await reports.statement(uow, customer.id, start, end, tz)

@@ -17,12 +17,10 @@ from datetime import date, datetime, tzinfo
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.config import Settings
 from handlers.texts import statements as texts
 from storage.db import Database
-from storage.models import Person
 from storage.services import statement_xlsx
 from storage.services.statement_xlsx import XLSX_TYPE
 from storage.vocab import Role
@@ -69,8 +67,7 @@ class _Statements:
     async def _may_see(self, claims: tokens.StatementClaims) -> bool:
         """Whether the person the link was made for is still here and still may use /对账."""
         async with self._db.reader() as uow:
-            person = (await uow.session.execute(select(Person).where(
-                Person.platform == claims.platform, Person.user_id == claims.user_id))).scalar_one_or_none()
+            person = await uow.pages.person(claims.platform, claims.user_id)
             return person is not None and person.active and bool(person.role_names & _ROLES)
 
     async def download(self, request: web.Request) -> web.StreamResponse:
