@@ -10,157 +10,188 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Annotated
 
 from aiohttp import web
+from pydantic import Field
 
 from storage.db import Database
-from storage.models import Order
 from storage.repos.pages import Page
 from storage.services import reports, sales_groups
 from storage.services.statement_xlsx import XLSX_TYPE
+from web.rest_openapi import Operation, Response
+from web.rest_queries import BadParam, CustomerQuery, PeriodQuery, SalesQuery, parse
+from web.rest_schemas import (
+    CustomerRef,
+    Day,
+    Error,
+    Money,
+    Order,
+    Out,
+    Paged,
+    Timestamp,
+    answer,
+    dec,
+    error,
+    order_out,
+)
 from web.statement_download import workbook_response
 
-CENT = Decimal("0.01")
-#: the longest period a statement or report covers (a typo such as 0202 for 2026 is refused)
-MAX_DAYS = 3700
-OrderJson = Callable[[Order, Any], dict[str, Any]]
+
+class Customer(Out):
+    """A customer and what it still owes on confirmed, held and pending orders (as the /客户 card)."""
+
+    id: int
+    name: str
+    contact: str | None
+    phone: str | None
+    address: str | None
+    #: null: unlimited
+    credit_limit: Money | None
+    payment_terms: str | None
+    balance: Money
 
 
-class BadParam(ValueError):
-    """A query parameter that cannot be used: answered 400 with the message."""
+class CustomerPage(Paged):
+    items: list[Customer]
 
 
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(CENT))
+class Shipment(Out):
+    order_no: int
+    seq: int
+    shipped_at: Timestamp
+    amount: Money
+    carrier: str | None
+    tracking_no: str | None
 
 
-def paging(query: Any) -> tuple[int, int]:
-    """``page`` (from 1) and ``size`` (1..200, default 50)."""
-    try:
-        return max(1, int(query.get("page", "1"))), min(200, max(1, int(query.get("size", "50"))))
-    except ValueError:
-        raise BadParam("page and size must be integers") from None
+class Payment(Out):
+    order_no: int
+    paid_on: Day
+    amount: Money
+    method: str | None
 
 
-def period(query: Any, today: date) -> tuple[date, date]:
-    """``from``/``to`` (ISO dates, inclusive); by default this month up to today."""
-    try:
-        start = date.fromisoformat(query["from"]) if query.get("from") else today.replace(day=1)
-        end = date.fromisoformat(query["to"]) if query.get("to") else today
-    except ValueError:
-        raise BadParam("from and to must be dates (YYYY-MM-DD)") from None
-    if end < start:
-        raise BadParam("to is before from")
-    if (end - start).days > MAX_DAYS:
-        raise BadParam(f"the period may cover at most {MAX_DAYS} days")
-    return start, end
+class Statement(Out):
+    """The figures of ``/对账``: opening (shipped minus paid before ``from``), the period's shipments and
+    payments, closing, and the orders created in the period."""
+
+    customer: CustomerRef
+    from_: Annotated[Day, Field(alias="from")]
+    to: Day
+    opening: Money
+    shipped: Money
+    collected: Money
+    closing: Money
+    shipments: list[Shipment]
+    payments: list[Payment]
+    orders: list[Order]
 
 
-def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, clock: Callable[[], datetime],
-                 order_json: OrderJson) -> None:
+class SalesTotals(Out):
+    orders: int
+    sales: Money
+    shipped: Money
+    collected: Money
+
+
+class SalesRow(SalesTotals):
+    """One group: ``key`` is ``platform:user_id``, ``YYYY-MM`` or the customer id."""
+
+    key: str
+    name: str
+
+
+class SalesReport(Out):
+    """Sales (orders confirmed in the period), shipped and collected amounts by group, with totals."""
+
+    from_: Annotated[Day, Field(alias="from")]
+    to: Day
+    group_by: sales_groups.GroupBy
+    rows: list[SalesRow]
+    totals: SalesTotals
+
+
+_XLSX = {XLSX_TYPE: {"type": "string", "format": "binary"}}
+#: the routes of this module, as documented (merged into ``web.rest_api``'s document)
+OPERATIONS = (
+    Operation("get", "/customers", "List customers with their open balance, oldest first", query=CustomerQuery,
+              responses={200: Response("a page of customers", CustomerPage),
+                         400: Response("bad page or size", Error)}),
+    Operation("get", "/customers/{id}/statement",
+              f"Reconciliation statement (as /对账); Accept: {XLSX_TYPE} gives the workbook", query=PeriodQuery,
+              path_params={"id": {"type": "integer"}},
+              responses={200: Response("the statement, or its workbook", Statement, _XLSX),
+                         400: Response("bad from/to", Error), 404: Response("no such customer", Error)}),
+    Operation("get", "/reports/sales", "Sales, shipped and collected amounts by owner, month or customer",
+              query=SalesQuery, responses={200: Response("the report", SalesReport),
+                                           400: Response("bad from/to or group_by", Error)}),
+)
+
+
+def setup_routes(app: web.Application, db: Database, prefix: str, tz: tzinfo, clock: Callable[[], datetime]) -> None:
     """Register ``/customers``, ``/customers/{id}/statement`` and ``/reports/sales`` under ``prefix``."""
 
     def today() -> date:
         return clock().astimezone(tz).date()
 
-    def bad(exc: Exception) -> web.Response:
-        return web.json_response({"error": str(exc)}, status=400)
-
     async def customers(request: web.Request) -> web.Response:
         try:
-            page, size = paging(request.query)
+            q = parse(CustomerQuery, request.query)
         except BadParam as exc:
-            return bad(exc)
+            return error(400, str(exc))
         async with db.reader() as uow:
-            rows, total = await uow.pages.search_customers(request.query.get("q", "").strip(), Page(page, size))
+            rows, total = await uow.pages.search_customers(q.q, Page(q.page, q.size))
             balances = await uow.pages.open_balances([c.id for c in rows])
-        items = [{"id": c.id, "name": c.name, "contact": c.contact, "phone": c.phone, "address": c.address,
-                  "credit_limit": _dec(c.credit_limit), "payment_terms": c.payment_terms,
-                  "balance": _dec(balances.get(c.id, Decimal(0)))} for c in rows]
-        return web.json_response({"items": items, "total": total, "page": page, "size": size})
+        items = [Customer(id=c.id, name=c.name, contact=c.contact, phone=c.phone, address=c.address,
+                          credit_limit=dec(c.credit_limit) if c.credit_limit is not None else None,
+                          payment_terms=c.payment_terms, balance=dec(balances.get(c.id, Decimal(0))))
+                 for c in rows]
+        return answer(CustomerPage(items=items, total=total, page=q.page, size=q.size))
 
     async def statement(request: web.Request) -> web.StreamResponse:
         raw = request.match_info["id"]
         try:
-            start, end = period(request.query, today())
+            start, end = parse(PeriodQuery, request.query, {"today": today()}).span
         except BadParam as exc:
-            return bad(exc)
+            return error(400, str(exc))
         if not raw.isdigit() or len(raw) > 12:
-            return web.json_response({"error": "no such customer"}, status=404)
+            return error(404, "no such customer")
         if XLSX_TYPE in request.headers.get("Accept", ""):
             resp = await workbook_response(db, tz, int(raw), start, end)
-            return resp or web.json_response({"error": "no such customer"}, status=404)
+            return resp or error(404, "no such customer")
         async with db.reader() as uow:
             customer = await uow.pages.customer(int(raw))
             if customer is None:
-                return web.json_response({"error": "no such customer"}, status=404)
+                return error(404, "no such customer")
             st = await reports.statement(uow, customer.id, start, end, tz)
-            return web.json_response({
-                "customer": {"id": customer.id, "name": customer.name},
-                "from": start.isoformat(), "to": end.isoformat(),
-                "opening": _dec(st.opening), "shipped": _dec(st.shipped), "collected": _dec(st.collected),
-                "closing": _dec(st.closing),
-                "shipments": [{"order_no": no, "seq": s.seq, "shipped_at": s.shipped_at.astimezone(tz).isoformat(),
-                               "amount": _dec(s.amount), "carrier": s.carrier, "tracking_no": s.tracking_no}
-                              for s, no in st.shipments],
-                "payments": [{"order_no": no, "paid_on": p.paid_on.isoformat(), "amount": _dec(p.amount),
-                              "method": p.method} for p, no in st.payments],
-                "orders": [order_json(o, tz) for o in st.orders],
-            })
+            return answer(Statement(
+                customer=CustomerRef(id=customer.id, name=customer.name), from_=start.isoformat(),
+                to=end.isoformat(), opening=dec(st.opening), shipped=dec(st.shipped), collected=dec(st.collected),
+                closing=dec(st.closing),
+                shipments=[Shipment(order_no=no, seq=s.seq, shipped_at=s.shipped_at.astimezone(tz).isoformat(),
+                                    amount=dec(s.amount), carrier=s.carrier, tracking_no=s.tracking_no)
+                           for s, no in st.shipments],
+                payments=[Payment(order_no=no, paid_on=p.paid_on.isoformat(), amount=dec(p.amount), method=p.method)
+                          for p, no in st.payments],
+                orders=[order_out(o, tz) for o in st.orders]))
 
     async def sales(request: web.Request) -> web.Response:
-        group_by = request.query.get("group_by", "owner")
-        if group_by not in sales_groups.GROUPS:
-            return bad(BadParam(f"group_by must be one of {', '.join(sales_groups.GROUPS)}"))
         try:
-            start, end = period(request.query, today())
+            q = parse(SalesQuery, request.query, {"today": today()})
         except BadParam as exc:
-            return bad(exc)
+            return error(400, str(exc))
+        start, end = q.span
         async with db.reader() as uow:
-            rows = await sales_groups.sales_rows(uow, group_by, start, end, today(), tz)
-        keys = ("sales", "shipped", "collected")
-        totals = {k: _dec(sum((getattr(r, k) for r in rows), Decimal(0))) for k in keys}
-        return web.json_response({
-            "from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
-            "rows": [{"key": r.key, "name": r.name, "orders": r.orders, **{k: _dec(getattr(r, k)) for k in keys}}
-                     for r in rows],
-            "totals": {"orders": sum(r.orders for r in rows), **totals},
-        })
+            rows = await sales_groups.sales_rows(uow, q.group_by, start, end, today(), tz)
+        return answer(SalesReport(
+            from_=start.isoformat(), to=end.isoformat(), group_by=q.group_by,
+            rows=[SalesRow(key=r.key, name=r.name, orders=r.orders, sales=dec(r.sales), shipped=dec(r.shipped),
+                           collected=dec(r.collected)) for r in rows],
+            totals=SalesTotals(orders=sum(r.orders for r in rows), sales=dec(sum((r.sales for r in rows), Decimal(0))),
+                               shipped=dec(sum((r.shipped for r in rows), Decimal(0))),
+                               collected=dec(sum((r.collected for r in rows), Decimal(0))))))
 
     app.router.add_get(f"{prefix}/customers", customers)
     app.router.add_get(f"{prefix}/customers/{{id}}/statement", statement)
     app.router.add_get(f"{prefix}/reports/sales", sales)
-
-
-def _period_params() -> list[dict[str, Any]]:
-    return [{"name": n, "in": "query", "schema": {"type": "string", "format": "date"},
-             "description": "inclusive; default: this month up to today"} for n in ("from", "to")]
-
-
-_MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}
-#: the OpenAPI paths of this module (merged into ``web.rest_api.OPENAPI``)
-PATHS: dict[str, Any] = {
-    "/customers": {"get": {"summary": "List customers with their open balance", "parameters": [
-        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "part of the name"},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-        {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
-        "responses": {"200": {"description": "{items: [{id, name, contact, phone, address, credit_limit, "
-                                             "payment_terms, balance}], total}"},
-                      "400": {"description": "bad page or size"}}}},
-    "/customers/{id}/statement": {"get": {
-        "summary": "Reconciliation statement (as /对账); Accept: " + XLSX_TYPE + " gives the workbook",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                       *_period_params()],
-        "responses": {"200": {"description": "opening, shipped, collected, closing, shipments, payments, orders",
-                              "content": {"application/json": {"schema": {"type": "object", "properties": {
-                                  k: _MONEY for k in ("opening", "shipped", "collected", "closing")}}},
-                                  XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
-                      "400": {"description": "bad from/to"}, "404": {"description": "no such customer"}}}},
-    "/reports/sales": {"get": {"summary": "Sales, shipped and collected amounts by owner, month or customer",
-                               "parameters": [*_period_params(), {"name": "group_by", "in": "query", "schema": {
-                                   "type": "string", "enum": list(sales_groups.GROUPS), "default": "owner"}}],
-                               "responses": {"200": {"description": "{rows: [{key, name, orders, sales, shipped, "
-                                                                    "collected}], totals}"},
-                                             "400": {"description": "bad from/to or group_by"}}}},
-}
