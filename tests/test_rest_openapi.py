@@ -17,7 +17,7 @@ from handlers.args.order_fields import LINE_FIELDS, ORDER_FIELDS, order_field
 from storage.models import Customer, Order, OrderLine
 from tests.conftest import Bot
 from web import rest_api
-from web.rest_order_input import NewOrder, OrderEnvelope, details
+from web.rest_order_input import NewOrder, NewOrderLine, OrderEnvelope, details
 from web.rest_reports import CustomerPage, SalesReport, Statement
 from web.rest_schemas import EventList, OrderPage, PurchasePage, QuotePage, ShortageList
 
@@ -105,6 +105,10 @@ def test_the_order_field_list_agrees_with_the_grammar_and_the_tables() -> None:
         if spec.grammar is not None:
             assert set(spec.keywords) == {w for w, f in FIELD_WORDS.items() if f == spec.grammar}, spec.name
         assert spec.label
+    # the API's body has exactly the list's fields, and its line exactly the line's
+    assert set(NewOrder.model_fields) - {"owner", "external_ref", "text", "lines"} == {f.name for f in ORDER_FIELDS}
+    assert set(NewOrderLine.model_fields) == {f.name for f in LINE_FIELDS}
+    assert set(OrderEnvelope.model_fields) == set(NewOrder.model_fields)
     columns = {"customer": Customer.__table__.c.name, "payment_terms": Order.__table__.c.payment_terms,
                "contact": Order.__table__.c.contact, "sku": OrderLine.__table__.c.sku,
                "unit": OrderLine.__table__.c.unit}

@@ -31,8 +31,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+import handlers.args as args
 from bot.commands import normalize, parse_command
-from handlers import args
 from handlers.args.numbers import unit_of
 from handlers.args.order_fields import (
     EXTERNAL_REF_MAX,
@@ -43,9 +43,6 @@ from handlers.args.order_fields import (
     order_field,
 )
 from handlers.texts import api_orders as t
-
-#: the order's own fields, in the order their problems are listed
-FIELDS = ("customer", "lines", "due_date", "note", "payment_terms", "address", "contact")
 
 
 def _problem(message: str, on: str | None = None) -> PydanticCustomError:
@@ -188,6 +185,10 @@ class OrderEnvelope(BaseModel):
         if self.text is not None and given:
             raise _problem(t.TEXT_AND_FIELDS.format(fields="、".join(given)), on="text")
         return self
+
+
+#: the order's own fields (not who, not the reference, not the text), in the order their problems are listed
+FIELDS = tuple(name for name in OrderEnvelope.model_fields if name not in ("owner", "external_ref", "text"))
 
 
 class NewOrder(BaseModel):
