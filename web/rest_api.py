@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.dispatch import Dispatcher
+from handlers.texts import api_orders as t
 from storage.db import UnitOfWork
 from storage.models import Order as OrderRow
 from storage.repos.pages import OrderFilter, Page
@@ -33,7 +34,7 @@ _UNAUTHORIZED = {401: Response("missing or wrong bearer token", Error), 403: Res
 OPERATIONS = (
     Operation("get", "/orders", "List orders, newest first", query=OrderQuery, responses={
         200: Response("a page of orders", OrderPage), 400: Response("bad state, stage, page or size", Error)}),
-    Operation("post", "/orders", "Create an order with the same validation as /下单", body=NewOrder,
+    Operation("post", "/orders", t.DOC_SUMMARY, body=NewOrder,
               responses={201: Response("created", Order),
                          200: Response("an order with this external_ref exists: that order", Order),
                          400: Response("every problem of the body, or the refusal; nothing was written", Invalid)}),

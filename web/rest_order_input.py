@@ -80,7 +80,7 @@ Given = AfterValidator(_blank_is_none)
 SkuIn = Annotated[str, _limit("sku"), BeforeValidator(_fold), AfterValidator(_required)]
 UnitIn = Annotated[str | None, _limit("unit"), Folded, Given]
 CustomerIn = Annotated[str | None, _limit("customer"), Folded, Given]
-DueIn = Annotated[str | None, _limit("due_date"), Field(examples=["2026-12-15", "下周五"]), Folded, Given]
+DueIn = Annotated[str | None, _limit("due_date"), Field(examples=list(t.DOC_DUE_EXAMPLES)), Folded, Given]
 NoteIn = Annotated[str | None, _limit("note"), Folded, Given]
 TermsIn = Annotated[str | None, _limit("payment_terms"), Folded, Given]
 AddressIn = Annotated[str | None, _limit("address"), Folded, Given]
@@ -116,8 +116,8 @@ def _price(value: Any) -> Decimal | None:
     return None if value is None else _number(value, money=True)[0]
 
 
-_QTY_SCHEMA = {"type": ["string", "number"], "description": "as in chat: 20, \"20台\", \"二十个\""}
-_PRICE_SCHEMA = {"type": ["string", "number"], "description": "as in chat: 300, \"¥300\", \"1.5万\""}
+_QTY_SCHEMA = {"type": ["string", "number"], "description": t.DOC_QTY}
+_PRICE_SCHEMA = {"type": ["string", "number"], "description": t.DOC_PRICE}
 #: a :class:`Quantity` (typed Any so that the schema is the input's, not the tuple's)
 QtyIn = Annotated[Any, PlainValidator(_qty), WithJsonSchema(_QTY_SCHEMA)]
 PriceIn = Annotated[Decimal | None, PlainValidator(_price), WithJsonSchema(_PRICE_SCHEMA)]
@@ -154,12 +154,11 @@ class NewOrderLine(BaseModel):
         return args.LineArg(product=self.sku, qty=given.amount, unit=unit, unit_price=self.unit_price)
 
 
-Owner = Annotated[str, Field(max_length=OWNER_MAX, description="platform:user_id of a person holding 销售"),
+Owner = Annotated[str, Field(max_length=OWNER_MAX, description=t.DOC_OWNER),
                   BeforeValidator(_strip), AfterValidator(_required)]
 ExternalRef = Annotated[str | None, Field(max_length=EXTERNAL_REF_MAX, description="idempotency key (unique)"),
                         BeforeValidator(_strip), AfterValidator(_blank_is_none)]
-OrderText = Annotated[str | None, Field(max_length=TEXT_MAX, description="what follows /下单",
-                                        examples=["华为 A100×20@300 交期12-15"]),
+OrderText = Annotated[str | None, Field(max_length=TEXT_MAX, description=t.DOC_TEXT, examples=[t.DOC_TEXT_EXAMPLE]),
                       BeforeValidator(_strip), AfterValidator(_blank_is_none)]
 
 
@@ -194,8 +193,7 @@ FIELDS = tuple(name for name in OrderEnvelope.model_fields if name not in ("owne
 class NewOrder(BaseModel):
     """``POST /api/v1/orders``: either the fields or ``text`` (what follows ``/下单``), not both."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "description": "Either the fields or text (what follows /下单), not both. Numbers and dates as in chat."})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"description": t.DOC_BODY})
 
     owner: Owner
     external_ref: ExternalRef = None

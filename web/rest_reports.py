@@ -15,6 +15,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
+from handlers.texts import api_orders as t
 from storage.db import Database
 from storage.repos.pages import Page
 from storage.services import reports, sales_groups
@@ -119,7 +120,7 @@ OPERATIONS = (
               responses={200: Response("a page of customers", CustomerPage),
                          400: Response("bad page or size", Error)}),
     Operation("get", "/customers/{id}/statement",
-              f"Reconciliation statement (as /对账); Accept: {XLSX_TYPE} gives the workbook", query=PeriodQuery,
+              t.DOC_STATEMENT.format(xlsx=XLSX_TYPE), query=PeriodQuery,
               path_params={"id": {"type": "integer"}},
               responses={200: Response("the statement, or its workbook", Statement, _XLSX),
                          400: Response("bad from/to", Error), 404: Response("no such customer", Error)}),

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from handlers.texts import api_orders as t
 from storage import lifecycle
 from storage import models as rows
 from storage.services import purchasing
@@ -70,7 +71,7 @@ class Problem(Out):
 class Invalid(Out):
     """``POST /orders`` refused (400): every problem at once; nothing was written."""
 
-    error: str = Field(examples=["订单未创建：请求有误，请按 details 逐项修改"])
+    error: str = Field(examples=[t.INVALID])
     details: list[Problem]
 
 

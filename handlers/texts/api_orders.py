@@ -24,6 +24,17 @@ OWNER_UNKNOWN = "没有这个人（或已离职）：{owner}"
 OWNER_NOT_SALES = "{name} 没有「销售」角色，不能做订单负责人"
 ORDER_EMPTY = "没有客户也没有产品，什么都没建"
 
+# the OpenAPI document's descriptions and examples of the body (they quote the chat's words)
+DOC_BODY = "Either the fields or text (what follows /下单), not both. Numbers and dates as in chat."
+DOC_OWNER = "platform:user_id of a person holding 销售"
+DOC_TEXT = "what follows /下单"
+DOC_TEXT_EXAMPLE = "华为 A100×20@300 交期12-15"
+DOC_DUE_EXAMPLES = ("2026-12-15", "下周五")
+DOC_QTY = "as in chat: 20, \"20台\", \"二十个\""
+DOC_PRICE = "as in chat: 300, \"¥300\", \"1.5万\""
+DOC_SUMMARY = "Create an order with the same validation as /下单"
+DOC_STATEMENT = "Reconciliation statement (as /对账); Accept: {xlsx} gives the workbook"
+
 
 def via_api(ref: str | None) -> str:
     """The first line of what the owner hears in their 1:1 chat about an order made through the API."""
