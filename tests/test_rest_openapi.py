@@ -17,6 +17,7 @@ from handlers.args.order_fields import LINE_FIELDS, ORDER_FIELDS, order_field
 from storage.models import Customer, Order, OrderLine
 from tests.conftest import Bot
 from web import rest_api
+from web.rest_openapi import schema_name
 from web.rest_order_input import NewOrder, NewOrderLine, OrderEnvelope, details
 from web.rest_reports import CustomerPage, SalesReport, Statement
 from web.rest_schemas import EventList, OrderPage, PurchasePage, QuotePage, ShortageList
@@ -31,7 +32,7 @@ def _models() -> dict[str, type[BaseModel]]:
     for op in rest_api.operations():
         for model in [op.body, *(r.model for r in op.responses.values())]:
             if model is not None:
-                found[model.__name__] = model
+                found[schema_name(model.__name__)] = model
     return found
 
 

@@ -24,7 +24,7 @@ from web import rest_order_create, rest_quotes, rest_reports
 from web.rest_openapi import Operation, Response, document
 from web.rest_order_input import NewOrder
 from web.rest_queries import BadParam, OrderQuery, parse
-from web.rest_schemas import Error, EventList, Invalid, Order, OrderPage, answer, error, event_out, order_out
+from web.rest_schemas import Error, EventList, Invalid, OrderOut, OrderPage, answer, error, event_out, order_out
 
 PREFIX = "/api/v1"
 _NO = {"no": {"type": "integer"}}
@@ -35,11 +35,11 @@ OPERATIONS = (
     Operation("get", "/orders", "List orders, newest first", query=OrderQuery, responses={
         200: Response("a page of orders", OrderPage), 400: Response("bad state, stage, page or size", Error)}),
     Operation("post", "/orders", t.DOC_SUMMARY, body=NewOrder,
-              responses={201: Response("created", Order),
-                         200: Response("an order with this external_ref exists: that order", Order),
+              responses={201: Response("created", OrderOut),
+                         200: Response("an order with this external_ref exists: that order", OrderOut),
                          400: Response("every problem of the body, or the refusal; nothing was written", Invalid)}),
     Operation("get", "/orders/{no}", "One order", path_params=_NO, responses={
-        200: Response("the order", Order), 404: Response("no such order", Error)}),
+        200: Response("the order", OrderOut), 404: Response("no such order", Error)}),
     Operation("get", "/orders/{no}/events", "Audit timeline, oldest first", path_params=_NO, responses={
         200: Response("the order's audit events", EventList), 404: Response("no such order", Error)}),
 )
@@ -111,7 +111,7 @@ def setup_routes(app: web.Application, dispatcher: Dispatcher) -> None:
 
     async def post_order(request: web.Request) -> web.Response:
         status, body = await rest_order_create.create(dispatcher, await request.read())
-        headers = {"Location": f"{PREFIX}/orders/{body.no}"} if isinstance(body, Order) else None
+        headers = {"Location": f"{PREFIX}/orders/{body.no}"} if isinstance(body, OrderOut) else None
         return answer(body, status, headers)
 
     async def openapi(request: web.Request) -> web.Response:

@@ -13,9 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 REF = "#/components/schemas/{model}"
+
+
+def schema_name(name: str) -> str:
+    """A model's name in the document: an ``…Out`` model is the interface's object (``OrderOut`` is ``Order``:
+    the Python name keeps clear of the table class it is built from)."""
+    return name[:-3] if name.endswith("Out") and len(name) > 3 else name
+
+
+class _Names(GenerateJsonSchema):
+    def normalize_name(self, name: str) -> str:
+        return schema_name(super().normalize_name(name))
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ def _parameters(op: Operation, schema: dict[str, Any]) -> list[dict[str, Any]]:
 def _content(model: type[BaseModel] | None, other: dict[str, dict[str, Any]]) -> dict[str, Any]:
     content: dict[str, Any] = {}
     if model is not None:
-        content["application/json"] = {"schema": {"$ref": REF.format(model=model.__name__)}}
+        content["application/json"] = {"schema": {"$ref": REF.format(model=schema_name(model.__name__))}}
     content.update({media: {"schema": s} for media, s in other.items()})
     return content
 
@@ -80,7 +91,7 @@ def document(prefix: str, operations: Iterable[Operation], *, title: str = "gend
             models.append((op.body, "validation"))
         models += [(r.model, "serialization") for r in op.responses.values() if r.model is not None]
     unique = list(dict.fromkeys(models))
-    _, defs = models_json_schema(unique, ref_template=REF) if unique else ({}, {})
+    _, defs = models_json_schema(unique, ref_template=REF, schema_generator=_Names) if unique else ({}, {})
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
         query_schema = op.query.model_json_schema(by_alias=True) if op.query is not None else {}

@@ -35,7 +35,7 @@ from storage.models import Person
 from storage.services import orders as svc
 from storage.vocab import Role
 from web.rest_order_input import NewOrder, OrderEnvelope, details
-from web.rest_schemas import Invalid, Order, Problem, order_out
+from web.rest_schemas import Invalid, OrderOut, Problem, order_out
 
 
 class Refused(Exception):
@@ -50,7 +50,7 @@ def _refused(field: str | None, message: str) -> Refused:
     return Refused([Problem(field=field, message=message)])
 
 
-async def create(dispatcher: Dispatcher, raw: bytes) -> tuple[int, Order | Invalid]:
+async def create(dispatcher: Dispatcher, raw: bytes) -> tuple[int, OrderOut | Invalid]:
     """201 and the new order, 200 and the order an earlier request with this ``external_ref`` made,
     or 400 and every problem (nothing written)."""
     try:
@@ -65,7 +65,7 @@ def _problems(exc: ValidationError, *, unknown_first: bool = False) -> Refused:
     return Refused([Problem(**d) for d in details(exc, unknown_first=unknown_first)])
 
 
-async def _create(dispatcher: Dispatcher, raw: bytes) -> tuple[int, Order | Invalid]:
+async def _create(dispatcher: Dispatcher, raw: bytes) -> tuple[int, OrderOut | Invalid]:
     body = _decode(raw)
     try:
         envelope = OrderEnvelope.model_validate(body)
@@ -110,7 +110,7 @@ def _owner(person: Person | None, spec: str) -> PersonInfo:
 
 
 async def _store(dispatcher: Dispatcher, platform: str, user_id: str, envelope: OrderEnvelope,
-                 body: dict[str, Any]) -> tuple[int, Order | Invalid]:
+                 body: dict[str, Any]) -> tuple[int, OrderOut | Invalid]:
     """Create the order as the owner's ``/下单`` in their 1:1 chat would, with ``source=api``; answer it."""
     ref = envelope.external_ref
     event_id = f"api:{ref}" if ref else f"api:{uuid.uuid4().hex}"

@@ -27,7 +27,7 @@ from web.rest_schemas import (
     Day,
     Error,
     Money,
-    Order,
+    OrderOut,
     Out,
     Paged,
     Timestamp,
@@ -86,7 +86,7 @@ class Statement(Out):
     closing: Money
     shipments: list[Shipment]
     payments: list[Payment]
-    orders: list[Order]
+    orders: list[OrderOut]
 
 
 class SalesTotals(Out):

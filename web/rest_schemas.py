@@ -95,8 +95,10 @@ class OrderLine(Out):
     shipped_qty: Qty
 
 
-class Order(Out):
-    """The interface's ``Order``."""
+class OrderOut(Out):
+    """The interface's ``Order`` (named apart from the table class it is built from)."""
+
+    model_config = ConfigDict(title="Order")
 
     no: int
     state: Annotated[str, _enum([s.value for s in State])]
@@ -126,7 +128,7 @@ class Paged(Out):
 
 
 class OrderPage(Paged):
-    items: list[Order]
+    items: list[OrderOut]
 
 
 class Who(Out):
@@ -136,7 +138,7 @@ class Who(Out):
     roles: Any
 
 
-class ChatOut(Out):
+class Chat(Out):
     platform: str | None
     chat_id: str
 
@@ -149,7 +151,7 @@ class Event(Out):
     action: str
     summary: str
     who: Who
-    chat: ChatOut | None
+    chat: Chat | None
     source: str
     source_ref: str | None
     order_version: int | None
@@ -255,10 +257,10 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def order_out(order: rows.Order, tz: tzinfo) -> Order:
+def order_out(order: rows.Order, tz: tzinfo) -> OrderOut:
     """The interface's ``Order`` of a row."""
     stage = lifecycle.stage(order)
-    return Order(
+    return OrderOut(
         no=order.no, state=order.state, state_label=STATE_LABELS.get(order.state, order.state),
         stage=stage.value if stage else None, stage_label=STAGE_LABELS[stage] if stage else None,
         customer=CustomerRef(id=order.customer.id, name=order.customer.name) if order.customer else None,
@@ -282,7 +284,7 @@ def event_out(ev: rows.AuditEvent, tz: tzinfo) -> Event:
     return Event(
         id=ev.id, at=_at(ev.at, tz), action=ev.action, summary=ev.summary,
         who=Who(platform=ev.actor_platform, user_id=ev.actor_user_id, name=ev.actor_name, roles=ev.actor_roles),
-        chat=ChatOut(platform=ev.chat_platform, chat_id=ev.chat_id) if ev.chat_id else None,
+        chat=Chat(platform=ev.chat_platform, chat_id=ev.chat_id) if ev.chat_id else None,
         source=ev.source, source_ref=ev.source_ref, order_version=ev.order_version, before=ev.before,
         after=ev.after)
 
