@@ -16,9 +16,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
-
 from bot import commands, instances
 from bot.command_limits import CommandLimits
 from bot.config import Settings
@@ -29,6 +26,7 @@ from bot.logs import EVENT_ID
 from bot.outbound import ActionDataError, Message
 from bot.routing import ActionSpec, CommandSpec, DirectoryHandler, FallbackHandler, Router
 from storage import inbox
+from storage.conflicts import WriteConflict
 from storage.db import Database
 from storage.inbox import AlreadyProcessed, AlreadyRecorded
 from storage.lifecycle import Refused
@@ -363,7 +361,7 @@ class Dispatcher:
             ctx.reply(self.texts.unchanged(exc.text))
         elif isinstance(exc, Refused):
             ctx.reply(self.texts.unchanged(self.texts.refused(exc.code, exc.params, None)))
-        elif isinstance(exc, StaleDataError | OperationalError | IntegrityError):
+        elif isinstance(exc, WriteConflict):
             # a concurrent change to the same order won; nothing of ours was written
             log.info("conflict on %s: %s", ctx.inbound.event_id, exc)
             ctx.discard_uncommitted()

@@ -16,10 +16,8 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import select, update
 
 from bot import instances
 from bot.outbound import Mention, Message
@@ -32,8 +30,9 @@ from bot.transport import (
     TransientError,
     Transport,
 )
-from storage.db import Database
-from storage.models import Chat, OutboxMessage, SentCard
+from storage import outbox
+from storage.db import Database, UnitOfWork
+from storage.models import OutboxMessage
 from storage.outbox import claim_due, claim_holders, has_due, release_slots, renew_claims, reserve_slots
 
 log = logging.getLogger("gendan.outbox")
@@ -155,17 +154,10 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox claim renewal failed")
 
-    async def _webhooks(self, uow: Any, rows: list[OutboxMessage]) -> dict[tuple[str, str], GroupWebhook]:
-        keys = {(r.platform, r.chat_id) for r in rows if r.chat_type == "group"}
-        out: dict[tuple[str, str], GroupWebhook] = {}
-        if not keys:
-            return out
-        chats = await uow.session.execute(
-            select(Chat).where(Chat.chat_id.in_([k[1] for k in keys]), Chat.webhook_url.is_not(None)))
-        for chat in chats.scalars():
-            if (chat.platform, chat.chat_id) in keys and chat.webhook_url:
-                out[(chat.platform, chat.chat_id)] = GroupWebhook(chat.webhook_url, chat.webhook_secret)
-        return out
+    async def _webhooks(self, uow: UnitOfWork, rows: list[OutboxMessage]) -> dict[tuple[str, str], GroupWebhook]:
+        chats = await outbox.group_webhooks(uow, {(r.platform, r.chat_id) for r in rows if r.chat_type == "group"})
+        return {key: GroupWebhook(chat.webhook_url, chat.webhook_secret) for key, chat in chats.items()
+                if chat.webhook_url}
 
     async def _send_chat(self, key: tuple[str, str], rows: list[OutboxMessage],
                          webhook: GroupWebhook | None) -> int:
@@ -304,25 +296,16 @@ class OutboxSender:
 
     async def _update(self, transport: Transport, delivery: Delivery) -> dict[str, Any] | None:
         """Update every stored copy of the card in this chat; send a new card where that fails."""
-        async with self.db.uow() as uow:
-            copies = list((await uow.session.execute(select(SentCard).where(
-                SentCard.card_key == delivery.message.card_key, SentCard.platform == delivery.platform,
-                SentCard.chat_id == delivery.chat_id))).scalars())
+        card_key = delivery.message.card_key
+        copies = await outbox.card_copies(self.db, card_key, delivery.platform, delivery.chat_id)
         if not copies:
             # The card never arrived here (its send is still retrying, or failed): the decided
             # version replaces it, so the live one must not arrive after it.
-            async with self.db.uow() as uow:
-                await uow.session.execute(
-                    update(OutboxMessage).where(
-                        OutboxMessage.card_key == delivery.message.card_key, OutboxMessage.op == "send",
-                        OutboxMessage.platform == delivery.platform, OutboxMessage.chat_id == delivery.chat_id,
-                        OutboxMessage.status == "PENDING")
-                    .values(status="MERGED", merged_into=delivery.id, sent_at=self.clock()))
+            await outbox.supersede_unsent(self.db, card_key, delivery.platform, delivery.chat_id, delivery.id,
+                                          self.clock())
             sent = await transport.send(delivery)
-            if sent is not None and delivery.message.card_key:
-                async with self.db.uow() as uow:
-                    uow.session.add(SentCard(card_key=delivery.message.card_key, platform=delivery.platform,
-                                             chat_id=delivery.chat_id, ref=sent, created_at=self.clock()))
+            if sent is not None and card_key:
+                await outbox.add_card_copy(self.db, card_key, delivery.platform, delivery.chat_id, sent, self.clock())
             return sent
         ref: dict[str, Any] | None = None
         for copy in copies:
@@ -331,43 +314,20 @@ class OutboxSender:
             except CardExpired:
                 # the platform no longer lets us edit that copy: send a fresh card instead
                 ref = await transport.send(delivery)
-                async with self.db.uow() as uow:
-                    fresh = await uow.session.get_one(SentCard, copy.id)
-                    fresh.ref = ref or {}
+                await outbox.replace_card_ref(self.db, copy.id, ref or {})
         return ref
 
     async def _settle(self, rows: list[OutboxMessage], status: str, *, retry_in: float | None = None,
                       error: str | None = None, merged_into: int | None = None,
                       card_ref: dict[str, Any] | None = None, delivery: Delivery | None = None,
                       count_attempt: bool = False) -> None:
-        if not rows:
-            return
-        now = self.clock()
-        async with self.db.uow() as uow:
-            for row in rows:
-                fresh = await uow.session.get_one(OutboxMessage, row.id, populate_existing=True)
-                if fresh.status != "SENDING" or fresh.claimed_at != row.claimed_at \
-                        or fresh.claimed_by != row.claimed_by:
-                    # another instance took the row over (our pass outlived the claim): its outcome stands
-                    log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
-                    continue
-                fresh.status = status
-                fresh.last_error = error or fresh.last_error
-                if count_attempt:
-                    fresh.attempts += 1
-                if retry_in is not None:
-                    fresh.next_attempt_at = now + timedelta(seconds=retry_in)
-                if merged_into is not None:
-                    fresh.merged_into = merged_into
-                if status in ("SENT", "MERGED", "PARKED"):
-                    fresh.sent_at = now
-                fresh.lease_until = None
-                if status == "SENT":
-                    self.on_sent((now - fresh.created_at).total_seconds())
-            if card_ref is not None and delivery is not None and delivery.op == "send" \
-                    and delivery.message.card_key:
-                uow.session.add(SentCard(card_key=delivery.message.card_key, platform=delivery.platform,
-                                         chat_id=delivery.chat_id, ref=card_ref, created_at=now))
+        card = None
+        if card_ref is not None and delivery is not None and delivery.op == "send" and delivery.message.card_key:
+            card = outbox.CardCopy(delivery.message.card_key, delivery.platform, delivery.chat_id, card_ref)
+        ages = await outbox.settle(self.db, rows, status, self.clock(), retry_in=retry_in, error=error,
+                                   merged_into=merged_into, count_attempt=count_attempt, card=card)
+        for age in ages:
+            self.on_sent(age)
 
 
 def _with_ref(delivery: Delivery, ref: dict[str, Any]) -> Delivery:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from storage.conflicts import DuplicateRow
 from storage.db import Database, UnitOfWork
 from storage.models import InboxEvent
 
@@ -48,7 +49,7 @@ async def record(db: Database, platform: str, event_id: str, payload: dict[str, 
         async with db.uow(urgent=True) as uow:  # the platform's ack waits for this row: it goes first
             uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload, status="PENDING",
                                        received_at=now, lease_owner=owner, lease_until=now + lease))
-    except IntegrityError:
+    except DuplicateRow:
         return False
     return True
 

@@ -1,7 +1,11 @@
-"""Writing and claiming outbox rows (the sender that delivers them lives in ``bot.outbox``)."""
+"""The outbox queue: writing, claiming and settling rows, card copies and the local mailbox.
+
+Every query of the outbox lives here; the sender that delivers the rows is ``bot.sender``.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,7 +14,9 @@ from typing import Any
 from sqlalchemy import delete, or_, select, text, update
 
 from storage.db import Database, UnitOfWork
-from storage.models import LocalMessage, OutboxMessage, RateSlot
+from storage.models import Chat, LocalMessage, OutboxMessage, RateSlot, SentCard
+
+log = logging.getLogger("gendan.outbox")
 
 
 @dataclass(frozen=True)
@@ -216,3 +222,119 @@ async def retry_parked(uow: UnitOfWork, now: datetime, row_id: int | None = None
     if result.rowcount:  # type: ignore[attr-defined]
         uow.outbox_pending = True
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---- what the sender reads and writes around a delivery --------------------------------------
+async def group_webhooks(uow: UnitOfWork, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Chat]:
+    """The chats among ``keys`` (platform, chat id) that have a group webhook configured."""
+    if not keys:
+        return {}
+    chats = await uow.session.execute(
+        select(Chat).where(Chat.chat_id.in_([k[1] for k in keys]), Chat.webhook_url.is_not(None)))
+    return {(c.platform, c.chat_id): c for c in chats.scalars() if (c.platform, c.chat_id) in keys and c.webhook_url}
+
+
+async def card_copies(db: Database, card_key: str | None, platform: str, chat_id: str) -> list[SentCard]:
+    """The delivered copies of a card in one chat (with the platform's handles to update them)."""
+    async with db.uow() as uow:
+        return list((await uow.session.execute(select(SentCard).where(
+            SentCard.card_key == card_key, SentCard.platform == platform, SentCard.chat_id == chat_id))).scalars())
+
+
+async def supersede_unsent(db: Database, card_key: str | None, platform: str, chat_id: str, by: int,
+                           now: datetime) -> None:
+    """Mark the card's sends to one chat that still wait as merged into row ``by`` (its decided version)."""
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(OutboxMessage).where(
+                OutboxMessage.card_key == card_key, OutboxMessage.op == "send",
+                OutboxMessage.platform == platform, OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status == "PENDING")
+            .values(status="MERGED", merged_into=by, sent_at=now))
+
+
+async def add_card_copy(db: Database, card_key: str, platform: str, chat_id: str, ref: dict[str, Any],
+                        now: datetime) -> None:
+    """Remember a delivered card copy and the platform's handle to update it."""
+    async with db.uow() as uow:
+        uow.session.add(SentCard(card_key=card_key, platform=platform, chat_id=chat_id, ref=ref, created_at=now))
+
+
+async def replace_card_ref(db: Database, copy_id: int, ref: dict[str, Any]) -> None:
+    """A card copy was sent again (the old one could no longer be edited): keep the new handle."""
+    async with db.uow() as uow:
+        copy = await uow.session.get_one(SentCard, copy_id)
+        copy.ref = ref
+
+
+@dataclass(frozen=True)
+class CardCopy:
+    """A card delivered by a send, to remember with the send's outcome."""
+
+    card_key: str
+    platform: str
+    chat_id: str
+    ref: dict[str, Any]
+
+
+async def settle(db: Database, rows: list[OutboxMessage], status: str, now: datetime, *,
+                 retry_in: float | None = None, error: str | None = None, merged_into: int | None = None,
+                 count_attempt: bool = False, card: CardCopy | None = None) -> list[float]:
+    """Record how the claimed ``rows`` went; returns the age in seconds of each row now SENT.
+
+    A row that another sender took over meanwhile (this pass outlived its claim) is left alone:
+    the other sender's outcome stands.
+    """
+    ages: list[float] = []
+    if not rows:
+        return ages
+    async with db.uow() as uow:
+        for row in rows:
+            fresh = await uow.session.get_one(OutboxMessage, row.id, populate_existing=True)
+            if fresh.status != "SENDING" or fresh.claimed_at != row.claimed_at \
+                    or fresh.claimed_by != row.claimed_by:
+                log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
+                continue
+            fresh.status = status
+            fresh.last_error = error or fresh.last_error
+            if count_attempt:
+                fresh.attempts += 1
+            if retry_in is not None:
+                fresh.next_attempt_at = now + timedelta(seconds=retry_in)
+            if merged_into is not None:
+                fresh.merged_into = merged_into
+            if status in ("SENT", "MERGED", "PARKED"):
+                fresh.sent_at = now
+            fresh.lease_until = None
+            if status == "SENT":
+                ages.append((now - fresh.created_at).total_seconds())
+        if card is not None:
+            uow.session.add(SentCard(card_key=card.card_key, platform=card.platform, chat_id=card.chat_id,
+                                     ref=card.ref, created_at=now))
+    return ages
+
+
+# ---- the local adapter's mailbox -------------------------------------------------------------
+async def store_local(db: Database, chat_id: str, message: dict[str, Any], card_key: str | None,
+                      closed: bool) -> int:
+    """Put a message into a local chat's mailbox (a send through the local transport); its row id."""
+    async with db.uow() as uow:
+        row = LocalMessage(chat_id=chat_id, message=message, card_key=card_key, closed=closed)
+        uow.session.add(row)
+        await uow.session.flush()
+        return row.id
+
+
+async def replace_local(db: Database, row_id: int, message: dict[str, Any], closed: bool) -> None:
+    """Replace a local card copy in place."""
+    async with db.uow() as uow:
+        row = await uow.session.get_one(LocalMessage, row_id)
+        row.message = message
+        row.closed = closed
+
+
+async def local_mailbox(db: Database, chat_id: str) -> list[LocalMessage]:
+    """What was delivered to a local chat, oldest first (``GET /local/sent``)."""
+    async with db.reader() as uow:
+        return list((await uow.session.execute(
+            select(LocalMessage).where(LocalMessage.chat_id == chat_id).order_by(LocalMessage.id))).scalars())
