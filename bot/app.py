@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.longconn import Connections
 from bot.metrics import Metrics, setup_metrics
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from bot.transport import Transport
 from schedules.scheduler import ReminderScheduler
 from storage.db import Database

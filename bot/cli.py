@@ -138,7 +138,7 @@ async def _chat(settings: Settings, user: str, name: str, chat: str) -> int:
     """Read lines from stdin, send each through the dispatcher, print what the chat receives."""
     from bot.app import build_core, wire_links
     from bot.local import PLATFORM, LocalTransport
-    from bot.outbox import OutboxSender
+    from bot.sender import OutboxSender
     from bot.terminal_chat import TerminalChat
     from storage.migrate import upgrade
 

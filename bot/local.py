@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from bot.dispatch import Dispatcher
 from bot.events import Actor, CardAction, ChatMessage, ChatRef
 from bot.outbound import Message
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from bot.transport import Delivery, RateLimit
 from storage import outbox
 from storage.db import Database

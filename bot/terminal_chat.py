@@ -17,7 +17,7 @@ from bot.dispatch import Dispatcher
 from bot.events import Actor, CardAction, ChatMessage, ChatRef
 from bot.local import PLATFORM
 from bot.outbound import Message
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from storage.db import Database
 from storage.models import LocalMessage
 

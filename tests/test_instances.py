@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.app import DISPATCHER
 from bot.instances import dead_holders, host_tag, new_instance_id
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from handlers.texts import replies
 from storage import inbox
 from storage.db import Database

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.outbound import Card, Message
-from bot.outbox import MAX_BACKOFF, OutboxSender
+from bot.sender import MAX_BACKOFF, OutboxSender
 from bot.transport import CardExpired, Delivery, PermanentError, RateLimit, TransientError
 from handlers.texts import replies
 from storage.db import Database
@@ -131,7 +131,7 @@ async def test_a_platform_busy_hint_is_capped_too(db: Database, clock: Clock) ->
 
 async def test_parks_after_max_attempts_and_on_permanent_errors(db: Database, clock: Clock,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.outbox.MAX_ATTEMPTS", 6)  # the real figure is half a day of retries
+    monkeypatch.setattr("bot.sender.MAX_ATTEMPTS", 6)  # the real figure is half a day of retries
     transport = FakeTransport()
     transport.fail_transient = 10_000
     out = sender(db, clock, transport)
