@@ -16,11 +16,11 @@ from bot.events import DirectoryEvent
 from bot.outbound import ActionData
 
 if TYPE_CHECKING:
-    from bot.dispatch import Dispatcher
+    from bot.context import DispatcherLike
 
 Handler = Callable[[Context, commands.CommandText], Awaitable[None]]
 ActionHandler = Callable[[Context, Any], Awaitable[None]]
-DirectoryHandler = Callable[["Dispatcher", DirectoryEvent], Awaitable[None]]
+DirectoryHandler = Callable[["DispatcherLike", DirectoryEvent], Awaitable[None]]
 FallbackHandler = Callable[[Context], Awaitable[bool]]
 
 

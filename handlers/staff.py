@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Dispatcher
+from bot.context import DispatcherLike
 from bot.events import DirectoryEvent
 from bot.outbound import Message
 from bot.routing import Router
@@ -14,7 +14,7 @@ router = Router("staff")
 
 
 @router.on_directory
-async def person_left(dispatcher: Dispatcher, event: DirectoryEvent) -> None:
+async def person_left(dispatcher: DispatcherLike, event: DirectoryEvent) -> None:
     """Reassign the leaver's open orders; tell the successor 1:1 and each order's group."""
     now = dispatcher.clock()
     async with dispatcher.db.uow() as uow:
