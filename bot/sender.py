@@ -33,6 +33,7 @@ from bot.transport import (
 from storage import outbox
 from storage.db import Database, UnitOfWork
 from storage.models import OutboxMessage
+from storage.models.messaging import OutboxStatus
 from storage.outbox import claim_due, claim_holders, has_due, release_slots, renew_claims, reserve_slots
 
 log = logging.getLogger("gendan.outbox")
@@ -164,7 +165,7 @@ class OutboxSender:
         """Send one chat's claimed rows in order; a row that must wait holds back the rows after it."""
         transport = self.transports.get(key[0])
         if transport is None:
-            await self._settle(rows, "PARKED", error=f"no transport for platform {key[0]}")
+            await self._settle(rows, OutboxStatus.PARKED, error=f"no transport for platform {key[0]}")
             return len(rows)
         deliveries = [self._delivery(r, webhook) for r in rows]
         limit = transport.rate_limit(deliveries[0])
@@ -189,8 +190,8 @@ class OutboxSender:
         for i, (row, delivery) in enumerate(zip(rows, deliveries, strict=True)):
             status, retry_in = await self._send_one(key, transport, row, delivery)
             used += delivery.op == "send"
-            if status == "RETRY":
-                await self._settle(rows[i + 1:], "PENDING", retry_in=retry_in)
+            if status == OutboxStatus.PENDING:
+                await self._settle(rows[i + 1:], OutboxStatus.PENDING, retry_in=retry_in)
                 return done, used
             done += 1
         return done, used
@@ -201,7 +202,7 @@ class OutboxSender:
         """More waiting than the budget: the leading text messages go as one digest, then rows in order."""
         wait = max(1.0, (free_at - self.clock()).total_seconds())
         if budget == 0:
-            await self._settle(rows, "PENDING", retry_in=wait)
+            await self._settle(rows, OutboxStatus.PENDING, retry_in=wait)
             return 0, 0
         pairs = list(zip(rows, deliveries, strict=True))
         lead = 0
@@ -218,24 +219,24 @@ class OutboxSender:
                               reply_hints=head[1].reply_hints, webhook=head[1].webhook, attempts=head[1].attempts)
             status, retry_in = await self._send_one(key, transport, head[0], merged)
             used += 1
-            if status == "SENT":
-                await self._settle(merged_rows, "MERGED", merged_into=head[0].id)
-            elif status == "PARKED":
+            if status == OutboxStatus.SENT:
+                await self._settle(merged_rows, OutboxStatus.MERGED, merged_into=head[0].id)
+            elif status == OutboxStatus.PARKED:
                 # never mark rows delivered inside a digest that was refused
-                await self._settle(merged_rows, "PARKED", error=f"digest {head[0].id} refused")
+                await self._settle(merged_rows, OutboxStatus.PARKED, error=f"digest {head[0].id} refused")
             else:
-                await self._settle([r for r, _ in pairs[1:]], "PENDING", retry_in=retry_in)
+                await self._settle([r for r, _ in pairs[1:]], OutboxStatus.PENDING, retry_in=retry_in)
                 return done, used
             done += len(chosen)
             rest = pairs[len(chosen):]
         for i, (row, delivery) in enumerate(rest):
             if used >= budget:
-                await self._settle([r for r, _ in rest[i:]], "PENDING", retry_in=max(slot, wait))
+                await self._settle([r for r, _ in rest[i:]], OutboxStatus.PENDING, retry_in=max(slot, wait))
                 break
             status, retry_in = await self._send_one(key, transport, row, delivery)
             used += delivery.op == "send"
-            if status == "RETRY":
-                await self._settle([r for r, _ in rest[i + 1:]], "PENDING", retry_in=retry_in)
+            if status == OutboxStatus.PENDING:
+                await self._settle([r for r, _ in rest[i + 1:]], OutboxStatus.PENDING, retry_in=retry_in)
                 break
             done += 1
         return done, used
@@ -265,8 +266,8 @@ class OutboxSender:
                         reply_hints=dict(row.reply_hints or {}), webhook=webhook, attempts=row.attempts)
 
     async def _send_one(self, key: tuple[str, str], transport: Transport, row: OutboxMessage,
-                        delivery: Delivery) -> tuple[str, float]:
-        """Deliver one row; returns how it was settled ("SENT", "PARKED" or "RETRY") and the retry wait."""
+                        delivery: Delivery) -> tuple[OutboxStatus, float]:
+        """Deliver one row; returns how it was settled (SENT, PARKED, or PENDING: retry) and the retry wait."""
         try:
             if delivery.op == "update":
                 ref = await self._update(transport, delivery)
@@ -276,23 +277,23 @@ class OutboxSender:
             wait = err.retry_after if err.firm and err.retry_after else backoff(row.attempts, err.retry_after)
             if row.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("outbox %s parked after %s attempts: %s", row.id, row.attempts + 1, err)
-                await self._settle([row], "PARKED", error=str(err), count_attempt=True)
-                return "PARKED", 0.0
+                await self._settle([row], OutboxStatus.PARKED, error=str(err), count_attempt=True)
+                return OutboxStatus.PARKED, 0.0
             log.warning("outbox %s retry in %.0fs: %s", row.id, wait, err)
-            await self._settle([row], "PENDING", retry_in=wait, error=str(err), count_attempt=True)
-            return "RETRY", wait
+            await self._settle([row], OutboxStatus.PENDING, retry_in=wait, error=str(err), count_attempt=True)
+            return OutboxStatus.PENDING, wait
         except PermanentError as err:
             # bot removed from the group, person gone, body refused: retrying cannot help
             log.error("outbox %s parked, refused by %s: %s", row.id, row.platform, err)
-            await self._settle([row], "PARKED", error=str(err), count_attempt=True)
-            return "PARKED", 0.0
+            await self._settle([row], OutboxStatus.PARKED, error=str(err), count_attempt=True)
+            return OutboxStatus.PARKED, 0.0
         except Exception as err:  # an adapter bug must not stop the sender
             log.exception("outbox %s failed", row.id)
             wait = backoff(row.attempts)
-            await self._settle([row], "PENDING", retry_in=wait, error=repr(err), count_attempt=True)
-            return "RETRY", wait
-        await self._settle([row], "SENT", card_ref=ref, delivery=delivery)
-        return "SENT", 0.0
+            await self._settle([row], OutboxStatus.PENDING, retry_in=wait, error=repr(err), count_attempt=True)
+            return OutboxStatus.PENDING, wait
+        await self._settle([row], OutboxStatus.SENT, card_ref=ref, delivery=delivery)
+        return OutboxStatus.SENT, 0.0
 
     async def _update(self, transport: Transport, delivery: Delivery) -> dict[str, Any] | None:
         """Update every stored copy of the card in this chat; send a new card where that fails."""
@@ -317,7 +318,7 @@ class OutboxSender:
                 await outbox.replace_card_ref(self.db, copy.id, ref or {})
         return ref
 
-    async def _settle(self, rows: list[OutboxMessage], status: str, *, retry_in: float | None = None,
+    async def _settle(self, rows: list[OutboxMessage], status: OutboxStatus, *, retry_in: float | None = None,
                       error: str | None = None, merged_into: int | None = None,
                       card_ref: dict[str, Any] | None = None, delivery: Delivery | None = None,
                       count_attempt: bool = False) -> None:

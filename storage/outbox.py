@@ -15,6 +15,7 @@ from sqlalchemy import delete, or_, select, text, update
 
 from storage.db import Database, UnitOfWork
 from storage.models import Chat, LocalMessage, OutboxMessage, RateSlot, SentCard
+from storage.models.messaging import SETTLED, UNDELIVERED, OutboxStatus
 
 log = logging.getLogger("gendan.outbox")
 
@@ -53,7 +54,7 @@ def enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) -> None:
                 platform=env.platform, chat_id=env.chat_id, chat_type=env.chat_type, op=env.op,
                 message=env.message, event_key=env.event_key, reply_to=env.reply_to,
                 reply_hints=env.reply_hints, card_key=env.card_key or env.message.get("card_key"),
-                status="SENT" if is_local else "PENDING", next_attempt_at=now, created_at=now,
+                status=OutboxStatus.SENT if is_local else OutboxStatus.PENDING, next_attempt_at=now, created_at=now,
                 sent_at=now if is_local else None,
             )
         )
@@ -87,27 +88,26 @@ async def _deliver_local(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
 CLAIM_LEASE = timedelta(seconds=15)
 #: rows claimed before claims had leases are taken again after this long
 UNLEASED_STALE = timedelta(minutes=15)
-#: statuses of rows still to be delivered: a chat's later rows wait behind its earliest one
-UNDELIVERED = ("PENDING", "SENDING")
 #: any constant: the claim's lock on PostgreSQL (see :func:`claim_due`)
 _CLAIM_LOCK = 0x67656E64616E
 
 
 def _claimable(now: datetime, dead: Collection[str]) -> Any:
     return or_(
-        (OutboxMessage.status == "PENDING") & (OutboxMessage.next_attempt_at <= now),
-        (OutboxMessage.status == "SENDING") & (OutboxMessage.lease_until < now),
-        (OutboxMessage.status == "SENDING") & OutboxMessage.lease_until.is_(None)
+        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.lease_until < now),
+        (OutboxMessage.status == OutboxStatus.SENDING) & OutboxMessage.lease_until.is_(None)
         & (OutboxMessage.claimed_at < now - UNLEASED_STALE),
-        (OutboxMessage.status == "SENDING") & OutboxMessage.claimed_by.in_(list(dead)),
+        (OutboxMessage.status == OutboxStatus.SENDING) & OutboxMessage.claimed_by.in_(list(dead)),
     )
 
 
 async def claim_holders(uow: UnitOfWork, now: datetime) -> list[str]:
     """The senders holding claims that still run (the caller tells which are dead)."""
-    return [h for h in (await uow.session.execute(
-        select(OutboxMessage.claimed_by).where(OutboxMessage.status == "SENDING", OutboxMessage.lease_until >= now)
-        .distinct())).scalars() if h]
+    holders = await uow.session.execute(
+        select(OutboxMessage.claimed_by)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until >= now).distinct())
+    return [h for h in holders.scalars() if h]
 
 
 async def has_due(uow: UnitOfWork, now: datetime, dead: Collection[str] = ()) -> bool:
@@ -153,7 +153,7 @@ async def claim_due(uow: UnitOfWork, now: datetime, limit: int = 100, owner: str
         blocked_from[key] = row_id
     rows = [r for r in due if r.id < blocked_from.get((r.platform, r.chat_id), r.id + 1)]
     for row in rows:
-        row.status = "SENDING"
+        row.status = OutboxStatus.SENDING
         row.claimed_at = now
         row.claimed_by = owner
         row.lease_until = now + lease
@@ -168,7 +168,8 @@ async def renew_claims(db: Database, owner: str, ids: list[int], now: datetime,
     async with db.uow() as uow:
         await uow.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "SENDING", OutboxMessage.claimed_by == owner)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING,
+                   OutboxMessage.claimed_by == owner)
             .values(lease_until=now + lease))
 
 
@@ -208,20 +209,37 @@ async def release_slots(db: Database, key: str, n: int, now: datetime) -> None:
 async def parked(uow: UnitOfWork, limit: int = 200) -> list[OutboxMessage]:
     """Rows that could not be delivered, oldest first (``gendan outbox``)."""
     return list((await uow.session.execute(
-        select(OutboxMessage).where(OutboxMessage.status == "PARKED").order_by(OutboxMessage.id).limit(limit)
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PARKED).order_by(OutboxMessage.id).limit(limit)
     )).scalars())
 
 
 async def retry_parked(uow: UnitOfWork, now: datetime, row_id: int | None = None) -> int:
     """Put one parked row (or all) back in line, with fresh attempts; returns how many."""
-    stmt = update(OutboxMessage).where(OutboxMessage.status == "PARKED")
+    stmt = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PARKED)
     if row_id is not None:
         stmt = stmt.where(OutboxMessage.id == row_id)
-    result = await uow.session.execute(stmt.values(status="PENDING", attempts=0, next_attempt_at=now,
+    result = await uow.session.execute(stmt.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now,
                                                    sent_at=None, claimed_by=None, lease_until=None))
     if result.rowcount:  # type: ignore[attr-defined]
         uow.outbox_pending = True
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---- what handlers ask of the queue ----------------------------------------------------------
+async def card_chats(uow: UnitOfWork, card_key: str) -> list[tuple[str, str, str]]:
+    """The chats (platform, chat id, chat type) a card was sent to: where its copies are to be updated."""
+    rows = await uow.session.execute(
+        select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
+        .where(OutboxMessage.card_key == card_key, OutboxMessage.op == "send").distinct())
+    return [(platform, chat_id, chat_type) for platform, chat_id, chat_type in rows]
+
+
+async def already_written(uow: UnitOfWork, event_key: str, platform: str, chat_id: str) -> bool:
+    """Whether a message with this notification key was written for this chat before (tell once)."""
+    found = await uow.session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.event_key == event_key, OutboxMessage.platform == platform,
+        OutboxMessage.chat_id == chat_id).limit(1))
+    return found.first() is not None
 
 
 # ---- what the sender reads and writes around a delivery --------------------------------------
@@ -249,8 +267,8 @@ async def supersede_unsent(db: Database, card_key: str | None, platform: str, ch
             update(OutboxMessage).where(
                 OutboxMessage.card_key == card_key, OutboxMessage.op == "send",
                 OutboxMessage.platform == platform, OutboxMessage.chat_id == chat_id,
-                OutboxMessage.status == "PENDING")
-            .values(status="MERGED", merged_into=by, sent_at=now))
+                OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.MERGED, merged_into=by, sent_at=now))
 
 
 async def add_card_copy(db: Database, card_key: str, platform: str, chat_id: str, ref: dict[str, Any],
@@ -277,7 +295,7 @@ class CardCopy:
     ref: dict[str, Any]
 
 
-async def settle(db: Database, rows: list[OutboxMessage], status: str, now: datetime, *,
+async def settle(db: Database, rows: list[OutboxMessage], status: OutboxStatus, now: datetime, *,
                  retry_in: float | None = None, error: str | None = None, merged_into: int | None = None,
                  count_attempt: bool = False, card: CardCopy | None = None) -> list[float]:
     """Record how the claimed ``rows`` went; returns the age in seconds of each row now SENT.
@@ -291,7 +309,7 @@ async def settle(db: Database, rows: list[OutboxMessage], status: str, now: date
     async with db.uow() as uow:
         for row in rows:
             fresh = await uow.session.get_one(OutboxMessage, row.id, populate_existing=True)
-            if fresh.status != "SENDING" or fresh.claimed_at != row.claimed_at \
+            if fresh.status != OutboxStatus.SENDING or fresh.claimed_at != row.claimed_at \
                     or fresh.claimed_by != row.claimed_by:
                 log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
                 continue
@@ -303,10 +321,10 @@ async def settle(db: Database, rows: list[OutboxMessage], status: str, now: date
                 fresh.next_attempt_at = now + timedelta(seconds=retry_in)
             if merged_into is not None:
                 fresh.merged_into = merged_into
-            if status in ("SENT", "MERGED", "PARKED"):
+            if status in SETTLED:
                 fresh.sent_at = now
             fresh.lease_until = None
-            if status == "SENT":
+            if status == OutboxStatus.SENT:
                 ages.append((now - fresh.created_at).total_seconds())
         if card is not None:
             uow.session.add(SentCard(card_key=card.card_key, platform=card.platform, chat_id=card.chat_id,

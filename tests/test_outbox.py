@@ -14,6 +14,7 @@ from bot.transport import CardExpired, Delivery, PermanentError, RateLimit, Tran
 from handlers.texts import replies
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.models.messaging import OutboxStatus
 from storage.outbox import Envelope, enqueue
 from tests.conftest import Clock
 
@@ -239,7 +240,7 @@ async def test_a_row_reclaimed_by_another_sender_is_not_settled_twice(db: Databa
     await sender(db, clock, b).flush()  # sender B takes it over and delivers
     assert len(b.sent) == 1
     a = sender(db, clock, FakeTransport())
-    await a._settle([stale], "PENDING", retry_in=1.0)  # A finally reports a failure
+    await a._settle([stale], OutboxStatus.PENDING, retry_in=1.0)  # A finally reports a failure
     assert await statuses(db) == ["SENT"]
 
 
