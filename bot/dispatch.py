@@ -1,11 +1,9 @@
 """The dispatcher: every inbound event takes one path, inbox → context → handler → outbox.
 
-1. inbox: ``record``/``submit`` write the event under this instance's lease before the ack
-   (``storage/inbox.py``; leases renewed and dead instances' events replayed: ``bot/recovery.py``);
-2. context: the sender and the chat registered (``bot/identity.py``), a ``Context`` made (``bot/context.py``);
-3. handler: limits, lookup, role gate and the run (``bot/registry.py``); errors → replies (``bot/error_replies.py``);
-4. outbox: replies and notifications written by the handler's commit, with the inbox's done mark, or by
-   ``_finish`` here (``storage/outbox.py``), then delivered in the background (``bot/sender.py``).
+1. inbox: recorded under this instance's lease before the ack (``storage/inbox.py``; leases: ``bot/recovery.py``);
+2. context: sender and chat registered (``bot/identity.py``), a ``Context`` made (``bot/context.py``);
+3. handler: limits, lookup, role gate, run (``bot/registry.py``); errors → replies (``bot/error_replies.py``);
+4. outbox: replies written with the commit and the inbox's done mark (``storage/outbox.py``), sent by ``bot/sender.py``.
 """
 
 from __future__ import annotations
