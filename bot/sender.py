@@ -6,6 +6,7 @@ order they were written: one that must wait holds back the rows after it. When m
 wait for one rate-limited chat than its budget allows (the window lives in the database, so
 every instance counts the same sends), the leading text messages are merged into one digest,
 so nothing is dropped and the limit holds. What a platform refuses for good is parked.
+The queue and every query on it are ``storage/outbox.py``; this module decides and sends.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from storage import outbox
 from storage.db import Database, UnitOfWork
 from storage.models import OutboxMessage
 from storage.models.messaging import OutboxStatus
-from storage.outbox import claim_due, claim_holders, has_due, release_slots, renew_claims, reserve_slots
 
 log = logging.getLogger("gendan.outbox")
 
@@ -121,11 +121,11 @@ class OutboxSender:
             # most wake-ups and polls find nothing: ask in a reader first, so that an idle sender
             # never takes SQLite's write lock
             async with self.db.reader() as reader:
-                dead = instances.dead_holders(await claim_holders(reader, self.clock()), self.owner)
-                if not await has_due(reader, self.clock(), dead):
+                dead = instances.dead_holders(await outbox.claim_holders(reader, self.clock()), self.owner)
+                if not await outbox.has_due(reader, self.clock(), dead):
                     return 0
             async with self.db.uow() as uow:
-                rows = await claim_due(uow, self.clock(), owner=self.owner, dead=dead)
+                rows = await outbox.claim_due(uow, self.clock(), owner=self.owner, dead=dead)
                 webhooks = await self._webhooks(uow, rows)
             if not rows:
                 return 0
@@ -151,7 +151,7 @@ class OutboxSender:
                 await asyncio.wait_for(stop.wait(), RENEW_EVERY)
                 return
             try:
-                await renew_claims(self.db, self.owner, ids, self.clock())
+                await outbox.renew_claims(self.db, self.owner, ids, self.clock())
             except Exception:
                 log.exception("outbox claim renewal failed")
 
@@ -173,14 +173,14 @@ class OutboxSender:
         budget = len(rows)
         taken_at = free_at = self.clock()
         if limit is not None:
-            budget, free_at = await reserve_slots(self.db, slot_key, limit.count, limit.period, len(rows),
-                                                  taken_at)
+            budget, free_at = await outbox.reserve_slots(self.db, slot_key, limit.count, limit.period,
+                                                         len(rows), taken_at)
         if limit is not None and budget < len(rows):
             done, used = await self._send_limited(key, transport, rows, deliveries, budget, free_at, limit)
         else:
             done, used = await self._send_in_order(key, transport, rows, deliveries)
         if limit is not None:
-            await release_slots(self.db, slot_key, budget - used, taken_at)
+            await outbox.release_slots(self.db, slot_key, budget - used, taken_at)
         return done
 
     async def _send_in_order(self, key: tuple[str, str], transport: Transport, rows: list[OutboxMessage],
