@@ -8,7 +8,7 @@ times, on any number of instances:
    marker), payments once per working day (``sched:pay``). Due items are written as
    reminder rows with unique dedupe keys (``uow.agenda.add_planned``).
 2. deliver: due rows are claimed and handed to the outbox, one message per chat
-   (:mod:`schedules.delivery`).
+   (:mod:`schedules.reminder_delivery`).
 3. the daily digest and the weekly report, once per period (run markers).
 
 After a downtime the first tick does all of it once: recurring rules only yield
@@ -22,10 +22,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from schedules import digests, facts
-from schedules import quotes as quote_rules
+from schedules import digests, facts, quote_purchase_rules
 from schedules.calendar import Calendar, CalendarSettings
-from schedules.delivery import claim_and_send
+from schedules.reminder_delivery import claim_and_send
 from schedules.rules import Due, approval_dues, delivery_dues, payment_dues, visit_dues
 from storage.db import Database, UnitOfWork
 from storage.outbox import Envelope, enqueue
@@ -133,7 +132,7 @@ class Jobs:
         dues = delivery_dues(await facts.delivery_candidates(uow, self.cal, self.cal.today(now)), staff, now, self.cal)
         if with_payments:
             dues += payment_dues(await uow.agenda.unpaid_orders(), staff, now, self.cal)
-        return dues + await quote_rules.date_dues(uow, staff, now, self.cal)
+        return dues + await quote_purchase_rules.date_dues(uow, staff, now, self.cal)
 
     async def deliver(self, now: datetime, rep: TickReport | None = None) -> TickReport:
         """Claim and send due reminders in batches until none is left."""

@@ -1,6 +1,6 @@
 """Reminders before and behind the order: a quotation expiring tomorrow, a purchase past its
-expected date. Pure rules over small facts, loaders with bounded queries, and the reason lines
-the delivery checks again (a reminder whose reason is gone sends nothing).
+expected date. Pure rules over small facts, their loaders (bounded queries of ``uow.agenda``), and
+the reason lines the delivery checks again (a reminder whose reason is gone sends nothing).
 
 - quote expiring: at the start of working time the day before its last valid day, once per
   (quote, last day), to its owner, while the quote is open.

@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 from bot.outbound import Mention, Message
 from handlers.texts import reminders as texts
-from schedules import quotes as quote_rules
+from schedules import quote_purchase_rules
 from schedules.calendar import Calendar
 from schedules.rules import ORDER_KINDS, ApprovalFacts, OrderFacts, TicketFacts, payment_due_date
 from storage.db import UnitOfWork
@@ -56,7 +56,7 @@ class _World:
     approvals: dict[int, ApprovalFacts]
     tickets: dict[int, TicketFacts]
     people: dict[int, Person]
-    before_orders: quote_rules.World
+    before_orders: quote_purchase_rules.World
 
 
 def key_ref(key: str | None) -> tuple[str, int, str]:
@@ -103,8 +103,8 @@ async def _load_world(uow: UnitOfWork, rows: list[Reminder], today: date) -> _Wo
     approvals = await uow.agenda.approvals_by_id([key_ref(r.dedupe_key)[1] for r in rows if r.kind == "approval"])
     tickets = await uow.agenda.tickets_by_id([key_ref(r.dedupe_key)[1] for r in rows if r.kind == "visit"])
     people = await uow.agenda.people_by_id({r.person_id for r in rows} | {o.owner_id for o in orders.values()})
-    refs = [(r.kind, key_ref(r.dedupe_key)[1]) for r in rows if r.kind in quote_rules.KINDS]
-    return _World(orders, approvals, tickets, people, await quote_rules.load_world(uow, refs, today))
+    refs = [(r.kind, key_ref(r.dedupe_key)[1]) for r in rows if r.kind in quote_purchase_rules.KINDS]
+    return _World(orders, approvals, tickets, people, await quote_purchase_rules.load_world(uow, refs, today))
 
 
 def _place(row: Reminder, w: _World, now: datetime, cal: Calendar) -> tuple[Target, str, str, Mention | None] | None:
@@ -132,8 +132,8 @@ def reason_line(kind: str, key: str | None, text: str, order_id: int | None, per
             return None
         return texts.custom(text, order.no if order else None)
     _, ref, arg = key_ref(key)
-    if kind in quote_rules.KINDS:
-        return quote_rules.reason_line(kind, ref, arg, w.before_orders, cal.today(now))
+    if kind in quote_purchase_rules.KINDS:
+        return quote_purchase_rules.reason_line(kind, ref, arg, w.before_orders, cal.today(now))
     if kind == "approval":
         step = w.approvals.get(ref)
         if step is None or step.status != "PENDING":
