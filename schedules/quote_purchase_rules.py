@@ -1,6 +1,6 @@
 """Reminders before and behind the order: a quotation expiring tomorrow, a purchase past its
-expected date. Pure rules over small facts, loaders with bounded queries, and the reason lines
-the delivery checks again (a reminder whose reason is gone sends nothing).
+expected date. Pure rules over small facts, their loaders (bounded queries of ``uow.agenda``), and
+the reason lines the delivery checks again (a reminder whose reason is gone sends nothing).
 
 - quote expiring: at the start of working time the day before its last valid day, once per
   (quote, last day), to its owner, while the quote is open.
@@ -10,46 +10,18 @@ the delivery checks again (a reminder whose reason is gone sends nothing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-
-from sqlalchemy import select
 
 from handlers.texts import quotes as texts
 from schedules.calendar import Calendar
 from schedules.rules import Due, Staff
+from storage.agenda_facts import PurchaseFacts as PurchaseFacts
+from storage.agenda_facts import QuoteFacts as QuoteFacts
 from storage.db import UnitOfWork
-from storage.models import Customer, Product, Purchase, Quote
 from storage.services import purchasing
 
 KINDS = ("quote_expiring", "purchase_overdue")
-
-
-@dataclass(frozen=True)
-class QuoteFacts:
-    """An open quotation near its last valid day."""
-
-    id: int
-    no: int
-    owner_id: int
-    status: str
-    valid_until: date
-    customer: str
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class PurchaseFacts:
-    """An open purchase request and who waits for its goods."""
-
-    id: int
-    no: int
-    sku: str
-    status: str
-    expected_date: date | None
-    waiting_owners: tuple[int, ...] = ()
-    waiting_orders: tuple[int, ...] = ()
 
 
 def quote_dues(quotes: list[QuoteFacts], now: datetime, cal: Calendar) -> list[Due]:
@@ -81,30 +53,20 @@ def purchase_dues(purchases: list[PurchaseFacts], staff: Staff, now: datetime, c
 
 async def expiring_quotes(uow: UnitOfWork, today: date, ids: list[int] | None = None) -> list[QuoteFacts]:
     """Open quotes whose last day is today or tomorrow (or the quotes ``ids``, for the delivery check)."""
-    stmt = select(Quote.id, Quote.no, Quote.owner_id, Quote.status, Quote.valid_until, Customer.name,
-                  Quote.amount).join(Customer, Customer.id == Quote.customer_id)
     if ids is None:
-        stmt = stmt.where(Quote.status == "OPEN", Quote.valid_until >= today,
-                          Quote.valid_until <= today + timedelta(days=1))
-    else:
-        stmt = stmt.where(Quote.id.in_(ids))
-    return [QuoteFacts(r[0], r[1], r[2], r[3], r[4], r[5], Decimal(str(r[6])))
-            for r in (await uow.session.execute(stmt)).all()]
+        return await uow.agenda.open_quotes_ending(today, today + timedelta(days=1))
+    return await uow.agenda.quotes_by_id(ids)
 
 
 async def overdue_purchases(uow: UnitOfWork, today: date, ids: list[int] | None = None) -> list[PurchaseFacts]:
     """Open purchases expected before today (or the purchases ``ids``), with who waits for them."""
-    stmt = select(Purchase, Product).join(Product, Product.id == Purchase.product_id)
-    if ids is None:
-        stmt = stmt.where(Purchase.status == "OPEN", Purchase.expected_date < today).limit(500)
-    else:
-        stmt = stmt.where(Purchase.id.in_(ids))
+    rows = (await uow.agenda.open_purchases_expected_before(today) if ids is None
+            else await uow.agenda.purchases_by_id(ids))
     out = []
-    for purchase, product in (await uow.session.execute(stmt)).all():
-        waiting = await purchasing.waiting_orders(uow, product.id, product.stock)
-        out.append(PurchaseFacts(purchase.id, purchase.no, product.sku, purchase.status, purchase.expected_date,
-                                 tuple(dict.fromkeys(w.owner_id for w in waiting)),
-                                 tuple(w.order_no for w in waiting)))
+    for row in rows:
+        waiting = await purchasing.waiting_orders(uow, row.product_id, row.stock)
+        out.append(replace(row.facts, waiting_owners=tuple(dict.fromkeys(w.owner_id for w in waiting)),
+                           waiting_orders=tuple(w.order_no for w in waiting)))
     return out
 
 

@@ -17,14 +17,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import select, update
 
 from bot.outbound import Mention, Message
 from handlers.texts import reminders as texts
-from schedules import facts
-from schedules import quotes as quote_rules
+from schedules import quote_purchase_rules
 from schedules.calendar import Calendar
 from schedules.rules import ORDER_KINDS, ApprovalFacts, OrderFacts, TicketFacts, payment_due_date
 from storage.db import UnitOfWork
@@ -60,7 +56,7 @@ class _World:
     approvals: dict[int, ApprovalFacts]
     tickets: dict[int, TicketFacts]
     people: dict[int, Person]
-    before_orders: quote_rules.World
+    before_orders: quote_purchase_rules.World
 
 
 def key_ref(key: str | None) -> tuple[str, int, str]:
@@ -70,20 +66,9 @@ def key_ref(key: str | None) -> tuple[str, int, str]:
     return parts[0], ref, parts[2] if len(parts) > 2 else ""
 
 
-def due_query(now: datetime, quiet: bool, limit: int, dialect: str) -> Any:
-    """The claim query: due PENDING rows, oldest first (only self-set /提醒 in quiet hours)."""
-    stmt = select(Reminder).where(Reminder.status == "PENDING", Reminder.due_at <= now)
-    if quiet:
-        stmt = stmt.where(Reminder.kind == "custom", Reminder.created_by == Reminder.person_id)
-    stmt = stmt.order_by(Reminder.due_at, Reminder.id).limit(limit)
-    if dialect == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return stmt
-
-
 async def claim_and_send(uow: UnitOfWork, now: datetime, cal: Calendar, limit: int) -> Batch:
     """One batch: claim, check, merge per chat, enqueue, mark (see the module docstring)."""
-    rows = list((await uow.session.execute(due_query(now, cal.in_quiet(now), limit, uow.dialect))).scalars())
+    rows = await uow.agenda.claim_due(now, cal.in_quiet(now), limit)
     batch = Batch(claimed=len(rows))
     if not rows:
         return batch
@@ -107,32 +92,19 @@ async def claim_and_send(uow: UnitOfWork, now: datetime, cal: Calendar, limit: i
                                                           *o.mentions.values()).to_dict(),
                           event_key=f"remind:{o.first_id}") for t, o in out.items()]
     enqueue(uow, envelopes, now)
-    await _mark(uow, sent, "SENT", now)
-    await _mark(uow, cancelled, "CANCELLED", now)
+    await uow.agenda.mark(sent, "SENT", now)
+    await uow.agenda.mark(cancelled, "CANCELLED", now)
     batch.sent, batch.cancelled, batch.messages = len(sent), len(cancelled), len(envelopes)
     return batch
 
 
-async def _mark(uow: UnitOfWork, ids: list[int], status: str, now: datetime) -> None:
-    for i in range(0, len(ids), facts.CHUNK):
-        await uow.session.execute(
-            update(Reminder).where(Reminder.id.in_(ids[i:i + facts.CHUNK]))
-            .values(status=status, sent_at=now).execution_options(synchronize_session=False))
-
-
 async def _load_world(uow: UnitOfWork, rows: list[Reminder], today: date) -> _World:
-    orders = await facts.orders_by_id(uow, [r.order_id for r in rows if r.order_id is not None])
-    approvals = await facts.approvals_by_id(
-        uow, [key_ref(r.dedupe_key)[1] for r in rows if r.kind == "approval"])
-    tickets = await facts.tickets_by_id(uow, [key_ref(r.dedupe_key)[1] for r in rows if r.kind == "visit"])
-    ids = {r.person_id for r in rows} | {o.owner_id for o in orders.values()}
-    people: dict[int, Person] = {}
-    id_list = sorted(ids)
-    for i in range(0, len(id_list), facts.CHUNK):
-        for p in (await uow.session.execute(select(Person).where(Person.id.in_(id_list[i:i + facts.CHUNK])))).scalars():
-            people[p.id] = p
-    refs = [(r.kind, key_ref(r.dedupe_key)[1]) for r in rows if r.kind in quote_rules.KINDS]
-    return _World(orders, approvals, tickets, people, await quote_rules.load_world(uow, refs, today))
+    orders = await uow.agenda.orders_by_id([r.order_id for r in rows if r.order_id is not None])
+    approvals = await uow.agenda.approvals_by_id([key_ref(r.dedupe_key)[1] for r in rows if r.kind == "approval"])
+    tickets = await uow.agenda.tickets_by_id([key_ref(r.dedupe_key)[1] for r in rows if r.kind == "visit"])
+    people = await uow.agenda.people_by_id({r.person_id for r in rows} | {o.owner_id for o in orders.values()})
+    refs = [(r.kind, key_ref(r.dedupe_key)[1]) for r in rows if r.kind in quote_purchase_rules.KINDS]
+    return _World(orders, approvals, tickets, people, await quote_purchase_rules.load_world(uow, refs, today))
 
 
 def _place(row: Reminder, w: _World, now: datetime, cal: Calendar) -> tuple[Target, str, str, Mention | None] | None:
@@ -160,8 +132,8 @@ def reason_line(kind: str, key: str | None, text: str, order_id: int | None, per
             return None
         return texts.custom(text, order.no if order else None)
     _, ref, arg = key_ref(key)
-    if kind in quote_rules.KINDS:
-        return quote_rules.reason_line(kind, ref, arg, w.before_orders, cal.today(now))
+    if kind in quote_purchase_rules.KINDS:
+        return quote_purchase_rules.reason_line(kind, ref, arg, w.before_orders, cal.today(now))
     if kind == "approval":
         step = w.approvals.get(ref)
         if step is None or step.status != "PENDING":
