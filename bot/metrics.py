@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from bot.longconn import Connections
 from storage.db import Database
 from storage.health import queue_health
+from storage.models.messaging import InboxStatus
 
 #: seconds; a command is usually tens of milliseconds, a slow one under load several seconds
 COMMAND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -91,8 +92,9 @@ def setup_metrics(app: web.Application, db: Database, connections: Connections |
         for status, count in health.outbox.items():
             outbox.labels(status).set(count)
         outbox_age.set(_age(at, health.oldest_undelivered))
-        for status, count in health.inbox.items():
-            (inbox if status == "PENDING" else inbox_failed).set(count)
+        # a status without rows is absent from the counts: it reads 0, not its last value
+        inbox.set(health.inbox.get(InboxStatus.PENDING, 0))
+        inbox_failed.set(health.inbox.get(InboxStatus.FAILED, 0))
         reminder_lag.set(_age(at, health.oldest_due_reminder))
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
