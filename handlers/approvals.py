@@ -18,6 +18,7 @@ from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
 from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
+from storage import domain_events as ev
 from storage.db import UnitOfWork
 from storage.models import Approval, Order, Prompt, SentCard
 from storage.services import approvals as svc
@@ -53,13 +54,13 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
         # any decision ends a pending "reply with the reason" question of this person
         await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id))
         await _keep_clicked_copy(ctx, uow, step.id)
-        lapsed = next((e for e in events if e.kind == "change_obsolete"), None)
+        lapsed = next((e for e in events if isinstance(e, ev.ChangeObsolete)), None)
         if lapsed is not None:
-            ctx.reply(msg.change_lapsed(order.no, str(lapsed.data["why"])))
+            ctx.reply(msg.change_lapsed(order.no, lapsed.why))
         else:
-            waiting = next((e.data["role"] for e in events if e.kind == "approval_needed"), None)
-            ctx.reply(msg.decided(order.no, approve, comment, order.state, waiting,
-                                  step.role if any(e.data.get("stand_in") for e in events) else None))
+            waiting = next((e.role for e in events if isinstance(e, ev.ApprovalNeeded)), None)
+            stand_in = any(isinstance(e, ev.StepDecided) and e.stand_in for e in events)
+            ctx.reply(msg.decided(order.no, approve, comment, order.state, waiting, step.role if stand_in else None))
         # after the reply: a warning that the next step has nobody reads as its follow-up
         await dispatch_events(ctx, uow, order, events)
 

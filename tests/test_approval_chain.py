@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from storage import lifecycle
 from storage.db import Database, UnitOfWork
+from storage.domain_events import ApprovalNeeded, Approved, Rejected, StepApproved
 from storage.models import Approval, AuditEvent, ChangeRequest, Customer, Order, OrderLine
 from storage.services import approvals as svc
 from storage.services import changes
@@ -130,8 +131,8 @@ async def test_open_chain_stores_the_round(world: World) -> None:
         assert await svc.pending_step(uow, order) is first
         event = svc.needed_event(order, first)
         assert (event.kind, event.order_id, event.order_no) == ("approval_needed", order.id, order.no)
-        assert event.data == {"approval_id": first.id, "role": "manager", "reasons": ["amount_t1"],
-                              "change_request_id": None}
+        assert event == ApprovalNeeded(order.id, order.no, approval_id=first.id, role="manager",
+                                       reasons=("amount_t1",), change_request_id=None)
         order.approval_round = 4  # a new round: the old steps are not its steps
         assert await svc.round_steps(uow, order) == [] and await svc.pending_step(uow, order) is None
 
@@ -164,9 +165,10 @@ async def test_first_of_two_steps_approved_activates_the_boss(world: World) -> N
     assert steps[1].activated_at == NOW
     assert [(e.kind, e.order_id, e.order_no) for e in events] == [("step_approved", order.id, order.no),
                                                                   ("approval_needed", order.id, order.no)]
-    assert events[0].data == {"approval_id": steps[0].id, "role": "manager", "comment": None,
-                              "change_request_id": None, "by": "m1", "stand_in": False}
-    assert events[1].data["approval_id"] == steps[1].id and events[1].data["role"] == "boss"
+    assert events[0] == StepApproved(order.id, order.no, approval_id=steps[0].id, role="manager", comment=None,
+                                     change_request_id=None, by="m1", stand_in=False)
+    assert isinstance(events[1], ApprovalNeeded)
+    assert events[1].approval_id == steps[1].id and events[1].role == "boss"
     async with world.db.uow() as uow:
         audits = list((await uow.session.execute(select(AuditEvent))).scalars())
     assert [(a.action, a.order_id, a.at, a.summary, a.after) for a in audits] == \
@@ -177,9 +179,9 @@ async def test_last_step_approved_confirms(world: World) -> None:
     order, events, steps = await decided(world, "20000", "m1", ("manager",), True, "好")
     assert order.state == "CONFIRMED" and order.confirmed_at == NOW
     assert [s.status for s in steps] == ["APPROVED"] and steps[0].comment == "好"
-    assert [(e.kind, e.order_id, e.order_no, e.data) for e in events] == [("approved", order.id, order.no, {
-        "approval_id": steps[0].id, "role": "manager", "comment": "好", "change_request_id": None, "by": "m1",
-        "stand_in": False})]
+    assert events == [Approved(order.id, order.no, approval_id=steps[0].id, role="manager", comment="好",
+                               change_request_id=None, by="m1", stand_in=False)]
+    assert events[0].kind == "approved"
     async with world.db.uow() as uow:
         audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
     assert (audit.action, audit.order_id, audit.at, audit.before, audit.after) == \
@@ -191,7 +193,7 @@ async def test_rejection_ends_the_round(world: World) -> None:
     assert order.state == "REJECTED" and order.state_reason == "太贵" and order.confirmed_at is None
     assert [s.status for s in steps] == ["REJECTED", "WAITING"]
     assert [(e.kind, e.order_id, e.order_no) for e in events] == [("rejected", order.id, order.no)]
-    assert events[0].data["comment"] == "太贵"
+    assert isinstance(events[0], Rejected) and events[0].comment == "太贵"
     async with world.db.uow() as uow:
         audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
     assert (audit.action, audit.order_id, audit.at, audit.summary, audit.before, audit.after) == \

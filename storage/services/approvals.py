@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
 from storage import lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import ApprovalNeeded, Approved, DomainEvent, Rejected, StepApproved, StepDecided
 from storage.models import Approval, ChangeRequest, Customer, Order
 from storage.services import purchasing
-from storage.services.base import DomainEvent, Provenance, Rules, audit, money
+from storage.services.base import Provenance, Rules, audit, money
 from storage.services.people import holders_of
 from storage.vocab import Action, Role, State
+
+D = TypeVar("D", bound=StepDecided)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the event of a decided step carries."""
+
+    approval_id: int
+    role: str
+    comment: str | None
+    change_request_id: int | None
+    by: str
+    stand_in: bool
+
+    def event(self, cls: type[D], order: Order) -> D:
+        """The decision as an event of class ``cls``."""
+        return cls(order.id, order.no, approval_id=self.approval_id, role=self.role, comment=self.comment,
+                   change_request_id=self.change_request_id, by=self.by, stand_in=self.stand_in)
+
 
 OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVAL.value)
 
@@ -92,15 +115,10 @@ async def open_chain(
     return rows[0]
 
 
-def needed_event(order: Order, step: Approval) -> DomainEvent:
+def needed_event(order: Order, step: Approval) -> ApprovalNeeded:
     """The event that sends approval cards for one step."""
-    return DomainEvent(
-        "approval_needed",
-        order.id,
-        order.no,
-        {"approval_id": step.id, "role": step.role, "reasons": step.reasons,
-         "change_request_id": step.change_request_id},
-    )
+    return ApprovalNeeded(order.id, order.no, approval_id=step.id, role=step.role, reasons=tuple(step.reasons),
+                          change_request_id=step.change_request_id)
 
 
 async def round_steps(uow: UnitOfWork, order: Order) -> list[Approval]:
@@ -155,8 +173,8 @@ async def decide(
     step.decided_by = prov.person_id
     step.decided_at = now
     step.comment = comment
-    data = {"approval_id": step.id, "role": step.role, "comment": comment,
-            "change_request_id": step.change_request_id, "by": prov.name, "stand_in": stand_in}
+    data = Decision(approval_id=step.id, role=step.role, comment=comment, change_request_id=step.change_request_id,
+                    by=prov.name, stand_in=stand_in)
     marked = {"stand_in": step.role} if stand_in else {}
     if step.change_request_id is not None:
         from storage.services import changes  # the change module builds on this one
@@ -168,17 +186,17 @@ async def decide(
         audit(uow, prov, "reject", order, now, summary=comment or "",
               before={"state": State.PENDING_APPROVAL.value},
               after={"state": order.state, "reason": comment, **marked})
-        return [DomainEvent("rejected", order.id, order.no, data)]
+        return [data.event(Rejected, order)]
     nxt = await _activate_next(uow, order, step, now)
     if nxt is not None:
         audit(uow, prov, "approve_step", order, now, summary=step.role,
               after={"step": step.step, "next": nxt.role, **marked})
-        return [DomainEvent("step_approved", order.id, order.no, data), needed_event(order, nxt)]
+        return [data.event(StepApproved, order), needed_event(order, nxt)]
     lifecycle.set_state(order, State.CONFIRMED)
     order.confirmed_at = now
     audit(uow, prov, "approve", order, now, before={"state": State.PENDING_APPROVAL.value},
           after={"state": order.state, **marked})
-    return [DomainEvent("approved", order.id, order.no, data), *await purchasing.on_confirmed(uow, order)]
+    return [data.event(Approved, order), *await purchasing.on_confirmed(uow, order)]
 
 
 async def _activate_next(uow: UnitOfWork, order: Order, step: Approval, now: datetime) -> Approval | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,12 +11,21 @@ from sqlalchemy import select
 
 from storage import lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import (
+    ChangeApplied,
+    ChangeApproved,
+    ChangeObsolete,
+    ChangeRejected,
+    ChangeRequested,
+    Completed,
+    DomainEvent,
+    StepApproved,
+)
 from storage.models import Approval, ChangeRequest, Order, OrderVersion
 from storage.services import approvals, purchasing
 from storage.services.base import (
     CENT,
     MAX_AMOUNT,
-    DomainEvent,
     Provenance,
     Rules,
     audit,
@@ -108,14 +117,15 @@ async def request(
         prices = [(Decimal(str(ln["unit_price"])) if ln["unit_price"] is not None else None,
                    ol.floor_price) for ln, ol in zip(after["lines"], order.lines, strict=True)]
         chain = await approvals.chain_for(uow, order, rules, amount=amount, prices=prices)
-    data = {"change_request_id": cr.id, "diff": diff}
     audit(uow, prov, "change_request", order, now, before=cr.before, after=after)
     if not chain:
-        events = [DomainEvent("change_requested", order.id, order.no, {**data, "auto": True})]
+        events: list[DomainEvent] = [ChangeRequested(order.id, order.no, change_request_id=cr.id, diff=tuple(diff),
+                                                     auto=True)]
         return cr, events + await apply(uow, order, cr, prov, now)
     order.approval_round += 1
     first = await approvals.open_chain(uow, order, chain, cr, now)
-    return cr, [DomainEvent("change_requested", order.id, order.no, data), approvals.needed_event(order, first)]
+    return cr, [ChangeRequested(order.id, order.no, change_request_id=cr.id, diff=tuple(diff)),
+                approvals.needed_event(order, first)]
 
 
 async def _pending(uow: UnitOfWork, order: Order) -> ChangeRequest | None:
@@ -144,11 +154,11 @@ async def apply(
     uow.session.add(OrderVersion(order_id=order.id, version=order.version, snapshot=content_snapshot(order),
                                  change_request_id=cr.id, created_by=cr.requested_by, created_at=now))
     audit(uow, prov, "change_applied", order, now, before=cr.before, after=content_snapshot(order))
-    events = [DomainEvent("change_applied", order.id, order.no,
-                          {"change_request_id": cr.id, "diff": cr.diff, "version": order.version})]
+    events: list[DomainEvent] = [ChangeApplied(order.id, order.no, change_request_id=cr.id, diff=tuple(cr.diff),
+                                               version=order.version)]
     if lifecycle.settle(order):
         order.completed_at = now
-        events.append(DomainEvent("completed", order.id, order.no))
+        events.append(Completed(order.id, order.no))
     # more of a product reserved may leave it short
     events += await purchasing.on_confirmed(uow, order)
     return events
@@ -156,7 +166,7 @@ async def apply(
 
 async def after_decision(
     uow: UnitOfWork, order: Order, step: Approval, prov: Provenance, approve: bool, comment: str | None,
-    now: datetime, data: dict[str, Any],
+    now: datetime, data: approvals.Decision,
 ) -> list[DomainEvent]:
     """Continue a change request's chain after one step was decided."""
     cr = await uow.session.get_one(ChangeRequest, step.change_request_id)
@@ -167,18 +177,17 @@ async def after_decision(
         cr.decided_at = now
         cr.reason = comment
         audit(uow, prov, "change_rejected", order, now, summary=comment or "")
-        return [DomainEvent("change_rejected", order.id, order.no, data)]
+        return [data.event(ChangeRejected, order)]
     why = obsolete_reason(order, cr)
     if why is not None:
         # the order moved on while the change waited (shipped, paid, held, cancelled …)
         closed = await withdraw_pending(uow, order, now, why)
         step.status = "CANCELLED"
-        return [DomainEvent("change_obsolete", order.id, order.no,
-                            {**data, "why": why, "closed_approvals": sorted({*closed, step.id})})]
+        return [replace(data.event(ChangeObsolete, order), why=why, lapsed_approvals=tuple(sorted({*closed, step.id})))]
     nxt = await approvals._activate_next(uow, order, step, now)
     if nxt is not None:
-        return [DomainEvent("step_approved", order.id, order.no, data), approvals.needed_event(order, nxt)]
-    events = [DomainEvent("change_approved", order.id, order.no, data)]
+        return [data.event(StepApproved, order), approvals.needed_event(order, nxt)]
+    events: list[DomainEvent] = [data.event(ChangeApproved, order)]
     return events + await apply(uow, order, cr, prov, now)
 
 
