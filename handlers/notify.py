@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from bot.context import Context
 from bot.outbound import Mention, Message
 from handlers import cards
@@ -21,7 +19,7 @@ from handlers.texts import messages as msg
 from handlers.texts import notices
 from storage import domain_events as ev
 from storage.db import UnitOfWork
-from storage.models import Approval, ChangeRequest, Order, OutboxMessage, Person
+from storage.models import Order, Person
 from storage.services import people
 
 
@@ -100,10 +98,10 @@ async def _tell_admins(ctx: Context, uow: UnitOfWork, order: Order, event: ev.Su
 
 async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: ev.ApprovalNeeded,
                           seen: set[tuple[str, str]], key: str) -> None:
-    step = await uow.session.get_one(Approval, event.approval_id)
+    step = await uow.approvals.step_row(event.approval_id)
     change = None
     if step.change_request_id is not None:
-        cr = await uow.session.get_one(ChangeRequest, step.change_request_id)
+        cr = await uow.approvals.change(step.change_request_id)
         change = {"diff": cr.diff, "amount": cr.after["amount"]}
     card = cards.approval_card(order, step, change)
     approvers = [p for p in await people.holders_of(uow, step.role) if p.id != order.owner_id]
@@ -119,13 +117,10 @@ async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: ev
 
 async def _close_cards(ctx: Context, uow: UnitOfWork, order: Order, event: ev.OrderEvent) -> None:
     for approval_id in event.approvals_closed():
-        step = await uow.session.get_one(Approval, approval_id)
+        step = await uow.approvals.step_row(approval_id)
         outcome = notices.OUTCOMES[type(event)]
         who = ctx.person.name or ctx.person.user_id
         msg = cards.decided_card(order, step, who, outcome, ctx.now())
         key = cards.card_key(approval_id)
-        rows = await uow.session.execute(
-            select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
-            .where(OutboxMessage.card_key == key, OutboxMessage.op == "send").distinct())
-        for platform, chat_id, chat_type in rows:
+        for platform, chat_id, chat_type in await uow.approvals.card_chats(key):
             ctx.update_cards(platform, chat_id, chat_type, msg)

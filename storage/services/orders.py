@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from storage import lifecycle
+from storage import approval_chain, lifecycle
 from storage.db import UnitOfWork
 from storage.domain_events import Confirmed, Created, DomainEvent, Edited, Submitted, Withdrawn
 from storage.models import Approval, Customer, Order, OrderLine
@@ -184,10 +184,9 @@ async def submit(
 async def withdraw(uow: UnitOfWork, order: Order, prov: Provenance, now: datetime) -> list[DomainEvent]:
     """/撤回: back to DRAFT, allowed only before anyone approved."""
     lifecycle.check(order, Action.WITHDRAW, prov.actor)
-    steps = await approvals.round_steps(uow, order)
-    if any(s.status == "APPROVED" for s in steps):
-        raise lifecycle.Refused("already_approved")
-    closed = approvals.cancel_open(steps, now)
+    steps = await uow.approvals.round_steps(order)
+    approval_chain.check_withdrawable(steps)
+    closed = approval_chain.cancel_open(steps, now)
     lifecycle.set_state(order, State.DRAFT)
     audit(uow, prov, "withdraw", order, now, before={"state": State.PENDING_APPROVAL.value},
           after={"state": order.state})
@@ -196,4 +195,4 @@ async def withdraw(uow: UnitOfWork, order: Order, prov: Provenance, now: datetim
 
 def open_approvals(steps: list[Approval]) -> list[Approval]:
     """Steps still waiting for a decision."""
-    return [s for s in steps if s.status in ("PENDING", "WAITING")]
+    return approval_chain.undecided(steps)

@@ -20,7 +20,6 @@ from storage.domain_events import (
     QuoteWithdrawn,
 )
 from storage.models import Customer, Order, Person, Quote, QuoteLine
-from storage.services import approvals
 from storage.services import orders as order_svc
 from storage.services.base import (
     CENT,
@@ -97,7 +96,7 @@ async def create(uow: UnitOfWork, prov: Provenance, data: QuoteInput, origin: Or
     if any(ln.floor_price is not None and ln.unit_price < ln.floor_price for ln in quote.lines):
         warnings.append("below_floor")
     limit = data.customer.credit_limit
-    if limit is not None and await approvals.customer_exposure(uow, data.customer.id, None) + quote.amount > limit:
+    if limit is not None and await uow.approvals.customer_exposure(data.customer.id, None) + quote.amount > limit:
         warnings.append("over_credit")
     quote.warnings = warnings
     quote.status = Q.PENDING_APPROVAL.value if "below_floor" in warnings else Q.OPEN.value

@@ -32,7 +32,7 @@ async def change_state(
     closed: list[int] = []
     if order.state == State.PENDING_APPROVAL:
         # cancelling while approval is pending: the cards must close
-        closed = [a.id for a in approvals.cancel_open(await approvals.round_steps(uow, order), now)]
+        closed = await approvals.cancel_round(uow, order, now)
     if action in (Action.HOLD, Action.CLOSE, Action.CANCEL):
         # a change waiting for approval cannot apply to a held, closed or cancelled order
         closed += await changes.withdraw_pending(uow, order, now, "state")
