@@ -9,7 +9,7 @@ class. Each class says, as class attributes, what it is about and who hears of i
 - ``role_told``: every holder of this role gets it 1:1 (None: nobody);
 - ``closes_cards``: the approval cards of :meth:`OrderEvent.approvals_closed` are closed.
 
-Nothing here does I/O.
+A class that adds no field needs no ``@dataclass`` of its own. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from storage.vocab import Role, Topic
 
 
 class OwnerTold(Enum):
-    """When the order's owner hears of an event 1:1 (beyond the @mention in the order's group)."""
+    """When the order's owner hears of an event 1:1 (beyond the @mention in the order's group): never, only
+    when the order was not made in a group, or always (a handover: the group does not know the new owner)."""
 
     NEVER = "never"
-    #: only when the order was not made in a group (there the owner is @mentioned)
     OUTSIDE_GROUP = "outside_group"
-    #: always (the order was handed over: its group does not know the new owner yet)
     ALWAYS = "always"
 
 
@@ -55,7 +54,6 @@ class OrderEvent(DomainEvent):
         return ()
 
 
-# ---- drafting and submission -------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class Created(OrderEvent):
     """An order was created; ``missing`` names what it still needs before it can be submitted."""
@@ -106,7 +104,6 @@ class Withdrawn(OrderEvent):
         return self.closed_approvals
 
 
-# ---- approval steps ----------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class ApprovalNeeded(OrderEvent):
     """A step became pending: its role's holders get the approval card."""
@@ -136,14 +133,12 @@ class StepDecided(OrderEvent):
         return (self.approval_id,)
 
 
-@dataclass(frozen=True, kw_only=True)
 class StepApproved(StepDecided):
     """A step was approved and the next one is now pending."""
 
     kind: ClassVar[str] = "step_approved"
 
 
-@dataclass(frozen=True, kw_only=True)
 class Approved(StepDecided):
     """The last step was approved: the order is confirmed."""
 
@@ -151,7 +146,6 @@ class Approved(StepDecided):
     owner_told: ClassVar[OwnerTold] = OwnerTold.OUTSIDE_GROUP
 
 
-@dataclass(frozen=True, kw_only=True)
 class Rejected(StepDecided):
     """A step was rejected: the order is rejected."""
 
@@ -159,7 +153,6 @@ class Rejected(StepDecided):
     owner_told: ClassVar[OwnerTold] = OwnerTold.OUTSIDE_GROUP
 
 
-# ---- change requests ---------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class ChangeRequested(OrderEvent):
     """A change was asked for (``auto``: it needs no approval and applies at once)."""
@@ -171,7 +164,6 @@ class ChangeRequested(OrderEvent):
     auto: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
 class ChangeApproved(StepDecided):
     """The last step of a change was approved (the change applies)."""
 
@@ -179,7 +171,6 @@ class ChangeApproved(StepDecided):
     owner_told: ClassVar[OwnerTold] = OwnerTold.OUTSIDE_GROUP
 
 
-@dataclass(frozen=True, kw_only=True)
 class ChangeRejected(StepDecided):
     """A step of a change was rejected."""
 
@@ -210,8 +201,6 @@ class ChangeApplied(OrderEvent):
     version: int = 0
 
 
-# ---- fulfilment --------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
 class ProductionStarted(OrderEvent):
     """Production started."""
 
@@ -219,7 +208,6 @@ class ProductionStarted(OrderEvent):
     topic: ClassVar[Topic | None] = Topic.PRODUCTION
 
 
-@dataclass(frozen=True, kw_only=True)
 class ProductionFinished(OrderEvent):
     """Production finished: the warehouse hears of it 1:1."""
 
@@ -245,7 +233,6 @@ class Shipped(OrderEvent):
     terms: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class Signed(OrderEvent):
     """The customer signed for the goods."""
 
@@ -265,7 +252,6 @@ class Paid(OrderEvent):
     balance: Decimal
 
 
-@dataclass(frozen=True, kw_only=True)
 class Completed(OrderEvent):
     """Fully shipped and fully paid."""
 
@@ -276,17 +262,13 @@ class Completed(OrderEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ShortageFound(OrderEvent):
-    """Stock is short for what confirmed orders hold (told to 采购 by the purchasing handler).
-
-    ``items``: one row per product (sku, unit, short, on_hand, orders).
-    """
+    """Stock is short for what confirmed orders hold; ``items``: sku, unit, short, on_hand, orders per product."""
 
     kind: ClassVar[str] = "shortage"
     items: tuple[dict[str, Any], ...] = ()
     cause: str = ""
 
 
-# ---- reasoned state changes --------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class StateChanged(OrderEvent):
     """Held, resumed, closed, cancelled or reopened, with a reason (``from_state``: the state before)."""
@@ -303,7 +285,6 @@ class StateChanged(OrderEvent):
         return self.closed_approvals
 
 
-@dataclass(frozen=True, kw_only=True)
 class Held(StateChanged):
     """Put on hold."""
 
@@ -311,14 +292,12 @@ class Held(StateChanged):
     closes_cards: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, kw_only=True)
 class Resumed(StateChanged):
     """Resumed after a hold."""
 
     kind: ClassVar[str] = "resumed"
 
 
-@dataclass(frozen=True, kw_only=True)
 class Closed(StateChanged):
     """Closed early (the balance is written off)."""
 
@@ -326,7 +305,6 @@ class Closed(StateChanged):
     closes_cards: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, kw_only=True)
 class Cancelled(StateChanged):
     """Cancelled."""
 
@@ -334,14 +312,12 @@ class Cancelled(StateChanged):
     closes_cards: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, kw_only=True)
 class Reopened(StateChanged):
     """Reopened by an admin."""
 
     kind: ClassVar[str] = "reopened"
 
 
-# ---- after-sales and staff ---------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class TicketOpened(OrderEvent):
     """An after-sales ticket was opened."""
@@ -372,7 +348,6 @@ class Reassigned(OrderEvent):
     successor: str
 
 
-# ---- quotations --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QuoteEvent(DomainEvent):
     """An event about one quotation."""
@@ -380,14 +355,12 @@ class QuoteEvent(DomainEvent):
     quote_id: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class QuoteCreated(QuoteEvent):
     """A quotation was made."""
 
     kind: ClassVar[str] = "quote_created"
 
 
-@dataclass(frozen=True, kw_only=True)
 class QuoteApprovalNeeded(QuoteEvent):
     """A quotation below floor price waits for a 主管."""
 
@@ -402,14 +375,12 @@ class QuoteDecided(QuoteEvent):
     by: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
 class QuoteApproved(QuoteDecided):
     """The quotation may be sent."""
 
     kind: ClassVar[str] = "quote_approved"
 
 
-@dataclass(frozen=True, kw_only=True)
 class QuoteRejected(QuoteDecided):
     """The quotation was turned down."""
 
