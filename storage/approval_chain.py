@@ -1,4 +1,4 @@
-"""The approval chain: pure, table-driven, and the only writer of approval step and change request statuses.
+"""The approval chain: pure, table-driven, and the only place that moves approval steps and change requests.
 
 An order's submission or a change request opens a *round* of steps (``lifecycle.approval_chain``
 says which roles); the first step is PENDING, the rest WAITING. A decision moves the pending
@@ -9,7 +9,9 @@ event of each outcome. Who may decide: the holder of the step's role, never the 
 and an admin standing in when nobody else holds the role (:func:`stands_in`).
 
 Nothing here does I/O (like ``storage/lifecycle.py``): services load the rows and the holders of
-a role, ask here, write the audit event and return the events.
+a role, ask here, write the audit event and return the events. New rows start in
+:func:`opening_status` (a change request: PENDING); after that only :func:`move` and
+:func:`move_change` assign a status.
 """
 
 from __future__ import annotations
