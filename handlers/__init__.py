@@ -11,7 +11,7 @@ from bot.routing import Router
 
 def routers() -> tuple[Router, ...]:
     """Every router, in help order."""
-    from handlers import approvals, board, fulfilment, info, manage, orders, purchasing, quotes, reports, staff
+    from handlers import approval_commands, board, fulfilment, info, manage, orders, purchasing, quotes, reports, staff
 
-    return (orders.router, approvals.router, fulfilment.router, manage.router, info.router, reports.router,
+    return (orders.router, approval_commands.router, fulfilment.router, manage.router, info.router, reports.router,
             board.router, staff.router, quotes.router, purchasing.router)

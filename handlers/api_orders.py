@@ -38,6 +38,7 @@ from handlers.notify import dispatch_events
 from handlers.texts import api_orders as t
 from handlers.texts import orders as ot
 from storage.db import Database
+from storage.domain_events import Submitted
 from storage.models import Order, Person
 from storage.services import orders as svc
 from storage.vocab import Role
@@ -286,5 +287,5 @@ async def _store(dispatcher: Dispatcher, owner: PersonInfo, ref: str | None, fie
         await uow.session.flush()
         await dispatch_events(ctx, uow, order, events)
         ctx.reply(t.via_api(ref) + "\n" + ot.created(order, resolved.new_customer, resolved.free_lines, None,
-                                                      next((e.data for e in events if e.kind == "submitted"), None)))
+                                                      next((e for e in events if isinstance(e, Submitted)), None)))
         return order.no

@@ -8,8 +8,8 @@ from bot.context import Context
 from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
 from storage.db import UnitOfWork
+from storage.domain_events import DomainEvent
 from storage.models import Order
-from storage.services.base import DomainEvent
 
 Act = Callable[[UnitOfWork, Order], Awaitable[list[DomainEvent]]]
 Reply = Callable[[Order, list[DomainEvent]], str]

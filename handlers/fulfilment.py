@@ -19,6 +19,7 @@ from handlers.texts import quotes as qt
 from handlers.texts.help import of as help_of
 from handlers.texts.replies import candidates
 from storage import lifecycle
+from storage.domain_events import Shipped
 from storage.models import OrderLine
 from storage.services import fulfilment as svc
 from storage.vocab import Role
@@ -85,7 +86,7 @@ async def _ship(ctx: Context, cmd: CommandText, loaded: list[int]) -> None:
         await dispatch_events(ctx, uow, order, events)
         reply = (msg.shipped(order.no, shipment.seq, shipment.amount, parsed.carrier, parsed.tracking_no)
                  + "\n" + ot.progress_line(order, ctx.today()))
-        if any(e.data.get("unpaid_prepay") for e in events):
+        if any(isinstance(e, Shipped) and e.unpaid_prepay for e in events):
             reply += "\n" + msg.shipped_unpaid(order.no, order.payment_terms or "")
         ctx.reply(reply)
 

@@ -17,9 +17,10 @@ from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
 from storage import lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import DomainEvent, TicketOpened, TicketResolved
 from storage.models import ChangeRequest, Customer, Order, Product, Reminder, Ticket
 from storage.services import approvals, catalog, purchasing
-from storage.services.base import DomainEvent, audit, money, next_number
+from storage.services.base import audit, money, next_number
 from storage.vocab import ACTION_COMMANDS, Action, Role
 
 router = Router("info")
@@ -185,8 +186,8 @@ async def after_sales(ctx: Context, cmd: CommandText) -> None:
                             opened_by=ctx.person.id, created_at=ctx.now())
             uow.session.add(ticket)
             audit(uow, ctx.prov, "ticket_open", order, ctx.now(), summary=f"T{ticket.no} {parsed.text}")
-            await dispatch_events(ctx, uow, order, [DomainEvent("ticket_opened", order.id, order.no,
-                                                                {"ticket_no": ticket.no, "text": parsed.text})])
+            await dispatch_events(ctx, uow, order, [TicketOpened(order.id, order.no, ticket_no=ticket.no,
+                                                                 text=parsed.text)])
             ctx.reply(msg.ticket_opened(order.no, ticket.no, parsed.text))
             return
         if Role.SERVICE not in ctx.person.roles:
@@ -198,10 +199,10 @@ async def after_sales(ctx: Context, cmd: CommandText) -> None:
         order = await load_order(uow, (await uow.session.get_one(Order, ticket_row.order_id)).no)
         ticket_row.status = "RESOLVED" if parsed.status == args.TICKET_RESOLVED else "IN_PROGRESS"
         ticket_row.note = parsed.note
-        events = []
+        events: list[DomainEvent] = []
         if ticket_row.status == "RESOLVED":
             ticket_row.resolved_at = ctx.now()
-            events.append(DomainEvent("ticket_resolved", order.id, order.no, {"ticket_no": ticket_row.no}))
+            events.append(TicketResolved(order.id, order.no, ticket_no=ticket_row.no))
         audit(uow, ctx.prov, "ticket_update", order, ctx.now(), summary=f"T{ticket_row.no} {parsed.status}")
         with refusing(order.no):
             await dispatch_events(ctx, uow, order, events)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from bot.commands import CommandText
@@ -19,10 +17,10 @@ from handlers.texts import messages as msg
 from handlers.texts import orders as ot
 from handlers.texts.help import of as help_of
 from handlers.texts.replies import candidates
+from storage.domain_events import ChangeApplied, DomainEvent, Submitted
 from storage.models import AuditEvent, Order, OrderLine
 from storage.services import catalog, changes
 from storage.services import orders as svc
-from storage.services.base import DomainEvent
 from storage.vocab import Role
 
 router = Router("orders")
@@ -83,7 +81,7 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
         with refusing(no):
             cr, events = await changes.request(uow, order, ctx.prov, data, ctx.rules, ctx.now())
         await dispatch_events(ctx, uow, order, events)
-        applied = any(e.kind == "change_applied" for e in events)
+        applied = any(isinstance(e, ChangeApplied) for e in events)
         ctx.reply(msg.change_head(no, applied, order.version) + "\n" + ot.diff_text(cr.diff if cr else []))
 
 
@@ -104,9 +102,9 @@ async def show_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(f"{card}\n{short}" if short else card)
 
 
-def submitted(events: list[DomainEvent]) -> dict[str, Any] | None:
+def submitted(events: list[DomainEvent]) -> Submitted | None:
     """The data of the submission among ``events`` (approval steps, reasons, vacant roles), if any."""
-    return next((e.data for e in events if e.kind == "submitted"), None)
+    return next((e for e in events if isinstance(e, Submitted)), None)
 
 
 def _ref(cmd: CommandText) -> int:

@@ -16,11 +16,12 @@ from handlers.common import parse_args
 from handlers.texts import quotes as qt
 from handlers.texts import replies as t
 from storage.db import UnitOfWork
+from storage.domain_events import ShortageFound
 from storage.lifecycle import Refused
 from storage.models import Order, OutboxMessage, Person, Purchase
 from storage.services import catalog, people
 from storage.services import purchasing as svc
-from storage.services.base import DomainEvent, order_by_no
+from storage.services.base import order_by_no
 from storage.vocab import Role
 
 router = Router("purchasing")
@@ -83,9 +84,9 @@ async def arrival_cmd(ctx: Context, cmd: CommandText) -> None:
                              [w.order_no for w in arrival.served]))
 
 
-async def shortage_notice(ctx: Context, uow: UnitOfWork, event: DomainEvent) -> None:
+async def shortage_notice(ctx: Context, uow: UnitOfWork, event: ShortageFound) -> None:
     """One merged notice per shortage event to every 采购 holder (sent once per shortage state)."""
-    items = event.data.get("items") or []
+    items = list(event.items)
     if not items:
         return
     state = ";".join(f"{i['sku']}={i['short']}:{','.join(map(str, i['orders']))}" for i in items)

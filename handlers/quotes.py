@@ -22,12 +22,12 @@ from handlers.orders import submitted
 from handlers.texts import orders as ot
 from handlers.texts import quotes as qt
 from handlers.texts import replies as t
+from storage import domain_events as ev
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
 from storage.models import Order, OutboxMessage, Person, Quote
 from storage.services import people
 from storage.services import quotes as svc
-from storage.services.base import DomainEvent
 from storage.services.orders import Origin
 from storage.vocab import Role
 
@@ -193,27 +193,26 @@ async def withdraw(ctx: Context, cmd: CommandText) -> None:
 
 
 # ---- notifications ------------------------------------------------------------------------------
-async def quote_events(ctx: Context, uow: UnitOfWork, quote: Quote, events: list[DomainEvent]) -> None:
+async def quote_events(ctx: Context, uow: UnitOfWork, quote: Quote, events: list[ev.DomainEvent]) -> None:
     """Approval cards to every 主管, card updates after a decision, and the owner told 1:1."""
     for event in events:
-        if event.kind == "quote_approval_needed":
+        if isinstance(event, ev.QuoteApprovalNeeded):
             await _approval_cards(ctx, uow, quote)
-        elif event.kind in ("quote_approved", "quote_rejected") or (
-                event.kind == "quote_withdrawn" and event.data.get("was") == "PENDING_APPROVAL"):
-            await _close_cards(ctx, uow, quote, event.kind == "quote_approved")
-        if event.kind in ("quote_approved", "quote_rejected") and quote.owner_id != ctx.person.id:
+        elif isinstance(event, ev.QuoteDecided) or (
+                isinstance(event, ev.QuoteWithdrawn) and event.was == "PENDING_APPROVAL"):
+            await _close_cards(ctx, uow, quote, isinstance(event, ev.QuoteApproved))
+        if isinstance(event, ev.QuoteDecided) and quote.owner_id != ctx.person.id:
             owner = quote.owner
-            text = qt.quote_decided_notice(quote.no, event.kind == "quote_approved", ctx.person.name,
-                                           event.data.get("comment"))
+            text = qt.quote_decided_notice(quote.no, isinstance(event, ev.QuoteApproved), ctx.person.name,
+                                           event.comment)
             ctx.send(owner.platform, owner.user_id, "single", Message.plain(text),
                      event_key=f"{event.kind}:Q{quote.no}:{ctx.inbound.event_id}")
 
 
-def sheet_due(ctx: Context, quote: Quote, events: list[DomainEvent]) -> bool:
+def sheet_due(ctx: Context, quote: Quote, events: list[ev.DomainEvent]) -> bool:
     """Whether the quote just became sendable, so its sheet link goes to the owner."""
-    kinds = {e.kind for e in events}
-    return ctx.dispatcher.quote_link is not None and quote.status == "OPEN" and bool(
-        kinds & {"quote_created", "quote_approved"})
+    return ctx.dispatcher.quote_link is not None and quote.status == "OPEN" and any(
+        isinstance(e, ev.QuoteCreated | ev.QuoteApproved) for e in events)
 
 
 async def send_sheet(ctx: Context, no: int, customer: str, valid_until: date, owner: Person) -> None:

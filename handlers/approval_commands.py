@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
-
 from bot.commands import CommandText
 from bot.context import Context
 from bot.errors import InputError, UserError
@@ -18,13 +16,12 @@ from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
 from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
+from storage import domain_events as ev
 from storage.db import UnitOfWork
-from storage.models import Approval, Order, Prompt, SentCard
-from storage.services import approvals as svc
-from storage.vocab import Role
+from storage.services import approvals, decisions
+from storage.vocab import ApprovalStatus, Role
 
 router = Router("approvals")
-REASON_PROMPT = "reject_reason"
 
 
 async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve: bool,
@@ -33,33 +30,31 @@ async def _decide(ctx: Context, no: int | None, approval_id: int | None, approve
         if approval_id is not None:
             # Lock the order first, then read the step: a step read before the lock may be stale
             # (a concurrent press on another copy decided it while we waited).
-            no_of_step = (await uow.session.execute(
-                select(Order.no).join(Approval, Approval.order_id == Order.id).where(Approval.id == approval_id)
-            )).scalar_one_or_none()
+            no_of_step = await uow.approvals.order_no_of_step(approval_id)
             if no_of_step is None:
                 raise UserError(t.bad_action())
             order = await load_order(uow, no_of_step)
-            step = await svc.approval_by_id(uow, approval_id)
+            step = await uow.approvals.step(approval_id)
             assert step is not None
         else:
             assert no is not None
             order = await load_order(uow, no)
-            found = await svc.pending_step(uow, order)
+            found = await approvals.pending_step(uow, order)
             if found is None:
                 raise UserError(msg.no_pending_step(no, order.state))
             step = found
         with refusing(order.no):
-            events = await svc.decide(uow, order, step, ctx.prov, approve, comment, ctx.now())
+            events = await decisions.decide(uow, order, step, ctx.prov, approve, comment, ctx.now())
         # any decision ends a pending "reply with the reason" question of this person
-        await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id))
+        await uow.approvals.drop_prompts(ctx.person.id)
         await _keep_clicked_copy(ctx, uow, step.id)
-        lapsed = next((e for e in events if e.kind == "change_obsolete"), None)
+        lapsed = next((e for e in events if isinstance(e, ev.ChangeObsolete)), None)
         if lapsed is not None:
-            ctx.reply(msg.change_lapsed(order.no, str(lapsed.data["why"])))
+            ctx.reply(msg.change_lapsed(order.no, lapsed.why))
         else:
-            waiting = next((e.data["role"] for e in events if e.kind == "approval_needed"), None)
-            ctx.reply(msg.decided(order.no, approve, comment, order.state, waiting,
-                                  step.role if any(e.data.get("stand_in") for e in events) else None))
+            waiting = next((e.role for e in events if isinstance(e, ev.ApprovalNeeded)), None)
+            stand_in = any(isinstance(e, ev.StepDecided) and e.stand_in for e in events)
+            ctx.reply(msg.decided(order.no, approve, comment, order.state, waiting, step.role if stand_in else None))
         # after the reply: a warning that the next step has nobody reads as its follow-up
         await dispatch_events(ctx, uow, order, events)
 
@@ -87,17 +82,14 @@ async def approval_pressed(ctx: Context, data: ApprovalAction) -> None:
         return
     # Ask for the reason; the next plain message in this chat answers it.
     async with ctx.uow() as uow:
-        step = await uow.session.get(Approval, data.approval_id)
+        step = await uow.approvals.step(data.approval_id, fresh=False)
         if step is None:
             raise UserError(t.bad_action())
-        order = await uow.session.get_one(Order, step.order_id)
-        if step.status != "PENDING":
+        order = await uow.approvals.order_of(step)
+        if step.status != ApprovalStatus.PENDING:
             raise UserError(t.refused("stale", {"state": order.state}, order.no))
         await _keep_clicked_copy(ctx, uow, step.id)
-        await uow.session.execute(delete(Prompt).where(Prompt.person_id == ctx.person.id,
-                                                       Prompt.chat_id == ctx.chat.chat_id))
-        uow.session.add(Prompt(person_id=ctx.person.id, chat_id=ctx.chat.chat_id, kind=REASON_PROMPT,
-                               data={"approval_id": step.id}, expires_at=ctx.now() + timedelta(minutes=10)))
+        await uow.approvals.ask_reason(ctx.person.id, ctx.chat.chat_id, step.id, ctx.now() + timedelta(minutes=10))
         ctx.reply(msg.ask_reject_reason(order.no))
 
 
@@ -107,26 +99,18 @@ async def _keep_clicked_copy(ctx: Context, uow: UnitOfWork, approval_id: int) ->
     inbound = ctx.inbound
     if not isinstance(inbound, CardAction) or not inbound.card_ref:
         return
-    await uow.session.execute(
-        update(SentCard)
-        .where(SentCard.card_key == card_key(approval_id), SentCard.platform == ctx.chat.platform,
-               SentCard.chat_id == ctx.chat.chat_id)
-        .values(ref=dict(inbound.card_ref)))
+    await uow.approvals.keep_card_ref(card_key(approval_id), ctx.chat.platform, ctx.chat.chat_id, inbound.card_ref)
 
 
 @router.fallback
 async def reason_answer(ctx: Context) -> bool:
     """Plain text from someone the bot asked for a reject reason."""
     async with ctx.uow() as uow:
-        prompt = (await uow.session.execute(select(Prompt).where(
-            Prompt.person_id == ctx.person.id, Prompt.chat_id == ctx.chat.chat_id))).scalar_one_or_none()
-        if prompt is None:
-            return False
-        await uow.session.delete(prompt)
-        if prompt.expires_at < ctx.now() or prompt.kind != REASON_PROMPT:
-            return False
+        approval_id = await uow.approvals.take_reason_prompt(ctx.person.id, ctx.chat.chat_id, ctx.now())
+    if approval_id is None:
+        return False
     text = getattr(ctx.inbound, "text", "").strip()
     if not text:
         return False
-    await _decide(ctx, None, int(prompt.data["approval_id"]), False, text)
+    await _decide(ctx, None, approval_id, False, text)
     return True
