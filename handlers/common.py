@@ -7,17 +7,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import select
-
 from bot.errors import InputError, NotFound, UserError
 from handlers import args
 from handlers.args import LineArg, OrderFields
 from handlers.texts import replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
-from storage.models import Customer, Order, Product
+from storage.models import Customer, Order
 from storage.services import catalog
-from storage.services.base import order_by_no
 from storage.services.orders import LineInput, OrderInput
 
 T = TypeVar("T")
@@ -25,8 +22,7 @@ T = TypeVar("T")
 
 async def catalogue_units(uow: UnitOfWork) -> list[str]:
     """The units the product catalogue uses (``块``, ``樘`` …), so that quantities may be written in them."""
-    rows = await uow.session.execute(select(Product.unit).where(Product.unit.is_not(None)).distinct())
-    return [unit for unit in rows.scalars() if unit]
+    return await uow.catalog.units()
 
 
 async def parse_args(uow: UnitOfWork, parse: Callable[[], T]) -> T:
@@ -50,7 +46,7 @@ def refusing(no: int | None) -> Iterator[None]:
 
 async def load_order(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order:
     """The order #no (row-locked for this transaction), or a NotFound reply."""
-    order = await order_by_no(uow, no, lock=lock)
+    order = await uow.orders.by_no(no, lock=lock)
     if order is None:
         raise NotFound(t.order_not_found(no))
     return order

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from bot.commands import CommandText
 from bot.context import Context
 from bot.errors import InputError, UserError
@@ -17,9 +15,9 @@ from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
 from storage import lifecycle
 from storage.db import UnitOfWork
-from storage.models import ChangeRequest, Customer, Order, Product, Reminder, Ticket
+from storage.models import Order
 from storage.services import approvals, catalog, purchasing
-from storage.services.base import DomainEvent, audit, money, next_number
+from storage.services.base import DomainEvent, audit, next_number
 from storage.vocab import ACTION_COMMANDS, Action, Role
 
 router = Router("info")
@@ -59,8 +57,7 @@ async def _really_allowed(uow: UnitOfWork, order: Order, ctx: Context) -> list[A
     if stand_in:  # an admin may decide a step whose role nobody holds
         allowed += [a for a in (Action.APPROVE, Action.REJECT) if a not in allowed]
     may_decide = step is not None and order.owner_id != ctx.person.id and (step.role in ctx.person.roles or stand_in)
-    waiting_change = (await uow.session.execute(select(ChangeRequest.id).where(
-        ChangeRequest.order_id == order.id, ChangeRequest.status == "PENDING"))).first() is not None
+    waiting_change = await uow.orders.has_pending_change(order)
     return [a for a in allowed
             if (a not in (Action.APPROVE, Action.REJECT) or may_decide)
             and (a is not Action.CHANGE or not waiting_change)]
@@ -101,7 +98,7 @@ async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
     async with ctx.uow() as uow:
         name = cmd.args.strip()
         if not name:
-            rows = list((await uow.session.execute(select(Customer).order_by(Customer.name).limit(30))).scalars())
+            rows = await uow.catalog.customers(limit=30)
             ctx.reply(msg.customer_list([c.name for c in rows]))
             return
         match = await catalog.match_customer(uow, name)
@@ -110,12 +107,9 @@ async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
         if match.found is None:
             raise UserError(msg.customer_unknown(name))
         c = match.found
-        open_q = select(func.count(Order.id), func.coalesce(func.sum(Order.amount - Order.paid_amount
-                                                                      - Order.written_off), 0)).where(
-            Order.customer_id == c.id, Order.state.in_(("CONFIRMED", "ON_HOLD", "PENDING_APPROVAL")))
-        count, balance = (await uow.session.execute(open_q)).one()
+        count, balance = await uow.orders.open_balance(c.id)
         ctx.reply(msg.customer_card(c.name, c.contact, c.phone, c.address, c.payment_terms, c.credit_limit,
-                                    int(count), money(balance)))
+                                    count, balance))
 
 
 @router.command("库存", aliases=("stock",), read_only=True, **help_of("库存"))
@@ -127,7 +121,7 @@ async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
                 raise UserError(t.candidates("product", cmd.args.strip(), [p.sku for p in match.candidates]))
             rows = [match.found] if match.found else []
         else:
-            rows = list((await uow.session.execute(select(Product).order_by(Product.sku).limit(30))).scalars())
+            rows = await uow.catalog.products(limit=30)
         products = [p for p in rows if p is not None]
         if not products:
             raise UserError(msg.no_products())
@@ -143,10 +137,7 @@ async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
         # exact SKU or name only: "/入库 A1 7" must not add to A100
         found = await catalog.exact_product(uow, product_text)
         created = found is None
-        product = found or Product(sku=product_text, name="", stock=qty * 0, track_stock=True)
-        if created:
-            uow.session.add(product)
-            await uow.session.flush()
+        product = found or await uow.catalog.add_product(product_text)
         stock = await catalog.stock_in(uow, product, qty, ctx.person.id, ctx.now())
         audit(uow, ctx.prov, "stock_in", None, ctx.now(), summary=product.sku,
               after={"sku": product.sku, "qty": qty, "stock": stock})
@@ -166,8 +157,8 @@ async def remind_cmd(ctx: Context, cmd: CommandText) -> None:
         if parsed.order_no is not None:
             order = await load_order(uow, parsed.order_no, lock=False)
             target, order_id = order.owner_id, order.id
-        uow.session.add(Reminder(kind="custom", due_at=parsed.when, person_id=target, order_id=order_id,
-                                 text=parsed.text, created_by=ctx.person.id, created_at=ctx.now()))
+        uow.activity.add_reminder(target, parsed.when, parsed.text, order_id=order_id, created_by=ctx.person.id,
+                                  now=ctx.now())
         ctx.reply(msg.reminder_set(parsed.when.astimezone(ctx.settings.tz), parsed.order_no,
                                    target == ctx.person.id, parsed.text))
 
@@ -181,9 +172,8 @@ async def after_sales(ctx: Context, cmd: CommandText) -> None:
     async with ctx.uow() as uow:
         if isinstance(parsed, args.TicketOpen):
             order = await load_order(uow, parsed.order_no)
-            ticket = Ticket(no=await next_number(uow, "ticket"), order_id=order.id, text=parsed.text,
-                            opened_by=ctx.person.id, created_at=ctx.now())
-            uow.session.add(ticket)
+            ticket = uow.activity.open_ticket(await next_number(uow, "ticket"), order, parsed.text, ctx.person.id,
+                                              ctx.now())
             audit(uow, ctx.prov, "ticket_open", order, ctx.now(), summary=f"T{ticket.no} {parsed.text}")
             await dispatch_events(ctx, uow, order, [DomainEvent("ticket_opened", order.id, order.no,
                                                                 {"ticket_no": ticket.no, "text": parsed.text})])
@@ -191,11 +181,10 @@ async def after_sales(ctx: Context, cmd: CommandText) -> None:
             return
         if Role.SERVICE not in ctx.person.roles:
             raise UserError(msg.ticket_forbidden())
-        found = await uow.session.execute(select(Ticket).where(Ticket.no == parsed.ticket_no))
-        ticket_row = found.scalar_one_or_none()
+        ticket_row = await uow.activity.ticket_by_no(parsed.ticket_no)
         if ticket_row is None:
             raise UserError(msg.ticket_unknown(parsed.ticket_no))
-        order = await load_order(uow, (await uow.session.get_one(Order, ticket_row.order_id)).no)
+        order = await load_order(uow, (await uow.orders.by_id(ticket_row.order_id)).no)
         ticket_row.status = "RESOLVED" if parsed.status == args.TICKET_RESOLVED else "IN_PROGRESS"
         ticket_row.note = parsed.note
         events = []

@@ -14,7 +14,6 @@ from handlers.texts import messages as msg
 from handlers.texts import replies as t
 from handlers.texts.help import of as help_of
 from storage import lifecycle
-from storage.models import FollowUp
 from storage.services import people
 from storage.services.base import audit
 from storage.services.states import change_state
@@ -69,7 +68,7 @@ async def follow_up(ctx: Context, cmd: CommandText) -> None:
             lifecycle.check(order, Action.FOLLOW_UP, ctx.prov.actor)
         except lifecycle.Refused as exc:
             raise UserError(t.refused(exc.code, exc.params, no)) from exc
-        uow.session.add(FollowUp(order_id=order.id, author_id=ctx.person.id, text=text, created_at=ctx.now()))
+        uow.orders.add_follow_up(order, ctx.person.id, text, ctx.now())
         audit(uow, ctx.prov, "follow_up", order, ctx.now(), summary=text)
         ctx.reply(msg.followed_up(no, text))
 

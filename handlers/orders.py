@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.commands import CommandText
 from bot.context import Context
 from bot.errors import InputError, UserError
@@ -19,11 +17,12 @@ from handlers.texts import messages as msg
 from handlers.texts import orders as ot
 from handlers.texts.help import of as help_of
 from handlers.texts.replies import candidates
-from storage.models import AuditEvent, Order, OrderLine
+from storage.models import Order
+from storage.repos.orders import OrderSearch
 from storage.services import catalog, changes
 from storage.services import orders as svc
 from storage.services.base import DomainEvent
-from storage.vocab import Role
+from storage.vocab import Role, State
 
 router = Router("orders")
 
@@ -96,10 +95,8 @@ async def show_order(ctx: Context, cmd: CommandText) -> None:
     no = _ref(cmd)
     async with ctx.uow() as uow:
         order = await load_order(uow, no, lock=False)
-        history = list((await uow.session.execute(
-            select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id.desc()).limit(6)
-        )).scalars())
-        card = ot.order_card(order, ctx.today(), list(reversed(history)), ctx.settings.tz)
+        history = await uow.orders.history(order, last=6)
+        card = ot.order_card(order, ctx.today(), history, ctx.settings.tz)
         short = await order_card_shortage(uow, order)
         ctx.reply(f"{card}\n{short}" if short else card)
 
@@ -120,25 +117,22 @@ async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
     """Orders for /订单, newest first."""
     from datetime import timedelta
 
-    stmt = select(Order).order_by(Order.id.desc()).limit(15)
     today = ctx.today()
+    search = OrderSearch()
     if flt.kind == "mine":
-        stmt = stmt.where(Order.owner_id == ctx.person.id)
+        search = OrderSearch(owner_id=ctx.person.id)
     elif flt.kind == "pending":
-        stmt = stmt.where(Order.state == "PENDING_APPROVAL")
+        search = OrderSearch(state=State.PENDING_APPROVAL)
     elif flt.kind == "overdue":
-        unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
-        stmt = stmt.where(Order.state == "CONFIRMED", Order.due_date < today, Order.id.in_(unshipped))
+        search = OrderSearch(overdue_on=today)
     elif flt.kind == "week":
         start = today - timedelta(days=today.weekday())
-        stmt = stmt.where(Order.due_date >= start, Order.due_date <= start + timedelta(days=6))
+        search = OrderSearch(due_from=start, due_to=start + timedelta(days=6))
     async with ctx.uow() as uow:
         if flt.kind == "customer" and flt.customer:
             match = await catalog.match_customer(uow, flt.customer)
-            ids = [match.found.id] if match.found else [c.id for c in match.candidates]
-            stmt = stmt.where(Order.customer_id.in_(ids))
-        rows = list((await uow.session.execute(stmt)).scalars())
-    return rows
+            search = OrderSearch(customer_ids=[match.found.id] if match.found else [c.id for c in match.candidates])
+        return await uow.orders.search(search, limit=15)
 
 
 @router.command("订单", aliases=("orders", "list"), read_only=True, **help_of("订单"))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import case, select
-
 from bot.commands import CommandText
 from bot.context import Context
 from bot.errors import NotFound, UserError
@@ -17,10 +15,10 @@ from handlers.texts import quotes as qt
 from handlers.texts import replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
-from storage.models import Order, OutboxMessage, Person, Purchase
+from storage.models import Order
 from storage.services import catalog, people
 from storage.services import purchasing as svc
-from storage.services.base import DomainEvent, order_by_no
+from storage.services.base import DomainEvent
 from storage.vocab import Role
 
 router = Router("purchasing")
@@ -36,9 +34,7 @@ def _refused(exc: Refused) -> UserError:
 async def purchase_cmd(ctx: Context, cmd: CommandText) -> None:
     if qargs.is_list(cmd.args):
         async with ctx.uow() as uow:
-            stmt = (select(Purchase).order_by(case((Purchase.status == "OPEN", 0), else_=1), Purchase.id.desc())
-                    .limit(LIST_LIMIT))
-            rows = list((await uow.session.execute(stmt)).scalars())
+            rows = await uow.quotes.purchases(LIST_LIMIT)
             ctx.reply(qt.purchase_list([qt.purchase_row(p, ctx.today()) for p in rows]))
         return
     if Role.PURCHASING not in ctx.person.roles:
@@ -73,7 +69,7 @@ async def arrival_cmd(ctx: Context, cmd: CommandText) -> None:
             raise _refused(exc) from exc
         sku = purchase.product.sku
         for waiting in arrival.served:
-            owner = await uow.session.get_one(Person, waiting.owner_id)
+            owner = await uow.people.by_id(waiting.owner_id)
             if owner.id == ctx.person.id:
                 continue
             ctx.send(owner.platform, owner.user_id, "single",
@@ -92,17 +88,15 @@ async def shortage_notice(ctx: Context, uow: UnitOfWork, event: DomainEvent) -> 
     key = "shortage:" + hashlib.sha256(state.encode()).hexdigest()[:40]
     text = qt.shortage_notice(items)
     for person in await people.holders_of(uow, Role.PURCHASING):
-        told = (await uow.session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.event_key == key, OutboxMessage.platform == person.platform,
-            OutboxMessage.chat_id == person.user_id).limit(1))).first()
-        if told is None:  # the same shortage (a retried shipment) is told once
+        # the same shortage (a retried shipment) is told once
+        if not await uow.activity.already_sent(key, person.platform, person.user_id):
             ctx.send(person.platform, person.user_id, "single", Message.plain(text), event_key=key)
 
 
 async def after_stock_refusal(ctx: Context, order_no: int) -> bool:
     """A shipment was refused for stock: tell 采购 what is short (nothing else changes); True if told."""
     async with ctx.uow() as uow:
-        order = await order_by_no(uow, order_no, lock=False)
+        order = await uow.orders.by_no(order_no, lock=False)
         if order is None or not await people.holders_of(uow, Role.PURCHASING):
             return False
         event = svc.shortage_event(order, await svc.shortages(uow, svc.catalogue_ids(order), lock=False), "ship")

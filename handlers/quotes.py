@@ -7,8 +7,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-
 from bot.commands import CommandText
 from bot.context import Context
 from bot.errors import InputError, NotFound, UserError
@@ -24,7 +22,7 @@ from handlers.texts import quotes as qt
 from handlers.texts import replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
-from storage.models import Order, OutboxMessage, Person, Quote
+from storage.models import Person, Quote
 from storage.services import people
 from storage.services import quotes as svc
 from storage.services.base import DomainEvent
@@ -98,11 +96,9 @@ async def quote_cmd(ctx: Context, cmd: CommandText) -> None:
 
 
 async def _list(ctx: Context) -> None:
-    stmt = select(Quote).order_by(Quote.id.desc()).limit(LIST_LIMIT)
-    if Role.MANAGER not in ctx.person.roles and Role.BOSS not in ctx.person.roles:
-        stmt = stmt.where(Quote.owner_id == ctx.person.id)
+    sees_all = Role.MANAGER in ctx.person.roles or Role.BOSS in ctx.person.roles
     async with ctx.uow() as uow:
-        rows = list((await uow.session.execute(stmt)).scalars())
+        rows = await uow.quotes.latest(LIST_LIMIT, owner_id=None if sees_all else ctx.person.id)
     ctx.reply(qt.quote_list([qt.quote_head(q, ctx.today()) for q in rows]))
 
 
@@ -115,7 +111,7 @@ async def _show_or_decide(ctx: Context, cmd: CommandText) -> None:
     if decision is None:
         async with ctx.uow() as uow:
             quote = await load_quote(uow, no, lock=False)
-            order_no = (await uow.session.get_one(Order, quote.order_id)).no if quote.order_id else None
+            order_no = (await uow.orders.by_id(quote.order_id)).no if quote.order_id else None
             ctx.reply(qt.quote_card_text(quote, ctx.today(), order_no))
         return
     _, approve, reason = decision
@@ -128,7 +124,7 @@ async def decide(ctx: Context, no: int | None, quote_id: int | None, approve: bo
     """A 主管's decision on a below-floor quote, from the card or the text command."""
     async with ctx.uow() as uow:
         if quote_id is not None:
-            found = (await uow.session.execute(select(Quote.no).where(Quote.id == quote_id))).scalar_one_or_none()
+            found = await uow.quotes.no_of(quote_id)
             if found is None:
                 raise UserError(t.bad_action())
             no = found
@@ -246,8 +242,5 @@ async def _close_cards(ctx: Context, uow: UnitOfWork, quote: Quote, approve: boo
     title, body = qt.decided_card(quote, ctx.person.name or ctx.person.user_id, approve)
     closed = Message(kind="card", text=f"{title}\n{body}", card=Card(title=title, body=body, closed=True),
                      card_key=card_key(quote.id))
-    rows = await uow.session.execute(
-        select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
-        .where(OutboxMessage.card_key == card_key(quote.id), OutboxMessage.op == "send").distinct())
-    for platform, chat_id, chat_type in rows:
+    for platform, chat_id, chat_type in await uow.activity.card_chats(card_key(quote.id)):
         ctx.update_cards(platform, chat_id, chat_type, closed)
