@@ -114,8 +114,6 @@ async def unsubscribe(ctx: Context, cmd: CommandText) -> None:
 
 
 async def _subscriptions(ctx: Context, cmd: CommandText, add: bool) -> None:
-    from storage.models import ChatSubscription
-
     try:
         topics = args.parse_topics(cmd.args)
     except args.ArgError as err:
@@ -123,13 +121,7 @@ async def _subscriptions(ctx: Context, cmd: CommandText, add: bool) -> None:
     async with ctx.uow() as uow:
         chat = await people.chat_for(uow, ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         before = sorted(chat.topics)
-        if add:
-            for topic in topics:
-                if topic not in chat.topics:
-                    chat.subscriptions.append(ChatSubscription(topic=topic))
-        else:
-            chat.subscriptions = [s for s in chat.subscriptions if s.topic not in topics]
-        after = sorted({s.topic for s in chat.subscriptions})
+        after = uow.people.subscribe(chat, topics) if add else uow.people.unsubscribe(chat, topics)
         audit(uow, ctx.prov, "subscriptions", None, ctx.now(), before={"topics": before}, after={"topics": after})
         ctx.reply(msg.subscriptions(after))
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Person
+from storage.models import Chat, ChatSubscription, Person
 
 
 def select_by_ref(platform: str, user_id: str) -> Select[Person]:
@@ -26,3 +28,18 @@ class PersonRepository:
     async def by_id(self, person_id: int) -> Person:
         """The person with this primary key (it exists: a row refers to it)."""
         return await self.session.get_one(Person, person_id)
+
+    @staticmethod
+    def subscribe(chat: Chat, topics: Iterable[str]) -> list[str]:
+        """Add the topics the chat does not have yet; its topics afterwards, sorted."""
+        for topic in topics:
+            if topic not in chat.topics:
+                chat.subscriptions.append(ChatSubscription(topic=topic))
+        return sorted({s.topic for s in chat.subscriptions})
+
+    @staticmethod
+    def unsubscribe(chat: Chat, topics: Iterable[str]) -> list[str]:
+        """Drop these topics from the chat; its topics afterwards, sorted."""
+        drop = set(topics)
+        chat.subscriptions = [s for s in chat.subscriptions if s.topic not in drop]
+        return sorted({s.topic for s in chat.subscriptions})
