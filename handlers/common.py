@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
 
-from bot.errors import InputError, NotFound, UserError
-from handlers import args
+from bot.errors import NotFound, UserError
 from handlers.args import LineArg, OrderFields
 from handlers.texts import replies as t
 from storage.db import UnitOfWork
@@ -16,23 +14,6 @@ from storage.lifecycle import Refused
 from storage.models import Customer, Order
 from storage.services import catalog
 from storage.services.orders import LineInput, OrderInput
-
-T = TypeVar("T")
-
-
-async def catalogue_units(uow: UnitOfWork) -> list[str]:
-    """The units the product catalogue uses (``块``, ``樘`` …), so that quantities may be written in them."""
-    return await uow.catalog.units()
-
-
-async def parse_args(uow: UnitOfWork, parse: Callable[[], T]) -> T:
-    """Run a grammar with the catalogue's units accepted; a parse error becomes an InputError."""
-    units = await catalogue_units(uow)
-    try:
-        with args.catalogue_units(units):
-            return parse()
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
 
 
 @contextmanager

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bot.commands import CommandText
 from bot.context import Context
-from bot.errors import InputError, UserError
+from bot.errors import UserError
 from bot.routing import Router
 from handlers import args
-from handlers.common import load_order, parse_args, refusing
+from handlers.args import command_parsers as parsers
+from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
 from handlers.texts import messages as msg
 from handlers.texts import quotes as qt
@@ -77,15 +80,13 @@ def _with_ref(command: str, no: int) -> str:
     return f"{name} #{no}" + (f" {rest}" if rest else "")
 
 
-@router.command("客户", aliases=("customer",), **help_of("客户"))
-async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
-    if args.is_customer_add(cmd.args):
-        if Role.SALES not in ctx.person.roles and Role.ADMIN not in ctx.person.roles:
-            raise UserError(msg.customer_add_forbidden())
-        try:
-            new = args.parse_customer_add(cmd.args)
-        except args.ArgError as err:
-            raise InputError(str(err)) from err
+@router.command("客户", aliases=("customer",), parse=parsers.CUSTOMER, **help_of("客户"))
+async def customer_cmd(ctx: Context, cmd: CommandText,
+                       asked: args.CustomerArgs | parsers.CustomerQuery | parsers.Unparsed) -> None:
+    if isinstance(asked, parsers.Unparsed):
+        raise UserError(msg.customer_add_forbidden())
+    if isinstance(asked, args.CustomerArgs):
+        new = asked
         async with ctx.uow() as uow:
             existing = (await catalog.match_customer(uow, new.name)).found
             if existing is not None and existing.name == new.name:
@@ -96,7 +97,7 @@ async def customer_cmd(ctx: Context, cmd: CommandText) -> None:
             ctx.reply(msg.customer_added(cust.name))
         return
     async with ctx.uow() as uow:
-        name = cmd.args.strip()
+        name = asked.name
         if not name:
             rows = await uow.catalog.customers(limit=30)
             ctx.reply(msg.customer_list([c.name for c in rows]))
@@ -130,10 +131,10 @@ async def stock_cmd(ctx: Context, cmd: CommandText) -> None:
                                   v.on_order) for v in views]))
 
 
-@router.command("入库", aliases=("stockin",), roles={Role.WAREHOUSE}, **help_of("入库"))
-async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
+@router.command("入库", aliases=("stockin",), roles={Role.WAREHOUSE}, parse=parsers.STOCK_IN, **help_of("入库"))
+async def stock_in_cmd(ctx: Context, cmd: CommandText, parsed: tuple[str, Decimal]) -> None:
+    product_text, qty = parsed
     async with ctx.uow() as uow:
-        product_text, qty = await parse_args(uow, lambda: args.parse_stock_in(cmd.args))
         # exact SKU or name only: "/入库 A1 7" must not add to A100
         found = await catalog.exact_product(uow, product_text)
         created = found is None
@@ -145,12 +146,8 @@ async def stock_in_cmd(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(msg.stocked_in(product.sku, qty, stock, created, linked))
 
 
-@router.command("提醒", aliases=("remind",), **help_of("提醒"))
-async def remind_cmd(ctx: Context, cmd: CommandText) -> None:
-    try:
-        parsed = args.parse_reminder(cmd.args, ctx.now())
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+@router.command("提醒", aliases=("remind",), parse=parsers.REMINDER, **help_of("提醒"))
+async def remind_cmd(ctx: Context, cmd: CommandText, parsed: args.ReminderArgs) -> None:
     async with ctx.uow() as uow:
         target = ctx.person.id
         order_id = None
@@ -163,12 +160,8 @@ async def remind_cmd(ctx: Context, cmd: CommandText) -> None:
                                    target == ctx.person.id, parsed.text))
 
 
-@router.command("售后", aliases=("service",), **help_of("售后"))
-async def after_sales(ctx: Context, cmd: CommandText) -> None:
-    try:
-        parsed = args.parse_after_sales(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+@router.command("售后", aliases=("service",), parse=parsers.AFTER_SALES, **help_of("售后"))
+async def after_sales(ctx: Context, cmd: CommandText, parsed: args.TicketOpen | args.TicketUpdate) -> None:
     async with ctx.uow() as uow:
         if isinstance(parsed, args.TicketOpen):
             order = await load_order(uow, parsed.order_no)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.errors import InputError, UserError
+from bot.errors import UserError
 from bot.routing import Router
-from handlers import args, quotes
-from handlers.args import quotes as quote_args
+from handlers import quotes
+from handlers.args import command_parsers as parsers
 from handlers.common import load_order
 from handlers.flow import on_order
 from handlers.texts import messages as msg
@@ -34,34 +34,25 @@ REASONED = (
 def _register_reasoned(name: str, aliases: tuple[str, ...], action: Action, roles: set[Role] | None,
                        needs_reason: bool) -> None:
 
-    async def handler(ctx: Context, cmd: CommandText) -> None:
-        if action is Action.CANCEL and quote_args.names_a_quote(cmd.args):
-            await quotes.withdraw(ctx, cmd)  # /作废 Q12: quotes have their own numbers
+    async def handler(ctx: Context, cmd: CommandText, parsed: parsers.Reasoned | parsers.QuoteWithdrawal) -> None:
+        if isinstance(parsed, parsers.QuoteWithdrawal):
+            await quotes.withdraw(ctx, parsed.no, parsed.reason)  # /作废 Q12: quotes have their own numbers
             return
-        try:
-            no, reason = args.parse_reasoned(cmd.args)
-        except args.ArgError as err:
-            raise InputError(str(err)) from err
-        if needs_reason and not reason:
-            raise InputError(msg.needs_reason(name))
-        await on_order(ctx, no, lambda uow, o: change_state(uow, o, ctx.prov, action, reason, ctx.now()),
+        reason = parsed.reason
+        await on_order(ctx, parsed.no, lambda uow, o: change_state(uow, o, ctx.prov, action, reason, ctx.now()),
                        lambda o, ev: msg.state_changed(o.no, name, o.state))
 
-    router.command(name, aliases=aliases, roles=roles, **help_of(name))(handler)
+    parse = parsers.reasoned(name, needs_reason, quotes_too=action is Action.CANCEL)
+    router.command(name, aliases=aliases, roles=roles, parse=parse, **help_of(name))(handler)
 
 
 for _spec in REASONED:
     _register_reasoned(*_spec)
 
 
-@router.command("跟进", aliases=("note",), **help_of("跟进"))
-async def follow_up(ctx: Context, cmd: CommandText) -> None:
-    try:
-        no, text = args.parse_reasoned(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
-    if not text:
-        raise InputError(msg.follow_up_empty())
+@router.command("跟进", aliases=("note",), parse=parsers.FOLLOW_UP, **help_of("跟进"))
+async def follow_up(ctx: Context, cmd: CommandText, parsed: tuple[int, str]) -> None:
+    no, text = parsed
     async with ctx.uow() as uow:
         order = await load_order(uow, no)
         try:
@@ -73,12 +64,9 @@ async def follow_up(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(msg.followed_up(no, text))
 
 
-@router.command("角色", aliases=("role", "roles"), roles={Role.ADMIN}, **help_of("角色"))
-async def set_roles(ctx: Context, cmd: CommandText) -> None:
-    try:
-        ref, grant, revoke = args.parse_roles(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+@router.command("角色", aliases=("role", "roles"), roles={Role.ADMIN}, parse=parsers.ROLES, **help_of("角色"))
+async def set_roles(ctx: Context, cmd: CommandText, parsed: tuple[str, tuple[str, ...], tuple[str, ...]]) -> None:
+    ref, grant, revoke = parsed
     async with ctx.uow() as uow:
         found = await people.find_people(uow, ref, ctx.person.platform)
         if not found and people.is_qualified_id(ref):
@@ -103,21 +91,17 @@ async def set_roles(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(msg.roles_now(person.label, after))
 
 
-@router.command("订阅", aliases=("subscribe",), roles={Role.ADMIN}, **help_of("订阅"))
-async def subscribe(ctx: Context, cmd: CommandText) -> None:
-    await _subscriptions(ctx, cmd, add=True)
+@router.command("订阅", aliases=("subscribe",), roles={Role.ADMIN}, parse=parsers.TOPICS, **help_of("订阅"))
+async def subscribe(ctx: Context, cmd: CommandText, topics: tuple[str, ...]) -> None:
+    await _subscriptions(ctx, topics, add=True)
 
 
-@router.command("退订", aliases=("unsubscribe",), roles={Role.ADMIN}, **help_of("退订"))
-async def unsubscribe(ctx: Context, cmd: CommandText) -> None:
-    await _subscriptions(ctx, cmd, add=False)
+@router.command("退订", aliases=("unsubscribe",), roles={Role.ADMIN}, parse=parsers.TOPICS, **help_of("退订"))
+async def unsubscribe(ctx: Context, cmd: CommandText, topics: tuple[str, ...]) -> None:
+    await _subscriptions(ctx, topics, add=False)
 
 
-async def _subscriptions(ctx: Context, cmd: CommandText, add: bool) -> None:
-    try:
-        topics = args.parse_topics(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+async def _subscriptions(ctx: Context, topics: tuple[str, ...], add: bool) -> None:
     async with ctx.uow() as uow:
         chat = await people.chat_for(uow, ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         before = sorted(chat.topics)
@@ -126,12 +110,9 @@ async def _subscriptions(ctx: Context, cmd: CommandText, add: bool) -> None:
         ctx.reply(msg.subscriptions(after))
 
 
-@router.command("绑定", aliases=("bind",), roles={Role.ADMIN}, **help_of("绑定"))
-async def bind(ctx: Context, cmd: CommandText) -> None:
-    try:
-        url, secret = args.parse_bind(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+@router.command("绑定", aliases=("bind",), roles={Role.ADMIN}, parse=parsers.BIND, **help_of("绑定"))
+async def bind(ctx: Context, cmd: CommandText, parsed: tuple[str, str | None]) -> None:
+    url, secret = parsed
     async with ctx.uow() as uow:
         chat = await people.chat_for(uow, ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         chat.webhook_url = url

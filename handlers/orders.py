@@ -6,10 +6,11 @@ from typing import Any
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.errors import InputError, UserError
+from bot.errors import UserError
 from bot.routing import Router
 from handlers import args
-from handlers.common import load_order, parse_args, refusing, resolve_fields
+from handlers.args import command_parsers as parsers
+from handlers.common import load_order, refusing, resolve_fields
 from handlers.flow import on_order
 from handlers.notify import dispatch_events
 from handlers.purchasing import order_card_shortage
@@ -27,10 +28,10 @@ from storage.vocab import Role, State
 router = Router("orders")
 
 
-@router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES}, **help_of("下单"))
-async def create_order(ctx: Context, cmd: CommandText) -> None:
+@router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES}, parse=parsers.NEW_ORDER,
+                **help_of("下单"))
+async def create_order(ctx: Context, cmd: CommandText, fields: args.OrderFields) -> None:
     async with ctx.uow() as uow:
-        fields = await parse_args(uow, lambda: args.parse_new_order(cmd.args, ctx.today()))
         resolved = await resolve_fields(uow, fields, ctx.person.id)
         origin = svc.Origin(ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         with refusing(None):
@@ -39,10 +40,10 @@ async def create_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today(), submitted(events)))
 
 
-@router.command("补充", aliases=("fill",), **help_of("补充"))
-async def fill_order(ctx: Context, cmd: CommandText) -> None:
+@router.command("补充", aliases=("fill",), parse=parsers.SUPPLEMENT, **help_of("补充"))
+async def fill_order(ctx: Context, cmd: CommandText, parsed: tuple[int, args.OrderFields]) -> None:
+    no, fields = parsed
     async with ctx.uow() as uow:
-        no, fields = await parse_args(uow, lambda: args.parse_supplement(cmd.args, ctx.today()))
         order = await load_order(uow, no)
         resolved = await resolve_fields(uow, fields, ctx.person.id)
         with refusing(no):
@@ -51,24 +52,22 @@ async def fill_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today(), submitted(events)))
 
 
-@router.command("提交", aliases=("submit",), **help_of("提交"))
-async def submit_order(ctx: Context, cmd: CommandText) -> None:
-    no = _ref(cmd)
+@router.command("提交", aliases=("submit",), parse=parsers.ORDER_REF, **help_of("提交"))
+async def submit_order(ctx: Context, cmd: CommandText, no: int) -> None:
     await on_order(ctx, no, lambda uow, o: svc.submit(uow, o, ctx.prov, ctx.rules, ctx.now()),
                    lambda o, ev: ot.created(o, None, (), ctx.today(), submitted(ev)))
 
 
-@router.command("撤回", aliases=("withdraw",), **help_of("撤回"))
-async def withdraw_order(ctx: Context, cmd: CommandText) -> None:
-    no = _ref(cmd)
+@router.command("撤回", aliases=("withdraw",), parse=parsers.ORDER_REF, **help_of("撤回"))
+async def withdraw_order(ctx: Context, cmd: CommandText, no: int) -> None:
     await on_order(ctx, no, lambda uow, o: svc.withdraw(uow, o, ctx.prov, ctx.now()),
                    lambda o, ev: msg.withdrawn(o.no))
 
 
-@router.command("变更", aliases=("change",), **help_of("变更"))
-async def change_order(ctx: Context, cmd: CommandText) -> None:
+@router.command("变更", aliases=("change",), parse=parsers.CHANGE, **help_of("变更"))
+async def change_order(ctx: Context, cmd: CommandText, parsed: tuple[int, args.ChangeArgs]) -> None:
+    no, change = parsed
     async with ctx.uow() as uow:
-        no, change = await parse_args(uow, lambda: args.parse_change(cmd.args, ctx.today()))
         order = await load_order(uow, no)
         lines = []
         for lc in change.lines:
@@ -86,13 +85,8 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(msg.change_head(no, applied, order.version) + "\n" + ot.diff_text(cr.diff if cr else []))
 
 
-@router.command("查单", aliases=("查询", "查看"), read_only=True, **help_of("查单"))
-async def show_order(ctx: Context, cmd: CommandText) -> None:
-    words = cmd.args.strip()
-    if words and not any(ch.isdigit() or ch == "#" for ch in words):
-        # "/查单 华为": a name, not a number; /订单 is the list that takes names
-        raise InputError(msg.query_is_not_a_number(words))
-    no = _ref(cmd)
+@router.command("查单", aliases=("查询", "查看"), read_only=True, parse=parsers.ORDER_QUERY, **help_of("查单"))
+async def show_order(ctx: Context, cmd: CommandText, no: int) -> None:
     async with ctx.uow() as uow:
         order = await load_order(uow, no, lock=False)
         history = await uow.orders.history(order, last=6)
@@ -104,13 +98,6 @@ async def show_order(ctx: Context, cmd: CommandText) -> None:
 def submitted(events: list[DomainEvent]) -> dict[str, Any] | None:
     """The data of the submission among ``events`` (approval steps, reasons, vacant roles), if any."""
     return next((e.data for e in events if e.kind == "submitted"), None)
-
-
-def _ref(cmd: CommandText) -> int:
-    try:
-        return args.split_order_ref(cmd.args)[0]
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
 
 
 async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
@@ -135,28 +122,14 @@ async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
         return await uow.orders.search(search, limit=15)
 
 
-@router.command("订单", aliases=("orders", "list"), read_only=True, **help_of("订单"))
-async def list_orders(ctx: Context, cmd: CommandText) -> None:
-    stripped = cmd.args.strip()
-    if _names_an_order(stripped):
-        await show_order(ctx, cmd)
+@router.command("订单", aliases=("orders", "list"), read_only=True, parse=parsers.ORDER_LIST, **help_of("订单"))
+async def list_orders(ctx: Context, cmd: CommandText, flt: int | args.ListFilter) -> None:
+    if isinstance(flt, int):  # "/订单 #12": the order's card, as /查单
+        await show_order(ctx, cmd, flt)
         return
-    try:
-        flt = args.parse_list_filter(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     rows = await list_orders_query(ctx, flt)
     if not rows:
         ctx.reply(msg.no_orders())
         return
     ctx.reply("\n".join(ot.progress_line(o, ctx.today()) + (f"｜{o.customer.name}" if o.customer else "")
                         for o in rows))
-
-
-def _names_an_order(text: str) -> bool:
-    """``/订单 #12`` shows the order card (people type it for /查单)."""
-    try:
-        args.split_order_ref(text)
-    except args.ArgError:
-        return False
-    return not text.isdigit()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from bot.commands import CommandText
 from bot.context import Context
 from bot.errors import NotFound, UserError
 from bot.outbound import Message
 from bot.routing import Router
+from handlers.args import command_parsers as parsers
 from handlers.args import quotes as qargs
-from handlers.common import parse_args
 from handlers.texts import quotes as qt
 from handlers.texts import replies as t
 from storage.db import UnitOfWork
@@ -30,17 +31,17 @@ def _refused(exc: Refused) -> UserError:
     return UserError(text if text is not None else t.refused(exc.code, exc.params, None))
 
 
-@router.command(qt.PURCHASE, aliases=("purchase",), **qt.help_of(qt.PURCHASE))
-async def purchase_cmd(ctx: Context, cmd: CommandText) -> None:
-    if qargs.is_list(cmd.args):
+@router.command(qt.PURCHASE, aliases=("purchase",), parse=parsers.PURCHASE, **qt.help_of(qt.PURCHASE))
+async def purchase_cmd(ctx: Context, cmd: CommandText,
+                       parsed: parsers.ListThem | qargs.PurchaseArgs | parsers.Unparsed) -> None:
+    if isinstance(parsed, parsers.ListThem):
         async with ctx.uow() as uow:
             rows = await uow.quotes.purchases(LIST_LIMIT)
             ctx.reply(qt.purchase_list([qt.purchase_row(p, ctx.today()) for p in rows]))
         return
-    if Role.PURCHASING not in ctx.person.roles:
+    if isinstance(parsed, parsers.Unparsed):
         raise UserError(qt.purchasing_only())
     async with ctx.uow() as uow:
-        parsed = await parse_args(uow, lambda: qargs.parse_purchase(cmd.args, ctx.today()))
         match = await catalog.match_product(uow, parsed.product)
         if match.candidates:
             raise UserError(t.candidates("product", parsed.product, [p.sku for p in match.candidates]))
@@ -56,10 +57,10 @@ async def purchase_cmd(ctx: Context, cmd: CommandText) -> None:
 
 
 @router.command(qt.ARRIVAL, aliases=("arrive", "received"), roles={Role.PURCHASING, Role.WAREHOUSE},
-                **qt.help_of(qt.ARRIVAL))
-async def arrival_cmd(ctx: Context, cmd: CommandText) -> None:
+                parse=parsers.ARRIVAL, **qt.help_of(qt.ARRIVAL))
+async def arrival_cmd(ctx: Context, cmd: CommandText, parsed: tuple[int, Decimal | None]) -> None:
+    no, amount = parsed
     async with ctx.uow() as uow:
-        no, amount = await parse_args(uow, lambda: qargs.parse_arrival(cmd.args))
         purchase = await svc.purchase_by_no(uow, no)
         if purchase is None:
             raise NotFound(qt.purchase_not_found(no))

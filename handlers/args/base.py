@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 
-from bot.commands import normalize
+from bot.commands import ArgError, normalize
 
 __all__ = [
     "QTY_UNITS",
@@ -21,20 +21,6 @@ __all__ = [
     "split_words",
     "tokenize",
 ]
-
-
-class ArgError(Exception):
-    """Arguments that were not understood; ``reason`` is the Chinese reply text.
-
-    The reason quotes the offending fragment; the dispatcher appends the usage.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 def prep(text: str) -> str:
