@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.errors import NotFound, UserError
 from handlers.args import LineArg, OrderFields
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
 from storage.models import Customer, Order

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.outbound import Mention, Message
 from handlers import cards
-from handlers.purchasing import shortage_notice
-from handlers.texts import messages as msg
+from handlers.purchase_commands import shortage_notice
+from handlers.texts import command_replies as msg
 from handlers.texts import notices
 from storage.db import UnitOfWork
 from storage.models import Approval, ChangeRequest, Order, OutboxMessage, Person

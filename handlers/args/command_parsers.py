@@ -18,7 +18,6 @@ from typing import TypeVar
 from bot.commands import ArgError, ArgParser, ParseContext
 from handlers.args import quotes as quote_args
 from handlers.args.admin import parse_bind, parse_roles, parse_topics
-from handlers.args.base import catalogue_units
 from handlers.args.customer import is_customer_add, parse_customer_add, parse_stock_in
 from handlers.args.misc import parse_after_sales, parse_approval, parse_list_filter, parse_reasoned, parse_reminder
 from handlers.args.models import (
@@ -37,7 +36,8 @@ from handlers.args.payment import parse_payment
 from handlers.args.periods import parse_report_period, parse_statement
 from handlers.args.refs import split_order_ref
 from handlers.args.ship import parse_ship
-from handlers.texts import messages as msg
+from handlers.args.tokens import catalogue_units
+from handlers.texts import command_replies as msg
 from handlers.texts import quotes as quote_texts
 from storage.vocab import Role
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.texts.replies import money
+from handlers.texts.shared_replies import money
 from storage.models import Order
 from storage.vocab import ROLE_LABELS
 

@@ -11,14 +11,14 @@ from bot.routing import Router
 from handlers import args
 from handlers.args import command_parsers as parsers
 from handlers.common import load_order, refusing
-from handlers.flow import on_order
 from handlers.notify import dispatch_events
-from handlers.purchasing import after_stock_refusal
-from handlers.texts import messages as msg
+from handlers.order_flow import on_order
+from handlers.purchase_commands import after_stock_refusal
+from handlers.texts import command_replies as msg
 from handlers.texts import orders as ot
 from handlers.texts import quotes as qt
 from handlers.texts.help import of as help_of
-from handlers.texts.replies import candidates
+from handlers.texts.shared_replies import candidates
 from storage import lifecycle
 from storage.models import OrderLine
 from storage.services import fulfilment as svc

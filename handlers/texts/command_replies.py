@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from handlers.texts.replies import money, qty, roles_text
+from handlers.texts.shared_replies import money, qty, roles_text
 from storage.vocab import ROLE_LABELS, STATE_LABELS
 
 # ---- approvals ---------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from bot.errors import UserError
 from bot.outbound import Message
 from bot.routing import Router
 from handlers.args import command_parsers as parsers
-from handlers.texts import messages as msg
+from handlers.texts import command_replies as msg
 from handlers.texts import quotes as qt
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from handlers.texts import statements as st_texts
 from handlers.texts.help import of as help_of
 from storage.services import catalog, quotes, reports

@@ -13,7 +13,7 @@ from bot.routing import Router
 from handlers.args import command_parsers as parsers
 from handlers.args import quotes as qargs
 from handlers.texts import quotes as qt
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
 from storage.models import Order

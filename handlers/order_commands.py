@@ -11,13 +11,13 @@ from bot.routing import Router
 from handlers import args
 from handlers.args import command_parsers as parsers
 from handlers.common import load_order, refusing, resolve_fields
-from handlers.flow import on_order
 from handlers.notify import dispatch_events
-from handlers.purchasing import order_card_shortage
-from handlers.texts import messages as msg
+from handlers.order_flow import on_order
+from handlers.purchase_commands import order_card_shortage
+from handlers.texts import command_replies as msg
 from handlers.texts import orders as ot
 from handlers.texts.help import of as help_of
-from handlers.texts.replies import candidates
+from handlers.texts.shared_replies import candidates
 from storage.models import Order
 from storage.repos.orders import OrderSearch
 from storage.services import catalog, changes

@@ -16,10 +16,10 @@ from handlers.args import command_parsers as parsers
 from handlers.args import quotes as qargs
 from handlers.common import resolve_fields
 from handlers.notify import dispatch_events
-from handlers.orders import submitted
+from handlers.order_commands import submitted
 from handlers.texts import orders as ot
 from handlers.texts import quotes as qt
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
 from storage.models import Person, Quote
