@@ -1,4 +1,6 @@
-"""Shared pieces of the argument grammars: the error type, preparation and tokenising."""
+"""The tokens every argument grammar starts from: preparing and splitting the text, gluing operators
+to their operands, and the units a quantity may carry (the catalogue's included). ``ArgError`` is
+``bot.commands``', re-exported here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Handler replies: short, phone-sized, naming the order."""
+"""Each chat command's own replies (orders, approvals, state changes, customers, admin …): short,
+phone-sized, naming the order. What several commands and the dispatcher share is ``shared_replies``."""
 
 from __future__ import annotations
 
