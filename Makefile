@@ -34,7 +34,7 @@ test-slow: $(TEST_STAMP)
 
 # the modules where a gap hurts most: dispatch, outbox and inbox, approvals, lifecycle, crypto and signing,
 # sealed tokens and signed links, scheduler delivery, import
-RISKY := bot/dispatch.py,bot/registry.py,bot/identity.py,bot/recovery.py,bot/error_replies.py,bot/sender.py,storage/outbox.py,storage/inbox.py,storage/approval_chain.py,storage/services/approvals.py,storage/services/decisions.py,storage/services/changes.py,storage/lifecycle.py,bot/wecom/crypto.py,bot/dingtalk/signing.py,bot/dingtalk/eventsub.py,bot/sealed.py,bot/board_tokens.py,bot/approval_links.py,schedules/reminder_delivery.py,schedules/jobs.py,storage/services/importer.py,storage/services/import_orders.py,handlers/importing.py,handlers/import_files.py
+RISKY := bot/dispatch.py,bot/registry.py,bot/identity.py,bot/recovery.py,bot/error_replies.py,bot/sender.py,storage/outbox.py,storage/inbox.py,storage/approval_chain.py,storage/services/approvals.py,storage/services/decisions.py,storage/services/changes.py,storage/lifecycle.py,bot/wecom/crypto.py,bot/dingtalk/signing.py,bot/dingtalk/eventsub.py,bot/sealed.py,bot/board_tokens.py,bot/approval_links.py,schedules/reminder_delivery.py,schedules/jobs.py,storage/services/import_file.py,storage/services/import_report.py,storage/services/import_catalogue.py,storage/services/import_orders.py,handlers/import_export_cli.py,handlers/import_file_reader.py
 # branch coverage measured with greenlet and thread concurrency (the default tracer misses async SQLAlchemy code)
 cov: $(TEST_STAMP)
 	$(BIN)/coverage erase

@@ -57,7 +57,7 @@ def build_core(settings: Settings, clock: Callable[[], datetime] | None = None,
                db: Database | None = None) -> tuple[Database, Dispatcher]:
     """The database and a dispatcher with every router (also used by the CLI)."""
     import handlers
-    from handlers.texts import replies
+    from handlers.texts import shared_replies as replies
 
     db = db or Database(settings.database_url)
     dispatcher = Dispatcher(db, settings, replies, clock=clock)

@@ -13,8 +13,8 @@ from handlers import args
 from handlers.cards import ApprovalAction, card_key
 from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
-from handlers.texts import messages as msg
-from handlers.texts import replies as t
+from handlers.texts import command_replies as msg
+from handlers.texts import shared_replies as t
 from handlers.texts.help import of as help_of
 from storage import domain_events as ev
 from storage.db import UnitOfWork

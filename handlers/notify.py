@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from bot.context import Context
 from bot.outbound import Mention, Message
 from handlers import cards
-from handlers.purchasing import shortage_notice
-from handlers.texts import messages as msg
+from handlers.purchase_commands import shortage_notice
+from handlers.texts import command_replies as msg
 from handlers.texts import notices
 from storage import domain_events as ev
 from storage.db import UnitOfWork

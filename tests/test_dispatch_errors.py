@@ -18,7 +18,7 @@ from bot.commands import CommandText
 from bot.context import Context
 from bot.events import Actor, ChatMessage, ChatRef
 from bot.routing import Router
-from handlers.texts import replies as texts
+from handlers.texts import shared_replies as texts
 from storage.models import InboxEvent, KeyValue
 from tests.conftest import Bot
 

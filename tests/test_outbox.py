@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.outbound import Card, Message
 from bot.sender import MAX_BACKOFF, OutboxSender
 from bot.transport import CardExpired, Delivery, PermanentError, RateLimit, TransientError
-from handlers.texts import replies
+from handlers.texts import shared_replies as replies
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models.messaging import OutboxStatus

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from handlers.texts import replies as texts
+from handlers.texts import shared_replies as texts
 from storage.models import AuditEvent, Customer, InboxEvent, Order, OutboxMessage
 from tests.conftest import Bot
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.texts.replies import money
+from handlers.texts.shared_replies import money
 from storage import domain_events as ev
 from storage.models import Order
 from storage.vocab import ROLE_LABELS

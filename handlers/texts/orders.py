@@ -6,7 +6,7 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from handlers.texts.replies import REASON_LABELS, fields_text, money, qty, short_date, state_label
+from handlers.texts.shared_replies import REASON_LABELS, fields_text, money, qty, short_date, state_label
 from storage import lifecycle
 from storage.domain_events import Submitted
 from storage.models import Approval, AuditEvent, Order
@@ -165,7 +165,7 @@ def approval_body(order: Order, step: Approval, change: dict[str, Any] | None) -
 
 def diff_text(diff: list[dict[str, Any]]) -> str:
     """交期 12-15 → 12-20, A100 数量 20 → 30."""
-    from handlers.texts.replies import FIELD_LABELS
+    from handlers.texts.shared_replies import FIELD_LABELS
 
     rows = []
     for row in diff:

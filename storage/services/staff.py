@@ -42,8 +42,7 @@ async def successor_for(uow: UnitOfWork, person: Person) -> Person | None:
 async def person_left(uow: UnitOfWork, platform: str, user_id: str, now: datetime
                       ) -> tuple[Handover | None, list[tuple[Order, Reassigned]]]:
     """Mark the person inactive and move their open orders and customers to the successor."""
-    person = (await uow.session.execute(
-        select(Person).where(Person.platform == platform, Person.user_id == user_id))).scalar_one_or_none()
+    person = await uow.people.by_ref(platform, user_id)
     if person is None:
         return None, []
     people.mark_left(person, now)

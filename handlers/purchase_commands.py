@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-
-from sqlalchemy import case, select
+from decimal import Decimal
 
 from bot.commands import CommandText
 from bot.context import Context
 from bot.errors import NotFound, UserError
 from bot.outbound import Message
 from bot.routing import Router
+from handlers.args import command_parsers as parsers
 from handlers.args import quotes as qargs
-from handlers.common import parse_args
 from handlers.texts import quotes as qt
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.domain_events import ShortageFound
 from storage.lifecycle import Refused
-from storage.models import Order, OutboxMessage, Person, Purchase
+from storage.models import Order
 from storage.services import catalog, people
 from storage.services import purchasing as svc
-from storage.services.base import order_by_no
 from storage.vocab import Role
 
 router = Router("purchasing")
@@ -33,19 +31,17 @@ def _refused(exc: Refused) -> UserError:
     return UserError(text if text is not None else t.refused(exc.code, exc.params, None))
 
 
-@router.command(qt.PURCHASE, aliases=("purchase",), **qt.help_of(qt.PURCHASE))
-async def purchase_cmd(ctx: Context, cmd: CommandText) -> None:
-    if qargs.is_list(cmd.args):
+@router.command(qt.PURCHASE, aliases=("purchase",), parse=parsers.PURCHASE, **qt.help_of(qt.PURCHASE))
+async def purchase_cmd(ctx: Context, cmd: CommandText,
+                       parsed: parsers.ListThem | qargs.PurchaseArgs | parsers.Unparsed) -> None:
+    if isinstance(parsed, parsers.ListThem):
         async with ctx.uow() as uow:
-            stmt = (select(Purchase).order_by(case((Purchase.status == "OPEN", 0), else_=1), Purchase.id.desc())
-                    .limit(LIST_LIMIT))
-            rows = list((await uow.session.execute(stmt)).scalars())
+            rows = await uow.quotes.purchases(LIST_LIMIT)
             ctx.reply(qt.purchase_list([qt.purchase_row(p, ctx.today()) for p in rows]))
         return
-    if Role.PURCHASING not in ctx.person.roles:
+    if isinstance(parsed, parsers.Unparsed):
         raise UserError(qt.purchasing_only())
     async with ctx.uow() as uow:
-        parsed = await parse_args(uow, lambda: qargs.parse_purchase(cmd.args, ctx.today()))
         match = await catalog.match_product(uow, parsed.product)
         if match.candidates:
             raise UserError(t.candidates("product", parsed.product, [p.sku for p in match.candidates]))
@@ -61,10 +57,10 @@ async def purchase_cmd(ctx: Context, cmd: CommandText) -> None:
 
 
 @router.command(qt.ARRIVAL, aliases=("arrive", "received"), roles={Role.PURCHASING, Role.WAREHOUSE},
-                **qt.help_of(qt.ARRIVAL))
-async def arrival_cmd(ctx: Context, cmd: CommandText) -> None:
+                parse=parsers.ARRIVAL, **qt.help_of(qt.ARRIVAL))
+async def arrival_cmd(ctx: Context, cmd: CommandText, parsed: tuple[int, Decimal | None]) -> None:
+    no, amount = parsed
     async with ctx.uow() as uow:
-        no, amount = await parse_args(uow, lambda: qargs.parse_arrival(cmd.args))
         purchase = await svc.purchase_by_no(uow, no)
         if purchase is None:
             raise NotFound(qt.purchase_not_found(no))
@@ -74,7 +70,7 @@ async def arrival_cmd(ctx: Context, cmd: CommandText) -> None:
             raise _refused(exc) from exc
         sku = purchase.product.sku
         for waiting in arrival.served:
-            owner = await uow.session.get_one(Person, waiting.owner_id)
+            owner = await uow.people.by_id(waiting.owner_id)
             if owner.id == ctx.person.id:
                 continue
             ctx.send(owner.platform, owner.user_id, "single",
@@ -93,17 +89,15 @@ async def shortage_notice(ctx: Context, uow: UnitOfWork, event: ShortageFound) -
     key = "shortage:" + hashlib.sha256(state.encode()).hexdigest()[:40]
     text = qt.shortage_notice(items)
     for person in await people.holders_of(uow, Role.PURCHASING):
-        told = (await uow.session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.event_key == key, OutboxMessage.platform == person.platform,
-            OutboxMessage.chat_id == person.user_id).limit(1))).first()
-        if told is None:  # the same shortage (a retried shipment) is told once
+        # the same shortage (a retried shipment) is told once
+        if not await uow.activity.already_sent(key, person.platform, person.user_id):
             ctx.send(person.platform, person.user_id, "single", Message.plain(text), event_key=key)
 
 
 async def after_stock_refusal(ctx: Context, order_no: int) -> bool:
     """A shipment was refused for stock: tell 采购 what is short (nothing else changes); True if told."""
     async with ctx.uow() as uow:
-        order = await order_by_no(uow, order_no, lock=False)
+        order = await uow.orders.by_no(order_no, lock=False)
         if order is None or not await people.holders_of(uow, Role.PURCHASING):
             return False
         event = svc.shortage_event(order, await svc.shortages(uow, svc.catalogue_ids(order), lock=False), "ship")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.commands import CommandText
 from bot.context import Context
-from bot.errors import InputError, UserError
+from bot.errors import UserError
 from bot.outbound import Message
 from bot.routing import Router
-from handlers import args
-from handlers.texts import messages as msg
+from handlers.args import command_parsers as parsers
+from handlers.texts import command_replies as msg
 from handlers.texts import quotes as qt
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from handlers.texts import statements as st_texts
 from handlers.texts.help import of as help_of
 from storage.services import catalog, quotes, reports
@@ -19,12 +21,10 @@ from storage.vocab import Role
 router = Router("reports")
 
 
-@router.command("报表", aliases=("report",), roles={Role.MANAGER, Role.BOSS}, **help_of("报表"))
-async def report_cmd(ctx: Context, cmd: CommandText) -> None:
-    try:
-        label, start, end = args.parse_report_period(cmd.args, ctx.today())
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+@router.command("报表", aliases=("report",), roles={Role.MANAGER, Role.BOSS}, parse=parsers.REPORT_PERIOD,
+                **help_of("报表"))
+async def report_cmd(ctx: Context, cmd: CommandText, period: tuple[str, date, date]) -> None:
+    label, start, end = period
     async with ctx.uow() as uow:
         rep = await reports.sales_report(uow, start, end, ctx.today(), ctx.settings.tz)
         quoted = await quotes.win_rates(uow, start, end, ctx.settings.tz)
@@ -36,12 +36,10 @@ async def report_cmd(ctx: Context, cmd: CommandText) -> None:
     ctx.reply(f"{text}\n{qt.win_rates(rows)}" if rows else text)
 
 
-@router.command("对账", aliases=("statement",), roles={Role.FINANCE, Role.SALES}, **help_of("对账"))
-async def statement_cmd(ctx: Context, cmd: CommandText) -> None:
-    try:
-        name, start, end = args.parse_statement(cmd.args, ctx.today())
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+@router.command("对账", aliases=("statement",), roles={Role.FINANCE, Role.SALES}, parse=parsers.STATEMENT,
+                **help_of("对账"))
+async def statement_cmd(ctx: Context, cmd: CommandText, asked: tuple[str, date, date]) -> None:
+    name, start, end = asked
     async with ctx.uow() as uow:
         match = await catalog.match_customer(uow, name)
         if match.candidates:

@@ -1,4 +1,6 @@
-"""Shared pieces of the argument grammars: the error type, preparation and tokenising."""
+"""The tokens every argument grammar starts from: preparing and splitting the text, gluing operators
+to their operands, and the units a quantity may carry (the catalogue's included). ``ArgError`` is
+``bot.commands``', re-exported here."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 
-from bot.commands import normalize
+from bot.commands import ArgError, normalize
 
 __all__ = [
     "QTY_UNITS",
@@ -21,20 +23,6 @@ __all__ = [
     "split_words",
     "tokenize",
 ]
-
-
-class ArgError(Exception):
-    """Arguments that were not understood; ``reason`` is the Chinese reply text.
-
-    The reason quotes the offending fragment; the dispatcher appends the usage.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 def prep(text: str) -> str:

@@ -6,18 +6,19 @@ from decimal import Decimal
 
 from bot.commands import CommandText
 from bot.context import Context
-from bot.errors import InputError, UserError
+from bot.errors import UserError
 from bot.routing import Router
 from handlers import args
-from handlers.common import load_order, parse_args, refusing
-from handlers.flow import on_order
+from handlers.args import command_parsers as parsers
+from handlers.common import load_order, refusing
 from handlers.notify import dispatch_events
-from handlers.purchasing import after_stock_refusal
-from handlers.texts import messages as msg
+from handlers.order_flow import on_order
+from handlers.purchase_commands import after_stock_refusal
+from handlers.texts import command_replies as msg
 from handlers.texts import orders as ot
 from handlers.texts import quotes as qt
 from handlers.texts.help import of as help_of
-from handlers.texts.replies import candidates
+from handlers.texts.shared_replies import candidates
 from storage import lifecycle
 from storage.domain_events import Shipped
 from storage.models import OrderLine
@@ -27,22 +28,15 @@ from storage.vocab import Role
 router = Router("fulfilment")
 
 
-def _ref(cmd: CommandText) -> int:
-    try:
-        return args.split_order_ref(cmd.args)[0]
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
-
-
-@router.command("生产", aliases=("produce",), roles={Role.PRODUCTION}, **help_of("生产"))
-async def start_production(ctx: Context, cmd: CommandText) -> None:
-    await on_order(ctx, _ref(cmd), lambda uow, o: svc.production(uow, o, ctx.prov, False, ctx.now()),
+@router.command("生产", aliases=("produce",), roles={Role.PRODUCTION}, parse=parsers.ORDER_REF, **help_of("生产"))
+async def start_production(ctx: Context, cmd: CommandText, no: int) -> None:
+    await on_order(ctx, no, lambda uow, o: svc.production(uow, o, ctx.prov, False, ctx.now()),
                    lambda o, ev: ot.progress_line(o, ctx.today()))
 
 
-@router.command("完工", aliases=("finish",), roles={Role.PRODUCTION}, **help_of("完工"))
-async def finish_production(ctx: Context, cmd: CommandText) -> None:
-    await on_order(ctx, _ref(cmd), lambda uow, o: svc.production(uow, o, ctx.prov, True, ctx.now()),
+@router.command("完工", aliases=("finish",), roles={Role.PRODUCTION}, parse=parsers.ORDER_REF, **help_of("完工"))
+async def finish_production(ctx: Context, cmd: CommandText, no: int) -> None:
+    await on_order(ctx, no, lambda uow, o: svc.production(uow, o, ctx.prov, True, ctx.now()),
                    lambda o, ev: ot.progress_line(o, ctx.today()) + "\n" + msg.warehouse_told())
 
 
@@ -58,11 +52,11 @@ def _match_line(order_lines: list[OrderLine], product: str) -> OrderLine:
     raise UserError(msg.no_line(product, (ln.sku for ln in order_lines)))
 
 
-@router.command("发货", aliases=("ship",), roles={Role.WAREHOUSE}, **help_of("发货"))
-async def ship(ctx: Context, cmd: CommandText) -> None:
+@router.command("发货", aliases=("ship",), roles={Role.WAREHOUSE}, parse=parsers.SHIP, **help_of("发货"))
+async def ship(ctx: Context, cmd: CommandText, parsed: args.ShipArgs) -> None:
     loaded: list[int] = []
     try:
-        await _ship(ctx, cmd, loaded)
+        await _ship(ctx, parsed, loaded)
     except UserError as err:
         refusal = err.__cause__
         # the shipment changes nothing, but 采购 hears what is short
@@ -72,9 +66,8 @@ async def ship(ctx: Context, cmd: CommandText) -> None:
         raise
 
 
-async def _ship(ctx: Context, cmd: CommandText, loaded: list[int]) -> None:
+async def _ship(ctx: Context, parsed: args.ShipArgs, loaded: list[int]) -> None:
     async with ctx.uow() as uow:
-        parsed = await parse_args(uow, lambda: args.parse_ship(cmd.args))
         order = await load_order(uow, parsed.order_no)
         loaded.append(order.no)
         wanted: list[tuple[OrderLine, Decimal]] | None = None
@@ -91,18 +84,15 @@ async def _ship(ctx: Context, cmd: CommandText, loaded: list[int]) -> None:
         ctx.reply(reply)
 
 
-@router.command("签收", aliases=("sign",), roles={Role.SALES, Role.WAREHOUSE}, **help_of("签收"))
-async def sign(ctx: Context, cmd: CommandText) -> None:
-    await on_order(ctx, _ref(cmd), lambda uow, o: svc.sign(uow, o, ctx.prov, ctx.now()),
+@router.command("签收", aliases=("sign",), roles={Role.SALES, Role.WAREHOUSE}, parse=parsers.ORDER_REF,
+                **help_of("签收"))
+async def sign(ctx: Context, cmd: CommandText, no: int) -> None:
+    await on_order(ctx, no, lambda uow, o: svc.sign(uow, o, ctx.prov, ctx.now()),
                    lambda o, ev: msg.signed(o.no))
 
 
-@router.command("回款", aliases=("pay",), roles={Role.FINANCE}, **help_of("回款"))
-async def pay(ctx: Context, cmd: CommandText) -> None:
-    try:
-        parsed = args.parse_payment(cmd.args, ctx.today())
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
+@router.command("回款", aliases=("pay",), roles={Role.FINANCE}, parse=parsers.PAYMENT, **help_of("回款"))
+async def pay(ctx: Context, cmd: CommandText, parsed: args.PaymentArgs) -> None:
     async with ctx.uow() as uow:
         order = await load_order(uow, parsed.order_no)
         with refusing(order.no):

@@ -7,25 +7,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-
 from bot.commands import CommandText
 from bot.context import Context
-from bot.errors import InputError, NotFound, UserError
+from bot.errors import NotFound, UserError
 from bot.outbound import ActionData, Button, Card, Message
 from bot.routing import Router
-from handlers import args
+from handlers.args import command_parsers as parsers
 from handlers.args import quotes as qargs
-from handlers.common import parse_args, resolve_fields
+from handlers.common import resolve_fields
 from handlers.notify import dispatch_events
-from handlers.orders import submitted
+from handlers.order_commands import submitted
 from handlers.texts import orders as ot
 from handlers.texts import quotes as qt
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from storage import domain_events as ev
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
-from storage.models import Order, OutboxMessage, Person, Quote
+from storage.models import Person, Quote
 from storage.services import people
 from storage.services import quotes as svc
 from storage.services.orders import Origin
@@ -68,18 +66,18 @@ async def load_quote(uow: UnitOfWork, no: int, *, lock: bool = True) -> Quote:
     return quote
 
 
-@router.command(qt.QUOTE, aliases=("quote",), **qt.help_of(qt.QUOTE))
-async def quote_cmd(ctx: Context, cmd: CommandText) -> None:
-    if qargs.is_list(cmd.args):
+@router.command(qt.QUOTE, aliases=("quote",), parse=parsers.QUOTE, **qt.help_of(qt.QUOTE))
+async def quote_cmd(ctx: Context, cmd: CommandText,
+                    parsed: parsers.ListThem | parsers.QuoteDecision | qargs.QuoteArgs | parsers.Unparsed) -> None:
+    if isinstance(parsed, parsers.ListThem):
         await _list(ctx)
         return
-    if qargs.names_a_quote(cmd.args):
-        await _show_or_decide(ctx, cmd)
+    if isinstance(parsed, parsers.QuoteDecision):
+        await _show_or_decide(ctx, parsed)
         return
-    if Role.SALES not in ctx.person.roles:
+    if isinstance(parsed, parsers.Unparsed):
         raise UserError(qt.sales_only())
     async with ctx.uow() as uow:
-        parsed = await parse_args(uow, lambda: qargs.parse_quote(cmd.args, ctx.today()))
         resolved = await resolve_fields(uow, parsed.fields, ctx.person.id)
         assert resolved.data.customer is not None  # parse_quote requires one
         data = svc.QuoteInput(customer=resolved.data.customer, lines=resolved.data.lines,
@@ -98,37 +96,28 @@ async def quote_cmd(ctx: Context, cmd: CommandText) -> None:
 
 
 async def _list(ctx: Context) -> None:
-    stmt = select(Quote).order_by(Quote.id.desc()).limit(LIST_LIMIT)
-    if Role.MANAGER not in ctx.person.roles and Role.BOSS not in ctx.person.roles:
-        stmt = stmt.where(Quote.owner_id == ctx.person.id)
+    sees_all = Role.MANAGER in ctx.person.roles or Role.BOSS in ctx.person.roles
     async with ctx.uow() as uow:
-        rows = list((await uow.session.execute(stmt)).scalars())
+        rows = await uow.quotes.latest(LIST_LIMIT, owner_id=None if sees_all else ctx.person.id)
     ctx.reply(qt.quote_list([qt.quote_head(q, ctx.today()) for q in rows]))
 
 
-async def _show_or_decide(ctx: Context, cmd: CommandText) -> None:
-    try:
-        no, rest = qargs.split_quote_ref(cmd.args)
-        decision = args.parse_approval(f"#{no} {rest}") if rest else None
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
-    if decision is None:
+async def _show_or_decide(ctx: Context, asked: parsers.QuoteDecision) -> None:
+    no = asked.no
+    if asked.approve is None:
         async with ctx.uow() as uow:
             quote = await load_quote(uow, no, lock=False)
-            order_no = (await uow.session.get_one(Order, quote.order_id)).no if quote.order_id else None
+            order_no = (await uow.orders.by_id(quote.order_id)).no if quote.order_id else None
             ctx.reply(qt.quote_card_text(quote, ctx.today(), order_no))
         return
-    _, approve, reason = decision
-    if not approve and not reason:
-        raise InputError(qt.reject_needs_reason(no))
-    await decide(ctx, no, None, approve, reason)
+    await decide(ctx, no, None, asked.approve, asked.reason)
 
 
 async def decide(ctx: Context, no: int | None, quote_id: int | None, approve: bool, comment: str | None) -> None:
     """A 主管's decision on a below-floor quote, from the card or the text command."""
     async with ctx.uow() as uow:
         if quote_id is not None:
-            found = (await uow.session.execute(select(Quote.no).where(Quote.id == quote_id))).scalar_one_or_none()
+            found = await uow.quotes.no_of(quote_id)
             if found is None:
                 raise UserError(t.bad_action())
             no = found
@@ -150,10 +139,9 @@ async def quote_pressed(ctx: Context, data: QuoteApprovalAction) -> None:
     await decide(ctx, None, data.quote_id, data.decision == "ok", reason or None)
 
 
-@router.command(qt.DEAL, aliases=("deal", "win"), roles={Role.SALES}, **qt.help_of(qt.DEAL))
-async def deal_cmd(ctx: Context, cmd: CommandText) -> None:
+@router.command(qt.DEAL, aliases=("deal", "win"), roles={Role.SALES}, parse=parsers.DEAL, **qt.help_of(qt.DEAL))
+async def deal_cmd(ctx: Context, cmd: CommandText, parsed: qargs.DealArgs) -> None:
     async with ctx.uow() as uow:
-        parsed = await parse_args(uow, lambda: qargs.parse_deal(cmd.args, ctx.today()))
         quote = await load_quote(uow, parsed.quote_no)
         edits = tuple(svc.LineEdit(_quoted_sku(quote, c.product), c.qty, c.unit_price)
                       for c in parsed.changes.lines)
@@ -178,12 +166,8 @@ def _quoted_sku(quote: Quote, product: str) -> str:
     return contains[0] if len(contains) == 1 else product
 
 
-async def withdraw(ctx: Context, cmd: CommandText) -> None:
+async def withdraw(ctx: Context, no: int, reason: str) -> None:
     """/作废 Q12 [原因] (the /作废 command hands quote numbers here)."""
-    try:
-        no, reason = qargs.split_quote_ref(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     async with ctx.uow() as uow:
         quote = await load_quote(uow, no)
         with refusing():
@@ -245,8 +229,5 @@ async def _close_cards(ctx: Context, uow: UnitOfWork, quote: Quote, approve: boo
     title, body = qt.decided_card(quote, ctx.person.name or ctx.person.user_id, approve)
     closed = Message(kind="card", text=f"{title}\n{body}", card=Card(title=title, body=body, closed=True),
                      card_key=card_key(quote.id))
-    rows = await uow.session.execute(
-        select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
-        .where(OutboxMessage.card_key == card_key(quote.id), OutboxMessage.op == "send").distinct())
-    for platform, chat_id, chat_type in rows:
+    for platform, chat_id, chat_type in await uow.activity.card_chats(card_key(quote.id)):
         ctx.update_cards(platform, chat_id, chat_type, closed)

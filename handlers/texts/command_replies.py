@@ -1,4 +1,5 @@
-"""Handler replies: short, phone-sized, naming the order."""
+"""Each chat command's own replies (orders, approvals, state changes, customers, admin …): short,
+phone-sized, naming the order. What several commands and the dispatcher share is ``shared_replies``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from handlers.texts.replies import money, qty, roles_text
+from handlers.texts.shared_replies import money, qty, roles_text
 from storage.vocab import ROLE_LABELS, STATE_LABELS
 
 # ---- approvals ---------------------------------------------------------------------------

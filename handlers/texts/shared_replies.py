@@ -1,4 +1,6 @@
-"""User-facing Chinese replies of the handlers and the dispatcher (parser errors: ``parse.py``)."""
+"""What every handler and the dispatcher share: money, quantity and date formats, labels, refusals,
+and the dispatcher's own answers (unknown command, no role, usage, conflict …). A command's own
+replies are in ``command_replies``; parser errors in ``parse.py``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``gendan import`` and ``gendan export``: read the file, type every cell with the chat's own number
-parsers, hand the rows to :mod:`storage.services.importer`, and render the report in Chinese.
+parsers, hand the rows to :mod:`storage.services.import_file`, and render the report in Chinese.
 
 Numbers accept what people type in chats and Excel shows (``1,200``, ``1.5万``, ``¥300``); dates
 accept Excel dates, ``2026-12-15``, ``2026/12/15``, ``2026.12.15`` and ``2026年12月15日``.
@@ -16,15 +16,17 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
-from handlers.args.base import ArgError, clip, prep
 from handlers.args.numbers import try_money, try_qty
-from handlers.import_files import FileProblem, ProgressBar, Table, map_headers, read_table
-from handlers.texts import importing as t
+from handlers.args.tokens import ArgError, clip, prep
+from handlers.import_file_reader import FileProblem, ProgressBar, Table, map_headers, read_table
+from handlers.texts import import_export as t
 from storage.db import Database
-from storage.services import exporter, importer
+from storage.services import exporter
 from storage.services.base import Provenance
+from storage.services.import_catalogue import CustomerRow, ProductRow
+from storage.services.import_file import run
 from storage.services.import_orders import OrderRow
-from storage.services.importer import CustomerRow, ImportContext, Kind, ProductRow, Report
+from storage.services.import_report import ImportContext, Kind, Report
 from storage.vocab import State
 
 _CENT = Decimal("0.01")
@@ -190,7 +192,7 @@ async def run_import(db: Database, kind: Kind, path: Path, *, dry_run: bool, now
     ctx = ImportContext(prov, now, tz, default_owner, progress)
     try:
         if rows or not report.errors:
-            await importer.run(db, kind, rows, report, ctx)
+            await run(db, kind, rows, report, ctx)
     finally:
         progress.finish()
     return t.render(report), 1 if report.errors else 0

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from storage.services.exporter import Sheet
-from storage.services.importer import Issue, Report
+from storage.services.import_report import Issue, Report
 from storage.vocab import STATE_LABELS, State
 
 #: accepted column headers per kind and field, best first (compared without spaces, case and a

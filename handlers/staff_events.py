@@ -6,7 +6,7 @@ from bot.context import DispatcherLike
 from bot.events import DirectoryEvent
 from bot.outbound import Message
 from bot.routing import Router
-from handlers.texts import messages as msg
+from handlers.texts import command_replies as msg
 from storage.outbox import Envelope, enqueue
 from storage.services import staff
 

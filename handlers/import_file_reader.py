@@ -16,16 +16,16 @@ from typing import Any, TextIO
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from handlers.args.base import prep
-from handlers.texts import importing as t
-from storage.services.importer import Report
+from handlers.args.tokens import prep
+from handlers.texts import import_export as t
+from storage.services.import_report import Report
 
 XLSX = (".xlsx", ".xlsm")
 CSV = (".csv", ".txt")
 
 
 class FileProblem(Exception):
-    """The file as a whole cannot be read; ``code`` names a text of ``handlers.texts.importing.ISSUES``."""
+    """The file as a whole cannot be read; ``code`` names a text of ``handlers.texts.import_export.ISSUES``."""
 
     def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)

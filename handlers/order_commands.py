@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.commands import CommandText
 from bot.context import Context
-from bot.errors import InputError, UserError
+from bot.errors import UserError
 from bot.routing import Router
 from handlers import args
-from handlers.common import load_order, parse_args, refusing, resolve_fields
-from handlers.flow import on_order
+from handlers.args import command_parsers as parsers
+from handlers.common import load_order, refusing, resolve_fields
 from handlers.notify import dispatch_events
-from handlers.purchasing import order_card_shortage
-from handlers.texts import messages as msg
+from handlers.order_flow import on_order
+from handlers.purchase_commands import order_card_shortage
+from handlers.texts import command_replies as msg
 from handlers.texts import orders as ot
 from handlers.texts.help import of as help_of
-from handlers.texts.replies import candidates
+from handlers.texts.shared_replies import candidates
 from storage.domain_events import ChangeApplied, DomainEvent, Submitted
-from storage.models import AuditEvent, Order, OrderLine
+from storage.models import Order
+from storage.repos.orders import OrderSearch
 from storage.services import catalog, changes
 from storage.services import orders as svc
-from storage.vocab import Role
+from storage.vocab import Role, State
 
 router = Router("orders")
 
 
-@router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES}, **help_of("下单"))
-async def create_order(ctx: Context, cmd: CommandText) -> None:
+@router.command("下单", aliases=("开单", "新订单", "order"), roles={Role.SALES}, parse=parsers.NEW_ORDER,
+                **help_of("下单"))
+async def create_order(ctx: Context, cmd: CommandText, fields: args.OrderFields) -> None:
     async with ctx.uow() as uow:
-        fields = await parse_args(uow, lambda: args.parse_new_order(cmd.args, ctx.today()))
         resolved = await resolve_fields(uow, fields, ctx.person.id)
         origin = svc.Origin(ctx.chat.platform, ctx.chat.chat_id, ctx.chat.chat_type)
         with refusing(None):
@@ -38,10 +38,10 @@ async def create_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today(), submitted(events)))
 
 
-@router.command("补充", aliases=("fill",), **help_of("补充"))
-async def fill_order(ctx: Context, cmd: CommandText) -> None:
+@router.command("补充", aliases=("fill",), parse=parsers.SUPPLEMENT, **help_of("补充"))
+async def fill_order(ctx: Context, cmd: CommandText, parsed: tuple[int, args.OrderFields]) -> None:
+    no, fields = parsed
     async with ctx.uow() as uow:
-        no, fields = await parse_args(uow, lambda: args.parse_supplement(cmd.args, ctx.today()))
         order = await load_order(uow, no)
         resolved = await resolve_fields(uow, fields, ctx.person.id)
         with refusing(no):
@@ -50,24 +50,22 @@ async def fill_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(ot.created(order, resolved.new_customer, resolved.free_lines, ctx.today(), submitted(events)))
 
 
-@router.command("提交", aliases=("submit",), **help_of("提交"))
-async def submit_order(ctx: Context, cmd: CommandText) -> None:
-    no = _ref(cmd)
+@router.command("提交", aliases=("submit",), parse=parsers.ORDER_REF, **help_of("提交"))
+async def submit_order(ctx: Context, cmd: CommandText, no: int) -> None:
     await on_order(ctx, no, lambda uow, o: svc.submit(uow, o, ctx.prov, ctx.rules, ctx.now()),
                    lambda o, ev: ot.created(o, None, (), ctx.today(), submitted(ev)))
 
 
-@router.command("撤回", aliases=("withdraw",), **help_of("撤回"))
-async def withdraw_order(ctx: Context, cmd: CommandText) -> None:
-    no = _ref(cmd)
+@router.command("撤回", aliases=("withdraw",), parse=parsers.ORDER_REF, **help_of("撤回"))
+async def withdraw_order(ctx: Context, cmd: CommandText, no: int) -> None:
     await on_order(ctx, no, lambda uow, o: svc.withdraw(uow, o, ctx.prov, ctx.now()),
                    lambda o, ev: msg.withdrawn(o.no))
 
 
-@router.command("变更", aliases=("change",), **help_of("变更"))
-async def change_order(ctx: Context, cmd: CommandText) -> None:
+@router.command("变更", aliases=("change",), parse=parsers.CHANGE, **help_of("变更"))
+async def change_order(ctx: Context, cmd: CommandText, parsed: tuple[int, args.ChangeArgs]) -> None:
+    no, change = parsed
     async with ctx.uow() as uow:
-        no, change = await parse_args(uow, lambda: args.parse_change(cmd.args, ctx.today()))
         order = await load_order(uow, no)
         lines = []
         for lc in change.lines:
@@ -85,19 +83,12 @@ async def change_order(ctx: Context, cmd: CommandText) -> None:
         ctx.reply(msg.change_head(no, applied, order.version) + "\n" + ot.diff_text(cr.diff if cr else []))
 
 
-@router.command("查单", aliases=("查询", "查看"), read_only=True, **help_of("查单"))
-async def show_order(ctx: Context, cmd: CommandText) -> None:
-    words = cmd.args.strip()
-    if words and not any(ch.isdigit() or ch == "#" for ch in words):
-        # "/查单 华为": a name, not a number; /订单 is the list that takes names
-        raise InputError(msg.query_is_not_a_number(words))
-    no = _ref(cmd)
+@router.command("查单", aliases=("查询", "查看"), read_only=True, parse=parsers.ORDER_QUERY, **help_of("查单"))
+async def show_order(ctx: Context, cmd: CommandText, no: int) -> None:
     async with ctx.uow() as uow:
         order = await load_order(uow, no, lock=False)
-        history = list((await uow.session.execute(
-            select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id.desc()).limit(6)
-        )).scalars())
-        card = ot.order_card(order, ctx.today(), list(reversed(history)), ctx.settings.tz)
+        history = await uow.orders.history(order, last=6)
+        card = ot.order_card(order, ctx.today(), history, ctx.settings.tz)
         short = await order_card_shortage(uow, order)
         ctx.reply(f"{card}\n{short}" if short else card)
 
@@ -107,60 +98,36 @@ def submitted(events: list[DomainEvent]) -> Submitted | None:
     return next((e for e in events if isinstance(e, Submitted)), None)
 
 
-def _ref(cmd: CommandText) -> int:
-    try:
-        return args.split_order_ref(cmd.args)[0]
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
-
-
 async def list_orders_query(ctx: Context, flt: args.ListFilter) -> list[Order]:
     """Orders for /订单, newest first."""
     from datetime import timedelta
 
-    stmt = select(Order).order_by(Order.id.desc()).limit(15)
     today = ctx.today()
+    search = OrderSearch()
     if flt.kind == "mine":
-        stmt = stmt.where(Order.owner_id == ctx.person.id)
+        search = OrderSearch(owner_id=ctx.person.id)
     elif flt.kind == "pending":
-        stmt = stmt.where(Order.state == "PENDING_APPROVAL")
+        search = OrderSearch(state=State.PENDING_APPROVAL)
     elif flt.kind == "overdue":
-        unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
-        stmt = stmt.where(Order.state == "CONFIRMED", Order.due_date < today, Order.id.in_(unshipped))
+        search = OrderSearch(overdue_on=today)
     elif flt.kind == "week":
         start = today - timedelta(days=today.weekday())
-        stmt = stmt.where(Order.due_date >= start, Order.due_date <= start + timedelta(days=6))
+        search = OrderSearch(due_from=start, due_to=start + timedelta(days=6))
     async with ctx.uow() as uow:
         if flt.kind == "customer" and flt.customer:
             match = await catalog.match_customer(uow, flt.customer)
-            ids = [match.found.id] if match.found else [c.id for c in match.candidates]
-            stmt = stmt.where(Order.customer_id.in_(ids))
-        rows = list((await uow.session.execute(stmt)).scalars())
-    return rows
+            search = OrderSearch(customer_ids=[match.found.id] if match.found else [c.id for c in match.candidates])
+        return await uow.orders.search(search, limit=15)
 
 
-@router.command("订单", aliases=("orders", "list"), read_only=True, **help_of("订单"))
-async def list_orders(ctx: Context, cmd: CommandText) -> None:
-    stripped = cmd.args.strip()
-    if _names_an_order(stripped):
-        await show_order(ctx, cmd)
+@router.command("订单", aliases=("orders", "list"), read_only=True, parse=parsers.ORDER_LIST, **help_of("订单"))
+async def list_orders(ctx: Context, cmd: CommandText, flt: int | args.ListFilter) -> None:
+    if isinstance(flt, int):  # "/订单 #12": the order's card, as /查单
+        await show_order(ctx, cmd, flt)
         return
-    try:
-        flt = args.parse_list_filter(cmd.args)
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
     rows = await list_orders_query(ctx, flt)
     if not rows:
         ctx.reply(msg.no_orders())
         return
     ctx.reply("\n".join(ot.progress_line(o, ctx.today()) + (f"｜{o.customer.name}" if o.customer else "")
                         for o in rows))
-
-
-def _names_an_order(text: str) -> bool:
-    """``/订单 #12`` shows the order card (people type it for /查单)."""
-    try:
-        args.split_order_ref(text)
-    except args.ArgError:
-        return False
-    return not text.isdigit()
