@@ -34,7 +34,7 @@ test-slow: $(TEST_STAMP)
 
 # the modules where a gap hurts most: dispatch, outbox and inbox, approvals, lifecycle, crypto and signing,
 # sealed tokens and signed links, scheduler delivery, import
-RISKY := bot/dispatch.py,bot/outbox.py,storage/outbox.py,storage/inbox.py,storage/services/approvals.py,storage/services/changes.py,storage/lifecycle.py,bot/wecom/crypto.py,bot/dingtalk/signing.py,bot/dingtalk/eventsub.py,web/sealed_tokens.py,web/signed_links.py,web/approval_pages.py,schedules/delivery.py,schedules/jobs.py,storage/services/importer.py,storage/services/import_orders.py,handlers/importing.py,handlers/import_files.py
+RISKY := bot/dispatch.py,bot/registry.py,bot/identity.py,bot/recovery.py,bot/error_replies.py,bot/sender.py,storage/outbox.py,storage/inbox.py,storage/approval_chain.py,storage/services/approvals.py,storage/services/decisions.py,storage/services/changes.py,storage/lifecycle.py,bot/wecom/crypto.py,bot/dingtalk/signing.py,bot/dingtalk/eventsub.py,web/sealed_tokens.py,web/signed_links.py,web/approval_pages.py,schedules/reminder_delivery.py,schedules/jobs.py,storage/services/import_file.py,storage/services/import_report.py,storage/services/import_catalogue.py,storage/services/import_orders.py,handlers/import_export_cli.py,handlers/import_file_reader.py
 # branch coverage measured with greenlet and thread concurrency (the default tracer misses async SQLAlchemy code)
 cov: $(TEST_STAMP)
 	$(BIN)/coverage erase
@@ -46,11 +46,12 @@ cov: $(TEST_STAMP)
 	$(BIN)/coverage report --include="$(RISKY)"
 
 # mutation testing (pyproject's [tool.mutmut]: the targets and their fast, relevant tests): the lifecycle,
-# the approval chain (approvals.py, the pure functions of changes.py), the number and date parsers;
+# the approval chain (approval_chain.py, approvals.py, decisions.py, changes._proposed), the number and date parsers;
 # then the kill rate per target and every surviving mutant. CPU-heavy: MUTATE_CHILDREN=1 on a shared machine.
 MUTATE_CHILDREN ?= 2
-MUTANTS := "storage.lifecycle.*" "storage.services.approvals.*" "storage.services.changes.x__proposed__mutmut_*" \
-	"storage.services.changes.x_obsolete_reason__mutmut_*" "handlers.args.numbers.*" "handlers.args.dates.*"
+MUTANTS := "storage.lifecycle.*" "storage.approval_chain.*" "storage.services.approvals.*" \
+	"storage.services.decisions.*" "storage.services.changes.x__proposed__mutmut_*" "handlers.args.numbers.*" \
+	"handlers.args.dates.*"
 mutate: $(TEST_STAMP)
 	$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS) || true
 	$(BIN)/mutmut results --all true | $(BIN)/python .ci/mutation_report.py

@@ -26,7 +26,6 @@ from bench.data import Shape, Tables, build, load_postgres, load_sqlite
 from bot.config import Settings
 from schedules import facts
 from schedules.calendar import Calendar
-from schedules.delivery import due_query
 from schedules.jobs import Jobs
 from storage.db import Database
 from storage.migrate import upgrade
@@ -80,7 +79,7 @@ async def measure(db: Database, backend: str, shape: Shape, runs: int) -> list[R
 
     def due_reminders(at: datetime) -> Callable[[Any], Awaitable[int]]:
         async def query(uow: Any) -> int:
-            return len((await uow.session.execute(due_query(at, False, 5000, uow.dialect))).scalars().all())
+            return len(await uow.agenda.claim_due(at, False, 5000))
         return query
 
     # the 10,000 due reminders are spread over the last 10,000 s: 100 s earlier, 100 are due
@@ -91,7 +90,7 @@ async def measure(db: Database, backend: str, shape: Shape, runs: int) -> list[R
         ("due set: approvals waiting ≥ 4 h", lambda u: facts.waiting_approvals(u, NOW), DUE_SET_GOAL_MS),
         ("due set: tickets to 回访", lambda u: facts.resolved_tickets(u, NOW), DUE_SET_GOAL_MS),
         ("due set: deliveries (hourly sweep)", lambda u: facts.delivery_candidates(u, cal, today), DUE_SET_GOAL_MS),
-        ("payments (daily sweep)", lambda u: facts.payment_candidates(u), None),
+        ("payments (daily sweep)", lambda u: u.agenda.unpaid_orders(), None),
     ]
     for name, fn, goal in checks:
         ms, out = await _median_ms(lambda fn=fn: in_tx(fn), runs)  # type: ignore[misc]

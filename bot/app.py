@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.longconn import Connections
 from bot.metrics import Metrics, setup_metrics
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from bot.transport import Transport
 from schedules.scheduler import ReminderScheduler
 from storage.db import Database
@@ -47,7 +47,7 @@ def build_core(settings: Settings, clock: Callable[[], datetime] | None = None,
                db: Database | None = None) -> tuple[Database, Dispatcher]:
     """The database and a dispatcher with every router (also used by the CLI)."""
     import handlers
-    from handlers.texts import replies
+    from handlers.texts import shared_replies as replies
 
     db = db or Database(settings.database_url)
     dispatcher = Dispatcher(db, settings, replies, clock=clock)

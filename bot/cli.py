@@ -138,7 +138,7 @@ async def _chat(settings: Settings, user: str, name: str, chat: str) -> int:
     """Read lines from stdin, send each through the dispatcher, print what the chat receives."""
     from bot.app import build_core, wire_links
     from bot.local import PLATFORM, LocalTransport
-    from bot.outbox import OutboxSender
+    from bot.sender import OutboxSender
     from bot.terminal_chat import TerminalChat
     from storage.migrate import upgrade
 
@@ -179,10 +179,10 @@ async def _import(settings: Settings, kind: str, file: str, dry_run: bool, owner
     from pathlib import Path
     from typing import cast
 
-    from handlers.importing import run_import
+    from handlers.import_export_cli import run_import
     from storage.db import Database
     from storage.migrate import upgrade
-    from storage.services.importer import Kind
+    from storage.services.import_report import Kind
 
     db = Database(settings.database_url)
     try:
@@ -199,7 +199,7 @@ async def _export(settings: Settings, file: str, start: str | None, end: str | N
     """Export orders (created from --from to --to, inclusive) to an .xlsx workbook."""
     from pathlib import Path
 
-    from handlers.importing import run_export
+    from handlers.import_export_cli import run_export
     from storage.db import Database
     from storage.migrate import upgrade
 

@@ -1,17 +1,24 @@
-"""Command recognition: one normalisation step for phone-typed text, and the command word.
+"""Command recognition: one normalisation step for phone-typed text, the command word, and what an
+argument grammar receives and raises.
 
 Pure functions (no I/O). The dispatcher calls :func:`parse_command` on every chat
-message; the per-command argument grammars live in ``handlers.args`` and all of
-them start from the same :func:`normalize`.
+message; the per-command argument grammars live in ``handlers.args``, all of them
+start from the same :func:`normalize`, and each command declares its grammar as an
+:class:`ArgParser` when it registers (``bot.routing``), which runs it with a
+:class:`ParseContext` and turns an :class:`ArgError` into the "not understood" reply.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Generic, TypeVar
 
-__all__ = ["CommandText", "normalize", "parse_command", "strip_mentions"]
+__all__ = ["ArgError", "ArgParser", "CommandText", "ParseContext", "normalize", "parse_command", "strip_mentions"]
+
+T = TypeVar("T")
 
 
 def _translation_table() -> dict[int, str]:
@@ -139,3 +146,47 @@ def parse_command(
     # "/下单：华为" — a colon or comma right after the name only separates
     args = rest[size:].strip().lstrip(":,，").strip()
     return CommandText(name=name, args=args, raw=text)
+
+
+class ArgError(Exception):
+    """Arguments that were not understood; ``reason`` is the Chinese reply text.
+
+    The reason quotes the offending fragment; the dispatcher appends the usage.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What an argument grammar may know besides the text; filled by the router, read by pure grammars."""
+
+    #: now, aware, in the business time zone (relative dates and times: 明天, 下午3点)
+    now: datetime
+    #: the units the product catalogue uses (``樘``): filled only for a parser that declares ``units``
+    units: tuple[str, ...] = ()
+    #: the roles of the person typing: a mode that only some roles may use is not parsed for others
+    #: (they hear that they lack the role, as before, rather than how to write what they cannot do)
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def today(self) -> date:
+        """Today in the business time zone."""
+        return self.now.date()
+
+
+@dataclass(frozen=True)
+class ArgParser(Generic[T]):
+    """A command's argument grammar as it registers: (args text, parse context) → value, or :class:`ArgError`."""
+
+    read: Callable[[str, ParseContext], T]
+    #: the grammar accepts the catalogue's units after a quantity: the router reads them before parsing
+    units: bool = False
+
+    def __call__(self, text: str, context: ParseContext) -> T:
+        return self.read(text, context)

@@ -6,10 +6,10 @@ it land in the outbox in the same transaction as the handler's change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.config import Settings
 from bot.events import CardAction, ChatMessage, ChatRef
@@ -19,8 +19,52 @@ from storage.db import Database, UnitOfWork
 from storage.outbox import Envelope, enqueue
 from storage.services.base import Provenance, Rules
 
-if TYPE_CHECKING:
-    from bot.dispatch import Dispatcher
+
+class CommandInfo(Protocol):
+    """A registered command as help and suggestions see it (``bot.routing.CommandSpec`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+    @property
+    def roles(self) -> frozenset[str] | None: ...
+    @property
+    def usage(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def example(self) -> str: ...
+
+
+class DispatcherLike(Protocol):
+    """What a context, its handler and a directory handler may use of the dispatcher (``bot.dispatch``).
+
+    A protocol, so that this module (and ``bot.routing``) need not import the dispatcher that imports them.
+    """
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+    @property
+    def instance_id(self) -> str:
+        """Who holds this instance's inbox leases."""
+    @property
+    def specs(self) -> Sequence[CommandInfo]: ...
+    @property
+    def by_name(self) -> Mapping[str, CommandInfo]: ...
+    @property
+    def board_link(self) -> Callable[[str, str], Awaitable[tuple[str, datetime]]] | None: ...
+    @property
+    def statement_link(self) -> Callable[[str, str, int, date, date], Awaitable[tuple[str, datetime]]] | None: ...
+    @property
+    def quote_link(self) -> Callable[[int, date], Awaitable[tuple[str, datetime]]] | None: ...
+
+    def wake_sender(self) -> None:
+        """Tell the outbox sender there is work."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +87,7 @@ class Context:
     settings: Settings
     db: Database
     clock: Callable[[], datetime]
-    dispatcher: Dispatcher
+    dispatcher: DispatcherLike
     replies: list[Message] = field(default_factory=list)
     _pending: list[Envelope] = field(default_factory=list)
     _flushed_replies: int = 0

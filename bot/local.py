@@ -12,15 +12,14 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 
 from bot.dispatch import Dispatcher
 from bot.events import Actor, CardAction, ChatMessage, ChatRef
 from bot.outbound import Message
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from bot.transport import Delivery, RateLimit
+from storage import outbox
 from storage.db import Database
-from storage.models import LocalMessage
 
 PLATFORM = "local"
 
@@ -68,21 +67,16 @@ class LocalTransport:
 
     async def send(self, delivery: Delivery) -> dict[str, Any] | None:
         """Store the message."""
-        async with self.db.uow() as uow:
-            row = LocalMessage(chat_id=delivery.chat_id, message=delivery.message.to_dict(),
-                               card_key=delivery.message.card_key,
-                               closed=bool(delivery.message.card and delivery.message.card.closed))
-            uow.session.add(row)
-            await uow.session.flush()
-            return {"local_id": row.id}
+        row_id = await outbox.store_local(self.db, delivery.chat_id, delivery.message.to_dict(),
+                                          delivery.message.card_key,
+                                          closed=bool(delivery.message.card and delivery.message.card.closed))
+        return {"local_id": row_id}
 
     async def update_card(self, delivery: Delivery) -> dict[str, Any] | None:
         """Replace the stored card copy in place."""
         assert delivery.card_ref is not None
-        async with self.db.uow() as uow:
-            row = await uow.session.get_one(LocalMessage, int(delivery.card_ref["local_id"]))
-            row.message = delivery.message.to_dict()
-            row.closed = bool(delivery.message.card and delivery.message.card.closed)
+        await outbox.replace_local(self.db, int(delivery.card_ref["local_id"]), delivery.message.to_dict(),
+                                   closed=bool(delivery.message.card and delivery.message.card.closed))
         return delivery.card_ref
 
 
@@ -141,10 +135,8 @@ def setup_routes(app: web.Application, dispatcher: Dispatcher, sender: OutboxSen
         if not chat:
             raise web.HTTPBadRequest(text='{"error": "chat is required"}', content_type="application/json")
         await _deliver(sender)
-        async with db.reader() as uow:
-            rows = (await uow.session.execute(
-                select(LocalMessage).where(LocalMessage.chat_id == chat).order_by(LocalMessage.id))).scalars()
-            out = [message_json(chat, Message.from_dict(r.message), r.closed) for r in rows]
+        rows = await outbox.local_mailbox(db, chat)
+        out = [message_json(chat, Message.from_dict(r.message), r.closed) for r in rows]
         return web.json_response({"messages": out}, dumps=_dumps)
 
     app.router.add_post("/local/message", post_message)

@@ -10,11 +10,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from bot.longconn import Connections
 from storage.db import Database
-from storage.models import InboxEvent, OutboxMessage, Reminder
+from storage.health import queue_health
+from storage.models.messaging import InboxStatus
 
 #: seconds; a command is usually tens of milliseconds, a slow one under load several seconds
 COMMAND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -87,20 +87,15 @@ def setup_metrics(app: web.Application, db: Database, connections: Connections |
     async def metrics_view(request: web.Request) -> web.Response:
         at = now()
         async with db.reader() as uow:
-            outbox.clear()
-            for status, count in await uow.session.execute(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)):
-                outbox.labels(status).set(count)
-            oldest = (await uow.session.execute(select(func.min(OutboxMessage.created_at)).where(
-                OutboxMessage.status.in_(("PENDING", "SENDING"))))).scalar_one()
-            outbox_age.set(_age(at, oldest))
-            for status, count in await uow.session.execute(
-                    select(InboxEvent.status, func.count()).where(InboxEvent.status.in_(("PENDING", "FAILED")))
-                    .group_by(InboxEvent.status)):
-                (inbox if status == "PENDING" else inbox_failed).set(count)
-            due = (await uow.session.execute(select(func.min(Reminder.due_at)).where(
-                Reminder.status == "PENDING", Reminder.due_at <= at))).scalar_one()
-            reminder_lag.set(_age(at, due))
+            health = await queue_health(uow, at)
+        outbox.clear()
+        for status, count in health.outbox.items():
+            outbox.labels(status).set(count)
+        outbox_age.set(_age(at, health.oldest_undelivered))
+        # a status without rows is absent from the counts: it reads 0, not its last value
+        inbox.set(health.inbox.get(InboxStatus.PENDING, 0))
+        inbox_failed.set(health.inbox.get(InboxStatus.FAILED, 0))
+        reminder_lag.set(_age(at, health.oldest_due_reminder))
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @web.middleware
@@ -123,6 +118,4 @@ def setup_metrics(app: web.Application, db: Database, connections: Connections |
 def _age(now: datetime, since: datetime | None) -> float:
     if since is None:
         return 0.0
-    if since.tzinfo is None:  # SQLite's aggregate bypasses the column type: stored as UTC
-        since = since.replace(tzinfo=UTC)
     return max(0.0, (now - since).total_seconds())

@@ -2,25 +2,32 @@
 
 A handler module makes one ``Router`` and registers on it; the composition root includes
 every router into the dispatcher (``Dispatcher.include``), which owns the lookup and the run.
+A command that declares its argument grammar (``parse=``) is called with the parsed value:
+the refusal of arguments that were not understood is this module's, for every command.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from bot import commands
+from bot.commands import ArgError, ArgParser, ParseContext
 from bot.context import Context
+from bot.errors import InputError
 from bot.events import DirectoryEvent
 from bot.outbound import ActionData
 
 if TYPE_CHECKING:
-    from bot.dispatch import Dispatcher
+    from bot.context import DispatcherLike
 
+P = TypeVar("P")
 Handler = Callable[[Context, commands.CommandText], Awaitable[None]]
+#: a command handler that declared its grammar: it receives the parsed arguments too
+ParsedHandler = Callable[[Context, commands.CommandText, P], Awaitable[None]]
 ActionHandler = Callable[[Context, Any], Awaitable[None]]
-DirectoryHandler = Callable[["Dispatcher", DirectoryEvent], Awaitable[None]]
+DirectoryHandler = Callable[["DispatcherLike", DirectoryEvent], Awaitable[None]]
 FallbackHandler = Callable[[Context], Awaitable[bool]]
 
 
@@ -58,15 +65,33 @@ class Router:
         self.fallbacks: list[FallbackHandler] = []
         self.directory: list[DirectoryHandler] = []
 
+    @overload
+    def command(
+        self, name: str, *, aliases: Iterable[str] = (), roles: Iterable[str] | None = None,
+        usage: str = "", summary: str = "", example: str = "", read_only: bool = False, parse: None = None,
+    ) -> Callable[[Handler], Handler]: ...
+
+    @overload
+    def command(
+        self, name: str, *, aliases: Iterable[str] = (), roles: Iterable[str] | None = None,
+        usage: str = "", summary: str = "", example: str = "", read_only: bool = False, parse: ArgParser[P],
+    ) -> Callable[[ParsedHandler[P]], ParsedHandler[P]]: ...
+
     def command(
         self, name: str, *, aliases: Iterable[str] = (), roles: Iterable[str] | None = None,
         usage: str = "", summary: str = "", example: str = "", read_only: bool = False,
-    ) -> Callable[[Handler], Handler]:
-        """Register a command handler (``roles=None``: everybody; ``read_only``: it changes nothing)."""
+        parse: ArgParser[Any] | None = None,
+    ) -> Callable[[Any], Any]:
+        """Register a command handler (``roles=None``: everybody; ``read_only``: it changes nothing).
 
-        def deco(fn: Handler) -> Handler:
+        With ``parse`` the handler is called as ``handler(ctx, cmd, parsed)``: the arguments are parsed
+        first, and arguments that were not understood end the command with the usage reply.
+        """
+
+        def deco(fn: Any) -> Any:
+            run: Handler = fn if parse is None else parsing(parse, fn)
             self.commands.append(CommandSpec(name, tuple(aliases), frozenset(roles) if roles is not None else None,
-                                             usage or f"/{name}", summary, example, fn, read_only))
+                                             usage or f"/{name}", summary, example, run, read_only))
             return fn
 
         return deco
@@ -89,3 +114,24 @@ class Router:
         """Register a handler for contact events (a person left)."""
         self.directory.append(fn)
         return fn
+
+
+def parsing(parser: ArgParser[P], handler: ParsedHandler[P]) -> Handler:
+    """The handler the dispatcher calls: parse the arguments, then run ``handler`` with them.
+
+    A parser that accepts the catalogue's units gets them from a reader (on SQLite it takes no write
+    lock), before the command's own transaction.
+    """
+
+    async def run(ctx: Context, cmd: commands.CommandText) -> None:
+        units: tuple[str, ...] = ()
+        if parser.units:
+            async with ctx.db.reader() as uow:
+                units = tuple(await uow.catalog.units())
+        try:
+            parsed = parser(cmd.args, ParseContext(ctx.now(), units, ctx.person.roles))
+        except ArgError as err:
+            raise InputError(str(err)) from err
+        await handler(ctx, cmd, parsed)
+
+    return run

@@ -11,15 +11,13 @@ from __future__ import annotations
 import secrets
 from typing import TextIO
 
-from sqlalchemy import select
-
 from bot.dispatch import Dispatcher
 from bot.events import Actor, CardAction, ChatMessage, ChatRef
 from bot.local import PLATFORM
 from bot.outbound import Message
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from storage.db import Database
-from storage.models import LocalMessage
+from storage.local_transcript import delivered
 
 
 class TerminalChat:
@@ -50,9 +48,7 @@ class TerminalChat:
                          "button 1 of a card ('press ap:3:ok' also works); Ctrl-D quits.")
         await self.sender.flush()
         async with self.db.reader() as uow:
-            rows = list((await uow.session.execute(
-                select(LocalMessage).where(LocalMessage.chat_id.in_(self.chats)).order_by(LocalMessage.id)
-            )).scalars())
+            rows = await delivered(uow, self.chats)
         waiting = [r for r in rows if r.message.get("card") and not r.closed]
         if waiting:
             self._print_line(f"{len(waiting)} card(s) waiting:")
@@ -83,9 +79,7 @@ class TerminalChat:
         """Deliver what is queued and print every message these chats received since the last look."""
         await self.sender.flush()
         async with self.db.reader() as uow:
-            rows = list((await uow.session.execute(
-                select(LocalMessage).where(LocalMessage.chat_id.in_(self.chats), LocalMessage.id > self._seen)
-                .order_by(LocalMessage.id))).scalars())
+            rows = await delivered(uow, self.chats, self._seen)
         for row in rows:
             self._show(row.chat_id, Message.from_dict(row.message))
             self._seen = row.id

@@ -11,7 +11,23 @@ from bot.routing import Router
 
 def routers() -> tuple[Router, ...]:
     """Every router, in help order."""
-    from handlers import approvals, board, fulfilment, info, manage, orders, purchasing, quotes, reports, staff
+    from handlers import (
+        activity_commands,
+        admin_commands,
+        approval_commands,
+        board,
+        catalog_commands,
+        fulfilment_commands,
+        help_commands,
+        order_commands,
+        purchase_commands,
+        quote_commands,
+        report_commands,
+        staff_events,
+        state_commands,
+    )
 
-    return (orders.router, approvals.router, fulfilment.router, manage.router, info.router, reports.router,
-            board.router, staff.router, quotes.router, purchasing.router)
+    return (order_commands.router, approval_commands.router, fulfilment_commands.router, state_commands.router,
+            admin_commands.router, help_commands.router, catalog_commands.router, activity_commands.router,
+            report_commands.router, board.router, staff_events.router, quote_commands.router,
+            purchase_commands.router)

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
 
-from sqlalchemy import select
-
-from bot.errors import InputError, NotFound, UserError
-from handlers import args
+from bot.errors import NotFound, UserError
 from handlers.args import LineArg, OrderFields
-from handlers.texts import replies as t
+from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
-from storage.models import Customer, Order, Product
+from storage.models import Customer, Order
 from storage.services import catalog
-from storage.services.base import order_by_no
 from storage.services.orders import LineInput, OrderInput
-
-T = TypeVar("T")
-
-
-async def catalogue_units(uow: UnitOfWork) -> list[str]:
-    """The units the product catalogue uses (``块``, ``樘`` …), so that quantities may be written in them."""
-    rows = await uow.session.execute(select(Product.unit).where(Product.unit.is_not(None)).distinct())
-    return [unit for unit in rows.scalars() if unit]
-
-
-async def parse_args(uow: UnitOfWork, parse: Callable[[], T]) -> T:
-    """Run a grammar with the catalogue's units accepted; a parse error becomes an InputError."""
-    units = await catalogue_units(uow)
-    try:
-        with args.catalogue_units(units):
-            return parse()
-    except args.ArgError as err:
-        raise InputError(str(err)) from err
 
 
 @contextmanager
@@ -50,7 +27,7 @@ def refusing(no: int | None) -> Iterator[None]:
 
 async def load_order(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order:
     """The order #no (row-locked for this transaction), or a NotFound reply."""
-    order = await order_by_no(uow, no, lock=lock)
+    order = await uow.orders.by_no(no, lock=lock)
     if order is None:
         raise NotFound(t.order_not_found(no))
     return order

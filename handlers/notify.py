@@ -8,35 +8,19 @@ reply instead of a notification.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import select
 
 from bot.context import Context
 from bot.outbound import Mention, Message
 from handlers import cards
-from handlers.purchasing import shortage_notice
-from handlers.texts import messages as msg
+from handlers.purchase_commands import shortage_notice
+from handlers.texts import command_replies as msg
 from handlers.texts import notices
+from storage import domain_events as ev
 from storage.db import UnitOfWork
-from storage.models import Approval, ChangeRequest, Order, OutboxMessage, Person
+from storage.models import Order, Person
 from storage.services import people
-from storage.services.base import DomainEvent
-
-TOPIC = {
-    "submitted": "新订单", "confirmed": "审批", "approval_needed": "审批", "step_approved": "审批",
-    "approved": "审批", "rejected": "审批", "withdrawn": "审批", "change_requested": "审批",
-    "change_approved": "审批", "change_rejected": "审批", "change_applied": "审批", "change_obsolete": "审批",
-    "production_started": "生产", "production_finished": "生产", "shipped": "发货", "signed": "发货",
-    "paid": "回款", "completed": "回款", "held": "审批", "resumed": "审批", "closed": "审批",
-    "cancelled": "审批", "reopened": "审批", "ticket_opened": "售后", "ticket_resolved": "售后",
-    "reassigned": "新订单",
-}
-#: events the owner must hear about 1:1 when the order did not come from a chat they are in
-OWNER_EVENTS = {"approved", "rejected", "change_approved", "change_rejected", "shipped", "paid", "completed",
-                "held", "resumed", "closed", "cancelled", "reopened", "confirmed", "reassigned"}
-#: events that close the cards of an approval step
-CLOSING = frozenset(notices.OUTCOMES)
 
 
 @dataclass(frozen=True)
@@ -48,31 +32,31 @@ class Target:
     chat_type: str
 
 
-async def dispatch_events(ctx: Context, uow: UnitOfWork, order: Order, events: list[DomainEvent]) -> None:
+async def dispatch_events(ctx: Context, uow: UnitOfWork, order: Order, events: Sequence[ev.DomainEvent]) -> None:
     """Queue every notification, card and card update the events call for."""
     for event in events:
-        await _one(ctx, uow, order, event)
+        if isinstance(event, ev.ShortageFound):
+            await shortage_notice(ctx, uow, event)
+        elif isinstance(event, ev.OrderEvent):
+            await _one(ctx, uow, order, event)
 
 
-async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) -> None:
-    if event.kind == "shortage":
-        await shortage_notice(ctx, uow, event)
-        return
+async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: ev.OrderEvent) -> None:
     here = (ctx.chat.platform, ctx.chat.chat_id)
     seen: set[tuple[str, str]] = {here}
     key = f"{event.kind}:{order.no}:{ctx.inbound.event_id}"
-    if event.kind in CLOSING:
+    if event.closes_cards:
         await _close_cards(ctx, uow, order, event)
-    if event.kind == "approval_needed":
+    if isinstance(event, ev.ApprovalNeeded):
         await _approval_cards(ctx, uow, order, event, seen, key)
-    if event.kind == "submitted" and event.data.get("vacant"):
+    if isinstance(event, ev.Submitted) and event.vacant:
         await _tell_admins(ctx, uow, order, event, key)
-    if event.kind == "shipped" and event.data.get("unpaid_prepay") and order.owner_id != ctx.person.id:
+    if isinstance(event, ev.Shipped) and event.unpaid_prepay and order.owner_id != ctx.person.id:
         # the owner chases the payment: told 1:1 even when the group saw the shipment
         owner_chat = (order.owner.platform, order.owner.user_id)
         ctx.send(*owner_chat, "single", Message.plain(msg.shipped_unpaid(order.no, order.payment_terms or "")),
                  event_key=f"unpaid:{key}")
-    text = notices.notice(event.kind, order, event.data, ctx.person.name or ctx.person.user_id)
+    text = notices.notice(event, order, ctx.person.name or ctx.person.user_id)
     if text is None:
         return
     owner: Person = order.owner
@@ -80,15 +64,16 @@ async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) 
     targets: list[tuple[Target, tuple[Mention, ...]]] = []
     origin = Target(order.origin_platform, order.origin_chat_id, order.origin_chat_type)
     targets.append((origin, (mention,) if origin.chat_type == "group" else ()))
-    for chat in await people.subscribed_chats(uow, TOPIC.get(event.kind, "")):
-        targets.append((Target(chat.platform, chat.chat_id, chat.chat_type), ()))
+    if event.topic is not None:
+        for chat in await people.subscribed_chats(uow, event.topic):
+            targets.append((Target(chat.platform, chat.chat_id, chat.chat_type), ()))
     # the owner is @mentioned in the group the order came from; only an order made in someone
     # else's 1:1 chat (or handed over) needs a 1:1 message to reach its owner
-    if event.kind in OWNER_EVENTS and owner.id != ctx.person.id and (
-            origin.chat_type != "group" or event.kind == "reassigned"):
+    if event.owner_told is not ev.OwnerTold.NEVER and owner.id != ctx.person.id and (
+            origin.chat_type != "group" or event.owner_told is ev.OwnerTold.ALWAYS):
         targets.append((Target(owner.platform, owner.user_id, "single"), ()))
-    if event.kind == "production_finished":
-        for person in await people.holders_of(uow, "warehouse"):
+    if event.role_told is not None:
+        for person in await people.holders_of(uow, event.role_told):
             targets.append((Target(person.platform, person.user_id, "single"), ()))
     for target, mentions in targets:
         if (target.platform, target.chat_id) in seen:
@@ -100,23 +85,23 @@ async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) 
                  event_key=key)
 
 
-async def _tell_admins(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent, key: str) -> None:
+async def _tell_admins(ctx: Context, uow: UnitOfWork, order: Order, event: ev.Submitted, key: str) -> None:
     """Admins hear at submission that a step's role is vacant (they can grant it, or stand in)."""
     customer = order.customer.name if order.customer else ""
     for admin in await people.holders_of(uow, "admin"):
         if admin.id == ctx.person.id:
             continue  # the reply already says it
         text = "\n".join(msg.vacant_role_to_admin(order.no, customer, order.amount, role)
-                         for role in event.data["vacant"])
+                         for role in event.vacant)
         ctx.send(admin.platform, admin.user_id, "single", Message.plain(text), event_key=f"vacant:{key}")
 
 
-async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent,
+async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: ev.ApprovalNeeded,
                           seen: set[tuple[str, str]], key: str) -> None:
-    step = await uow.session.get_one(Approval, event.data["approval_id"])
+    step = await uow.approvals.step_row(event.approval_id)
     change = None
     if step.change_request_id is not None:
-        cr = await uow.session.get_one(ChangeRequest, step.change_request_id)
+        cr = await uow.approvals.change(step.change_request_id)
         change = {"diff": cr.diff, "amount": cr.after["amount"]}
     card = cards.approval_card(order, step, change)
     approvers = [p for p in await people.holders_of(uow, step.role) if p.id != order.owner_id]
@@ -130,16 +115,12 @@ async def _approval_cards(ctx: Context, uow: UnitOfWork, order: Order, event: Do
         ctx.send(person.platform, person.user_id, "single", card, event_key=f"card:{key}")
 
 
-async def _close_cards(ctx: Context, uow: UnitOfWork, order: Order, event: DomainEvent) -> None:
-    ids = event.data.get("closed_approvals") or ([event.data["approval_id"]] if "approval_id" in event.data else [])
-    for approval_id in ids:
-        step = await uow.session.get_one(Approval, approval_id)
-        outcome = notices.OUTCOMES[event.kind]
+async def _close_cards(ctx: Context, uow: UnitOfWork, order: Order, event: ev.OrderEvent) -> None:
+    for approval_id in event.approvals_closed():
+        step = await uow.approvals.step_row(approval_id)
+        outcome = notices.OUTCOMES[type(event)]
         who = ctx.person.name or ctx.person.user_id
         msg = cards.decided_card(order, step, who, outcome, ctx.now())
         key = cards.card_key(approval_id)
-        rows = await uow.session.execute(
-            select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
-            .where(OutboxMessage.card_key == key, OutboxMessage.op == "send").distinct())
-        for platform, chat_id, chat_type in rows:
+        for platform, chat_id, chat_type in await uow.approvals.card_chats(key):
             ctx.update_cards(platform, chat_id, chat_type, msg)

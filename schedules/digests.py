@@ -1,7 +1,7 @@
 """The 09:00 working-day digest per person and the Monday weekly report to 日报 groups.
 
 Both are "once per period" jobs: the caller claims a run marker in the same
-transaction (see :func:`schedules.store.claim_marker`), so a digest is written once
+transaction (``uow.agenda.claim_marker``), so a digest is written once
 per day and a report once per week, whatever the number of instances or restarts.
 When the server was down at 09:00 the digest goes out at the first tick of that
 working day's working hours; the weekly report at the first tick of that week
@@ -13,15 +13,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from bot.outbound import Message
 from handlers.texts import reminders as texts
-from schedules import facts
 from schedules.calendar import Calendar
 from schedules.rules import payment_due_date
 from storage.db import UnitOfWork
-from storage.models import Person
 from storage.outbox import Envelope
 from storage.services import people
 from storage.services.reports import sales_report
@@ -46,16 +42,15 @@ def report_week(now: datetime, cal: Calendar) -> date | None:
 async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[Envelope]:
     """One message per active person with something to do: my approvals, my overdue, today's deliveries."""
     today = cal.today(now)
-    approvals = await facts.pending_approvals(uow)
-    late = await facts.late_deliveries(uow, today)
+    approvals = await uow.agenda.pending_approvals()
+    late = await uow.agenda.late_deliveries(today)
     unpaid: list[tuple[int, int, int, Decimal]] = []
-    for o in await facts.payment_candidates(uow):
+    for o in await uow.agenda.unpaid_orders():
         pd = payment_due_date(o, cal)
         if pd is not None and pd < today:
             unpaid.append((o.owner_id, o.no, (today - pd).days, o.balance))
-    due_today = await facts.deliveries_on(uow, today)
-    persons = list((await uow.session.execute(
-        select(Person).where(Person.active.is_(True)).order_by(Person.id))).scalars())
+    due_today = await uow.agenda.deliveries_on(today)
+    persons = await uow.agenda.active_people()
     names = {p.id: p.label for p in persons}
     out: list[Envelope] = []
     for p in persons:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from schedules import facts, store
+from schedules import facts
 from schedules.calendar import Calendar
 from schedules.rules import Due, OrderFacts, approval_dues, delivery_dues, payment_dues, visit_dues
 from storage.db import Database
@@ -35,9 +35,9 @@ async def planned(db: Database, cal: Calendar, now: datetime, horizon: timedelta
     found: dict[str, Due] = {}
     async with db.reader() as uow:
         staff = await facts.staff(uow)
-        approvals = await facts.pending_approvals(uow)
+        approvals = await uow.agenda.pending_approvals()
         tickets = await facts.resolved_tickets(uow, now + horizon)
-        payments = await facts.payment_candidates(uow)
+        payments = await uow.agenda.unpaid_orders()
         deliveries: dict[date, list[OrderFacts]] = {}
         paid_days: set[date] = set()
         for t in moments(now, horizon):
@@ -52,5 +52,5 @@ async def planned(db: Database, cal: Calendar, now: datetime, horizon: timedelta
                     dues += payment_dues(payments, staff, t, cal)
             for due in dues:
                 found.setdefault(due.key, due)
-        existing = await store.existing_keys(uow, list(found))
+        existing = await uow.agenda.existing_keys(list(found))
     return sorted((d for key, d in found.items() if key not in existing), key=lambda d: (d.due_at, d.key))

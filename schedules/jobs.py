@@ -6,9 +6,9 @@ times, on any number of instances:
 1. plan: rules that move within the day (approval waiting, 回访) are evaluated every
    tick; the date rules (deliveries, payments) once per working hour (a ``sched:sweep``
    marker), payments once per working day (``sched:pay``). Due items are written as
-   reminder rows with unique dedupe keys (:mod:`schedules.store`).
+   reminder rows with unique dedupe keys (``uow.agenda.add_planned``).
 2. deliver: due rows are claimed and handed to the outbox, one message per chat
-   (:mod:`schedules.delivery`).
+   (:mod:`schedules.reminder_delivery`).
 3. the daily digest and the weekly report, once per period (run markers).
 
 After a downtime the first tick does all of it once: recurring rules only yield
@@ -22,15 +22,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
-
-from schedules import digests, facts, store
-from schedules import quotes as quote_rules
+from schedules import digests, facts, quote_purchase_rules
 from schedules.calendar import Calendar, CalendarSettings
-from schedules.delivery import claim_and_send
+from schedules.reminder_delivery import claim_and_send
 from schedules.rules import Due, approval_dues, delivery_dues, payment_dues, visit_dues
 from storage.db import Database, UnitOfWork
-from storage.models import Reminder
 from storage.outbox import Envelope, enqueue
 
 #: builds one periodic message set (the daily digest, the weekly report)
@@ -108,7 +104,7 @@ class Jobs:
             staff = await facts.staff(uow)
             dues = approval_dues(await facts.waiting_approvals(uow, now), staff, now, self.cal)
             dues += visit_dues(await facts.resolved_tickets(uow, now), staff, now, self.cal)
-            created = await store.materialise(uow, dues, now)
+            created = await uow.agenda.add_planned(dues, now)
         return created + await self.sweep(now)
 
     async def sweep(self, now: datetime) -> int:
@@ -119,24 +115,24 @@ class Jobs:
         hour_key = f"sched:sweep:{local:%Y-%m-%dT%H}"
         day_key = f"sched:pay:{local:%Y-%m-%d}"
         async with self.db.uow() as uow:
-            if await store.has_marker(uow, hour_key):
+            if await uow.agenda.has_marker(hour_key):
                 return 0
-            with_payments = not await store.has_marker(uow, day_key)
+            with_payments = not await uow.agenda.has_marker(day_key)
             dues = await self._date_dues(uow, now, with_payments)
         async with self.db.uow() as uow:
             # the marker and the rows commit together: a crash in between re-runs the sweep
-            if not await store.claim_marker(uow, hour_key, now):
+            if not await uow.agenda.claim_marker(hour_key, now):
                 return 0
             if with_payments:
-                await store.claim_marker(uow, day_key, now)
-            return await store.materialise(uow, dues, now)
+                await uow.agenda.claim_marker(day_key, now)
+            return await uow.agenda.add_planned(dues, now)
 
     async def _date_dues(self, uow: UnitOfWork, now: datetime, with_payments: bool) -> list[Due]:
         staff = await facts.staff(uow)
         dues = delivery_dues(await facts.delivery_candidates(uow, self.cal, self.cal.today(now)), staff, now, self.cal)
         if with_payments:
-            dues += payment_dues(await facts.payment_candidates(uow), staff, now, self.cal)
-        return dues + await quote_rules.date_dues(uow, staff, now, self.cal)
+            dues += payment_dues(await uow.agenda.unpaid_orders(), staff, now, self.cal)
+        return dues + await quote_purchase_rules.date_dues(uow, staff, now, self.cal)
 
     async def deliver(self, now: datetime, rep: TickReport | None = None) -> TickReport:
         """Claim and send due reminders in batches until none is left."""
@@ -167,7 +163,7 @@ class Jobs:
     async def _once(self, marker: str, now: datetime, build: Build, *, prune: bool = False) -> int:
         """Build and queue a periodic message set unless ``marker`` says it was done (any instance)."""
         async with self.db.uow() as uow:
-            if await store.has_marker(uow, marker) or not await store.claim_marker(uow, marker, now):
+            if await uow.agenda.has_marker(marker) or not await uow.agenda.claim_marker(marker, now):
                 return 0
             envelopes = await build(uow, now, self.cal)
             enqueue(uow, envelopes, now)
@@ -179,6 +175,5 @@ class Jobs:
         """Forget what can never come back: old markers and old done rows of recreate-proof kinds."""
         keep = self.cal.today(now - timedelta(days=7))
         for prefix in ("sched:sweep:", "sched:pay:", "sched:digest:"):
-            await store.prune_markers(uow, prefix, f"{prefix}{keep}")
-        await uow.session.execute(delete(Reminder).where(
-            Reminder.status != "PENDING", Reminder.kind.in_(PRUNABLE), Reminder.due_at < now - KEEP_DONE))
+            await uow.agenda.prune_markers(prefix, f"{prefix}{keep}")
+        await uow.agenda.prune_done(PRUNABLE, now - KEEP_DONE)

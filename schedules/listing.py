@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
 from schedules.calendar import Calendar, CalendarSettings
 from schedules.forecast import HORIZON, planned
+from storage.agenda_facts import PersonRef
 from storage.db import Database
-from storage.models import Person, Reminder
 
 LIMIT = 50
 
@@ -31,6 +29,10 @@ def next_report(now: datetime, cal: Calendar) -> datetime:
     return at if now < at else cal.at(monday + timedelta(days=7), cal.work_start)
 
 
+def _who(person: PersonRef) -> str:
+    return f"{person.platform}:{person.user_id}" + (f" {person.name}" if person.name else "")
+
+
 async def upcoming(db: Database, settings: CalendarSettings, now: datetime, limit: int = LIMIT) -> list[str]:
     """Lines describing the periodic jobs and the next pending reminders, soonest first."""
     cal = Calendar.from_settings(settings)
@@ -44,26 +46,19 @@ async def upcoming(db: Database, settings: CalendarSettings, now: datetime, limi
         f"{fmt(next_report(now, cal))}  weekly-report groups subscribed to 日报",
     ]
     async with db.uow() as uow:
-        pending = (await uow.session.execute(
-            select(func.count(Reminder.id)).where(Reminder.status == "PENDING"))).scalar_one()
-        rows = await uow.session.execute(
-            select(Reminder, Person.platform, Person.user_id, Person.name).join(Person, Person.id == Reminder.person_id)
-            .where(Reminder.status == "PENDING").order_by(Reminder.due_at, Reminder.id).limit(limit))
-        for r, platform, user_id, name in rows:
+        pending = await uow.agenda.pending_count()
+        for r, person in await uow.agenda.next_pending(limit):
             late = " (due)" if r.due_at <= now else ""
-            who = f"{platform}:{user_id}" + (f" {name}" if name else "")
+            who = _who(person)
             lines.append(f"{fmt(r.due_at)}  {r.kind:<13} {who}  {r.text}{late}")
     lines.append(f"{pending} pending reminder(s)" + (f", first {limit} shown" if pending > limit else ""))
     # what the rules will add: an order due tomorrow shows here before the hourly sweep stores it
     coming = await planned(db, cal, now)
     lines.append(f"planned by the rules, next {HORIZON.days} days (created when due):")
     async with db.reader() as uow:
-        ids = sorted({d.person_id for d in coming[:limit]})
-        names = {pid: (platform, user_id, name) for pid, platform, user_id, name in (await uow.session.execute(
-            select(Person.id, Person.platform, Person.user_id, Person.name).where(Person.id.in_(ids)))).all()}
+        names = await uow.agenda.person_refs(d.person_id for d in coming[:limit])
     for due in coming[:limit]:
-        platform, user_id, name = names.get(due.person_id, ("?", str(due.person_id), ""))
-        who = f"{platform}:{user_id}" + (f" {name}" if name else "")
+        who = _who(names.get(due.person_id, PersonRef("?", str(due.person_id), "")))
         when = " (at the next sweep)" if due.due_at <= now else ""
         lines.append(f"{fmt(due.due_at)}  {due.kind:<13} {who}  {due.text}{when}")
     lines.append(f"{len(coming)} planned reminder(s)" + (f", first {limit} shown" if len(coming) > limit else ""))

@@ -2,7 +2,7 @@
 
 Each rule returns :class:`Due` items whose time has come (``due_at <= now``); each
 item carries a deterministic ``key`` so that writing it twice creates one row
-(see :mod:`schedules.store`). Recurring rules give only their latest occurrence,
+(see ``uow.agenda`` in :mod:`storage.repos.agenda`). Recurring rules give only their latest occurrence,
 so a rule evaluated after a long downtime yields one item per reason, not one
 per missed tick. Decisions (documented in the README, "Reminders and scheduled jobs"):
 
@@ -28,10 +28,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from schedules.calendar import Calendar
 from schedules.terms import payment_due
+
+# the facts the rules read are loaded by storage (``uow.agenda``) and re-exported here
+from storage.agenda_facts import ApprovalFacts as ApprovalFacts
+from storage.agenda_facts import OrderFacts as OrderFacts
+from storage.agenda_facts import StaffRows
+from storage.agenda_facts import TicketFacts as TicketFacts
 
 APPROVAL_FIRST = timedelta(hours=4)
 APPROVAL_ESCALATE = timedelta(hours=24)
@@ -48,58 +53,16 @@ ORDER_KINDS = frozenset(RULE_KINDS) - {"approval", "visit"}
 
 
 @dataclass(frozen=True)
-class OrderFacts:
-    """What the rules read of an order (loaded by :mod:`schedules.facts`)."""
-
-    id: int
-    no: int
-    owner_id: int
-    state: str
-    due_date: date | None
-    amount: Decimal
-    balance: Decimal
-    fully_shipped: bool
-    payment_terms: str | None = None
-    confirmed_at: datetime | None = None
-    #: the last shipment of a fully shipped order
-    full_shipped_at: datetime | None = None
-    customer: str = ""
-    origin: tuple[str, str, str] = ("local", "", "group")
-
-
-@dataclass(frozen=True)
-class ApprovalFacts:
-    """A PENDING approval step and the order it belongs to."""
-
-    id: int
-    order_id: int
-    order_no: int
-    owner_id: int
-    role: str
-    status: str
-    activated_at: datetime
-    amount: Decimal = Decimal(0)
-    customer: str = ""
-
-
-@dataclass(frozen=True)
-class TicketFacts:
-    """An after-sales ticket."""
-
-    id: int
-    no: int
-    order_id: int
-    order_no: int
-    status: str
-    resolved_at: datetime | None
-
-
-@dataclass(frozen=True)
 class Staff:
     """Active people by role, and who reports to whom."""
 
     holders: dict[str, tuple[int, ...]] = field(default_factory=dict)
     managers: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: StaffRows) -> Staff:
+        """From what :meth:`storage.repos.agenda.AgendaRepository.staff` loads."""
+        return cls(rows.holders, rows.managers)
 
     def of(self, role: str) -> tuple[int, ...]:
         """Active holders of ``role``."""

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, UOWTransaction
 
+from storage.conflicts import busy, translate
 from storage.repos import Repositories
 
 log = logging.getLogger("gendan.storage")
@@ -140,6 +140,8 @@ class UnitOfWork(Repositories):
     Repositories never commit; this does. ``before_commit`` hooks run inside the
     transaction (the outbox is written there, so a message exists if and only if
     the change that caused it does); ``after_commit`` hooks run once it is durable.
+    A driver's conflict leaving the transaction (a duplicate key, "database is locked", a
+    stale row) leaves it as storage's own exception (:mod:`storage.conflicts`).
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False,
@@ -177,15 +179,14 @@ class UnitOfWork(Repositories):
                 await asyncio.wait_for(self._gate.acquire(self._urgent), WRITE_QUEUE_TIMEOUT)
             except TimeoutError:
                 # what SQLite's own busy timeout would have said: a conflict, retried by the caller
-                raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is locked (write queue)")) \
-                    from None
+                raise busy("BEGIN IMMEDIATE", "database is locked (write queue)") from None
             self._holding = True
         try:
             self._session = self._sessionmaker()
             await self._session.begin()
             for hook in self.after_begin:
                 await hook(self)
-        except BaseException:
+        except BaseException as exc:
             if self._session is not None:
                 try:
                     await self._session.rollback()
@@ -193,6 +194,9 @@ class UnitOfWork(Repositories):
                 finally:
                     self._session = None
             self._release()
+            conflict = translate(exc)
+            if conflict is not None:
+                raise conflict from exc
             raise
         if self.read_only:
             # procure the connection now, marked, so that its BEGIN is a deferred one
@@ -220,8 +224,11 @@ class UnitOfWork(Repositories):
                     callback()
             else:
                 await session.rollback()
-        except BaseException:
+        except BaseException as failure:
             await session.rollback()
+            conflict = translate(failure)
+            if conflict is not None:
+                raise conflict from failure
             raise
         finally:
             try:
@@ -229,6 +236,10 @@ class UnitOfWork(Repositories):
             finally:
                 self._session = None
                 self._release()
+        if exc is not None:
+            conflict = translate(exc)
+            if conflict is not None:
+                raise conflict from exc
 
     def _release(self) -> None:
         if self._gate is not None and self._holding:

@@ -22,8 +22,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from storage.conflicts import DuplicateRow
 from storage.db import Database, UnitOfWork
 from storage.models import InboxEvent
+from storage.models.messaging import InboxStatus
 
 #: how long a lease holds without renewal: an event of a dead instance waits at most this long
 LEASE = timedelta(seconds=15)
@@ -46,9 +48,10 @@ async def record(db: Database, platform: str, event_id: str, payload: dict[str, 
     """Insert the event with ``owner``'s lease; False when this platform event id was seen before."""
     try:
         async with db.uow(urgent=True) as uow:  # the platform's ack waits for this row: it goes first
-            uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload, status="PENDING",
-                                       received_at=now, lease_owner=owner, lease_until=now + lease))
-    except IntegrityError:
+            uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload,
+                                       status=InboxStatus.PENDING, received_at=now, lease_owner=owner,
+                                       lease_until=now + lease))
+    except DuplicateRow:
         return False
     return True
 
@@ -65,7 +68,7 @@ async def insert(uow: UnitOfWork, platform: str, event_id: str, payload: dict[st
     row, the effect and the "done" mark become durable together, in one transaction instead of
     three. A concurrent insert of the same id waits on the unique key and then fails here.
     """
-    uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload, status="PENDING",
+    uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload, status=InboxStatus.PENDING,
                                received_at=now, lease_owner=owner, lease_until=now + lease))
     try:
         await uow.session.flush()
@@ -77,8 +80,10 @@ async def mark_done(uow: UnitOfWork, platform: str, event_id: str, now: datetime
     """Mark the event processed, in the transaction of its effect; :class:`AlreadyProcessed` if it was."""
     result = await uow.session.execute(
         update(InboxEvent)
-        .where(InboxEvent.platform == platform, InboxEvent.event_id == event_id, InboxEvent.status == "PENDING")
-        .values(status="FAILED" if error else "DONE", processed_at=now, error=error, lease_until=None)
+        .where(InboxEvent.platform == platform, InboxEvent.event_id == event_id,
+               InboxEvent.status == InboxStatus.PENDING)
+        .values(status=InboxStatus.FAILED if error else InboxStatus.DONE, processed_at=now, error=error,
+                lease_until=None)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyProcessed(f"{platform}:{event_id}")
@@ -98,7 +103,7 @@ async def renew(db: Database, owner: str, keys: Iterable[tuple[str, str]], now: 
                 await uow.session.execute(
                     update(InboxEvent)
                     .where(InboxEvent.platform == platform, InboxEvent.event_id.in_(ids[start:start + 500]),
-                           InboxEvent.status == "PENDING", InboxEvent.lease_owner == owner)
+                           InboxEvent.status == InboxStatus.PENDING, InboxEvent.lease_owner == owner)
                     .values(lease_until=now + lease))
 
 
@@ -106,8 +111,8 @@ async def lease_holders(db: Database, now: datetime) -> list[str]:
     """The holders of leases still running on pending events (the caller tells which are dead)."""
     async with db.reader() as uow:
         return [h for h in (await uow.session.execute(
-            select(InboxEvent.lease_owner).where(InboxEvent.status == "PENDING", InboxEvent.lease_until >= now)
-            .distinct())).scalars() if h]
+            select(InboxEvent.lease_owner)
+            .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.lease_until >= now).distinct())).scalars() if h]
 
 
 async def take_over(db: Database, owner: str, now: datetime, *, unleased_after: timedelta,
@@ -124,22 +129,23 @@ async def take_over(db: Database, owner: str, now: datetime, *, unleased_after: 
     async with db.uow() as uow:
         await uow.session.execute(
             update(InboxEvent)
-            .where(InboxEvent.status == "PENDING", InboxEvent.received_at < now - give_up_after)
-            .values(status="FAILED", processed_at=now, lease_until=None,
+            .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.received_at < now - give_up_after)
+            .values(status=InboxStatus.FAILED, processed_at=now, lease_until=None,
                     error="expired before it could be processed"))
         expired = or_(InboxEvent.lease_until < now,
                       and_(InboxEvent.lease_until.is_(None), InboxEvent.received_at < now - unleased_after),
                       InboxEvent.lease_owner.in_(list(dead)))
         rows = list((await uow.session.execute(
             select(InboxEvent.id, InboxEvent.attempts, InboxEvent.payload)
-            .where(InboxEvent.status == "PENDING", expired)
+            .where(InboxEvent.status == InboxStatus.PENDING, expired)
             .order_by(InboxEvent.id).limit(limit))).all())
     taken: list[Replay] = []
     for row_id, attempts, payload in rows:
         async with db.uow() as uow:
             claimed = await uow.session.execute(
                 update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.attempts == attempts, InboxEvent.status == "PENDING")
+                .where(InboxEvent.id == row_id, InboxEvent.attempts == attempts,
+                       InboxEvent.status == InboxStatus.PENDING)
                 .values(attempts=attempts + 1, lease_owner=owner, lease_until=now + lease))
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
             taken.append(Replay(row_id, payload))

@@ -1,7 +1,11 @@
-"""Writing and claiming outbox rows (the sender that delivers them lives in ``bot.outbox``)."""
+"""The outbox queue: writing, claiming and settling rows, card copies and the local mailbox.
+
+Every query of the outbox lives here; the sender that delivers the rows is ``bot.sender``.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,7 +14,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select, text, update
 
 from storage.db import Database, UnitOfWork
-from storage.models import LocalMessage, OutboxMessage, RateSlot
+from storage.models import Chat, LocalMessage, OutboxMessage, RateSlot, SentCard
+from storage.models.messaging import SETTLED, UNDELIVERED, OutboxStatus
+
+log = logging.getLogger("gendan.outbox")
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ def enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) -> None:
                 platform=env.platform, chat_id=env.chat_id, chat_type=env.chat_type, op=env.op,
                 message=env.message, event_key=env.event_key, reply_to=env.reply_to,
                 reply_hints=env.reply_hints, card_key=env.card_key or env.message.get("card_key"),
-                status="SENT" if is_local else "PENDING", next_attempt_at=now, created_at=now,
+                status=OutboxStatus.SENT if is_local else OutboxStatus.PENDING, next_attempt_at=now, created_at=now,
                 sent_at=now if is_local else None,
             )
         )
@@ -81,27 +88,26 @@ async def _deliver_local(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
 CLAIM_LEASE = timedelta(seconds=15)
 #: rows claimed before claims had leases are taken again after this long
 UNLEASED_STALE = timedelta(minutes=15)
-#: statuses of rows still to be delivered: a chat's later rows wait behind its earliest one
-UNDELIVERED = ("PENDING", "SENDING")
 #: any constant: the claim's lock on PostgreSQL (see :func:`claim_due`)
 _CLAIM_LOCK = 0x67656E64616E
 
 
 def _claimable(now: datetime, dead: Collection[str]) -> Any:
     return or_(
-        (OutboxMessage.status == "PENDING") & (OutboxMessage.next_attempt_at <= now),
-        (OutboxMessage.status == "SENDING") & (OutboxMessage.lease_until < now),
-        (OutboxMessage.status == "SENDING") & OutboxMessage.lease_until.is_(None)
+        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.lease_until < now),
+        (OutboxMessage.status == OutboxStatus.SENDING) & OutboxMessage.lease_until.is_(None)
         & (OutboxMessage.claimed_at < now - UNLEASED_STALE),
-        (OutboxMessage.status == "SENDING") & OutboxMessage.claimed_by.in_(list(dead)),
+        (OutboxMessage.status == OutboxStatus.SENDING) & OutboxMessage.claimed_by.in_(list(dead)),
     )
 
 
 async def claim_holders(uow: UnitOfWork, now: datetime) -> list[str]:
     """The senders holding claims that still run (the caller tells which are dead)."""
-    return [h for h in (await uow.session.execute(
-        select(OutboxMessage.claimed_by).where(OutboxMessage.status == "SENDING", OutboxMessage.lease_until >= now)
-        .distinct())).scalars() if h]
+    holders = await uow.session.execute(
+        select(OutboxMessage.claimed_by)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until >= now).distinct())
+    return [h for h in holders.scalars() if h]
 
 
 async def has_due(uow: UnitOfWork, now: datetime, dead: Collection[str] = ()) -> bool:
@@ -147,7 +153,7 @@ async def claim_due(uow: UnitOfWork, now: datetime, limit: int = 100, owner: str
         blocked_from[key] = row_id
     rows = [r for r in due if r.id < blocked_from.get((r.platform, r.chat_id), r.id + 1)]
     for row in rows:
-        row.status = "SENDING"
+        row.status = OutboxStatus.SENDING
         row.claimed_at = now
         row.claimed_by = owner
         row.lease_until = now + lease
@@ -162,7 +168,8 @@ async def renew_claims(db: Database, owner: str, ids: list[int], now: datetime,
     async with db.uow() as uow:
         await uow.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "SENDING", OutboxMessage.claimed_by == owner)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING,
+                   OutboxMessage.claimed_by == owner)
             .values(lease_until=now + lease))
 
 
@@ -202,17 +209,150 @@ async def release_slots(db: Database, key: str, n: int, now: datetime) -> None:
 async def parked(uow: UnitOfWork, limit: int = 200) -> list[OutboxMessage]:
     """Rows that could not be delivered, oldest first (``gendan outbox``)."""
     return list((await uow.session.execute(
-        select(OutboxMessage).where(OutboxMessage.status == "PARKED").order_by(OutboxMessage.id).limit(limit)
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PARKED).order_by(OutboxMessage.id).limit(limit)
     )).scalars())
 
 
 async def retry_parked(uow: UnitOfWork, now: datetime, row_id: int | None = None) -> int:
     """Put one parked row (or all) back in line, with fresh attempts; returns how many."""
-    stmt = update(OutboxMessage).where(OutboxMessage.status == "PARKED")
+    stmt = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PARKED)
     if row_id is not None:
         stmt = stmt.where(OutboxMessage.id == row_id)
-    result = await uow.session.execute(stmt.values(status="PENDING", attempts=0, next_attempt_at=now,
+    result = await uow.session.execute(stmt.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now,
                                                    sent_at=None, claimed_by=None, lease_until=None))
     if result.rowcount:  # type: ignore[attr-defined]
         uow.outbox_pending = True
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---- what handlers ask of the queue ----------------------------------------------------------
+async def card_chats(uow: UnitOfWork, card_key: str) -> list[tuple[str, str, str]]:
+    """The chats (platform, chat id, chat type) a card was sent to: where its copies are to be updated."""
+    rows = await uow.session.execute(
+        select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.chat_type)
+        .where(OutboxMessage.card_key == card_key, OutboxMessage.op == "send").distinct())
+    return [(platform, chat_id, chat_type) for platform, chat_id, chat_type in rows]
+
+
+async def already_written(uow: UnitOfWork, event_key: str, platform: str, chat_id: str) -> bool:
+    """Whether a message with this notification key was written for this chat before (tell once)."""
+    found = await uow.session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.event_key == event_key, OutboxMessage.platform == platform,
+        OutboxMessage.chat_id == chat_id).limit(1))
+    return found.first() is not None
+
+
+# ---- what the sender reads and writes around a delivery --------------------------------------
+async def group_webhooks(uow: UnitOfWork, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Chat]:
+    """The chats among ``keys`` (platform, chat id) that have a group webhook configured."""
+    if not keys:
+        return {}
+    chats = await uow.session.execute(
+        select(Chat).where(Chat.chat_id.in_([k[1] for k in keys]), Chat.webhook_url.is_not(None)))
+    return {(c.platform, c.chat_id): c for c in chats.scalars() if (c.platform, c.chat_id) in keys and c.webhook_url}
+
+
+async def card_copies(db: Database, card_key: str | None, platform: str, chat_id: str) -> list[SentCard]:
+    """The delivered copies of a card in one chat (with the platform's handles to update them)."""
+    async with db.uow() as uow:
+        return list((await uow.session.execute(select(SentCard).where(
+            SentCard.card_key == card_key, SentCard.platform == platform, SentCard.chat_id == chat_id))).scalars())
+
+
+async def supersede_unsent(db: Database, card_key: str | None, platform: str, chat_id: str, by: int,
+                           now: datetime) -> None:
+    """Mark the card's sends to one chat that still wait as merged into row ``by`` (its decided version)."""
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(OutboxMessage).where(
+                OutboxMessage.card_key == card_key, OutboxMessage.op == "send",
+                OutboxMessage.platform == platform, OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.MERGED, merged_into=by, sent_at=now))
+
+
+async def add_card_copy(db: Database, card_key: str, platform: str, chat_id: str, ref: dict[str, Any],
+                        now: datetime) -> None:
+    """Remember a delivered card copy and the platform's handle to update it."""
+    async with db.uow() as uow:
+        uow.session.add(SentCard(card_key=card_key, platform=platform, chat_id=chat_id, ref=ref, created_at=now))
+
+
+async def replace_card_ref(db: Database, copy_id: int, ref: dict[str, Any]) -> None:
+    """A card copy was sent again (the old one could no longer be edited): keep the new handle."""
+    async with db.uow() as uow:
+        copy = await uow.session.get_one(SentCard, copy_id)
+        copy.ref = ref
+
+
+@dataclass(frozen=True)
+class CardCopy:
+    """A card delivered by a send, to remember with the send's outcome."""
+
+    card_key: str
+    platform: str
+    chat_id: str
+    ref: dict[str, Any]
+
+
+async def settle(db: Database, rows: list[OutboxMessage], status: OutboxStatus, now: datetime, *,
+                 retry_in: float | None = None, error: str | None = None, merged_into: int | None = None,
+                 count_attempt: bool = False, card: CardCopy | None = None) -> list[float]:
+    """Record how the claimed ``rows`` went; returns the age in seconds of each row now SENT.
+
+    A row that another sender took over meanwhile (this pass outlived its claim) is left alone:
+    the other sender's outcome stands.
+    """
+    ages: list[float] = []
+    if not rows:
+        return ages
+    async with db.uow() as uow:
+        for row in rows:
+            fresh = await uow.session.get_one(OutboxMessage, row.id, populate_existing=True)
+            if fresh.status != OutboxStatus.SENDING or fresh.claimed_at != row.claimed_at \
+                    or fresh.claimed_by != row.claimed_by:
+                log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
+                continue
+            fresh.status = status
+            fresh.last_error = error or fresh.last_error
+            if count_attempt:
+                fresh.attempts += 1
+            if retry_in is not None:
+                fresh.next_attempt_at = now + timedelta(seconds=retry_in)
+            if merged_into is not None:
+                fresh.merged_into = merged_into
+            if status in SETTLED:
+                fresh.sent_at = now
+            fresh.lease_until = None
+            if status == OutboxStatus.SENT:
+                ages.append((now - fresh.created_at).total_seconds())
+        if card is not None:
+            uow.session.add(SentCard(card_key=card.card_key, platform=card.platform, chat_id=card.chat_id,
+                                     ref=card.ref, created_at=now))
+    return ages
+
+
+# ---- the local adapter's mailbox -------------------------------------------------------------
+async def store_local(db: Database, chat_id: str, message: dict[str, Any], card_key: str | None,
+                      closed: bool) -> int:
+    """Put a message into a local chat's mailbox (a send through the local transport); its row id."""
+    async with db.uow() as uow:
+        row = LocalMessage(chat_id=chat_id, message=message, card_key=card_key, closed=closed)
+        uow.session.add(row)
+        await uow.session.flush()
+        return row.id
+
+
+async def replace_local(db: Database, row_id: int, message: dict[str, Any], closed: bool) -> None:
+    """Replace a local card copy in place."""
+    async with db.uow() as uow:
+        row = await uow.session.get_one(LocalMessage, row_id)
+        row.message = message
+        row.closed = closed
+
+
+async def local_mailbox(db: Database, chat_id: str) -> list[LocalMessage]:
+    """What was delivered to a local chat, oldest first (``GET /local/sent``)."""
+    async with db.reader() as uow:
+        return list((await uow.session.execute(
+            select(LocalMessage).where(LocalMessage.chat_id == chat_id).order_by(LocalMessage.id))).scalars())

@@ -120,6 +120,19 @@ ACTION_COMMANDS: dict[str, str] = {
     Action.FOLLOW_UP: "/跟进",
 }
 
+class Topic(StrEnum):
+    """A notification topic a group subscribes to (stored as these words, typed in /订阅)."""
+
+    NEW_ORDER = "新订单"
+    APPROVAL = "审批"
+    PRODUCTION = "生产"
+    SHIPPING = "发货"
+    PAYMENT = "回款"
+    OVERDUE = "逾期"
+    SERVICE = "售后"
+    DAILY = "日报"
+
+
 DEFAULT_PAYMENT_TERMS = "款到发货"
 #: payment terms that mean "paid before it ships" (shipping such an order with nothing paid is warned about)
 PREPAY_WORDS = ("款到发货", "款到", "预付", "先款", "现款", "全款")
@@ -150,4 +163,47 @@ QUOTE_STATUS_LABELS: dict[str, str] = {
 #: the label of an OPEN quote whose last valid day has passed
 QUOTE_EXPIRED_LABEL = "已过期"
 
-PURCHASE_STATUS_LABELS: dict[str, str] = {"OPEN": "待到货", "RECEIVED": "已到货"}
+class PurchaseStatus(StrEnum):
+    """Stored purchase order status."""
+
+    OPEN = "OPEN"
+    #: received in full
+    RECEIVED = "RECEIVED"
+
+
+PURCHASE_STATUS_LABELS: dict[str, str] = {PurchaseStatus.OPEN: "待到货", PurchaseStatus.RECEIVED: "已到货"}
+
+
+class ApprovalStatus(StrEnum):
+    """Stored status of one approval step: WAITING (a later step) → PENDING (active) → decided or cancelled."""
+
+    WAITING = "WAITING"
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+class ChangeStatus(StrEnum):
+    """Stored status of a change request: PENDING → APPLIED / REJECTED / WITHDRAWN."""
+
+    PENDING = "PENDING"
+    APPLIED = "APPLIED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class ReminderStatus(StrEnum):
+    """Stored status of a reminder: PENDING → SENT / CANCELLED."""
+
+    PENDING = "PENDING"
+    SENT = "SENT"
+    CANCELLED = "CANCELLED"
+
+
+class TicketStatus(StrEnum):
+    """Stored status of an after-sales ticket: OPEN → IN_PROGRESS → RESOLVED."""
+
+    OPEN = "OPEN"
+    IN_PROGRESS = "IN_PROGRESS"
+    RESOLVED = "RESOLVED"

@@ -1,4 +1,4 @@
-"""The approval chain at the service level (storage/services/approvals.py, changes.obsolete_reason):
+"""The approval chain at the service level (storage/services/approvals.py, decisions.py, the approvals repository):
 exposure and credit, floor prices, storing a round, deciding a step, stale presses. Fast (one SQLite
 file per test, no app), so that mutation testing can run it for every mutant."""
 
@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage import lifecycle
+from storage import approval_chain, lifecycle
 from storage.db import Database, UnitOfWork
+from storage.domain_events import ApprovalNeeded, Approved, Rejected, StepApproved
 from storage.models import Approval, AuditEvent, ChangeRequest, Customer, Order, OrderLine
 from storage.services import approvals as svc
-from storage.services import changes
+from storage.services import decisions
 from storage.services.base import Provenance, Rules
 from storage.services.people import register
 from storage.vocab import Role
@@ -73,9 +74,9 @@ async def test_exposure_counts_open_orders_net_of_payments_and_write_offs(world:
         await world.order(uow, "4000", state="PENDING_APPROVAL")  # 4000
         for state in ("DRAFT", "REJECTED", "COMPLETED", "CLOSED", "CANCELLED"):
             await world.order(uow, "100000", state=state)  # none of these count
-        assert await svc.customer_exposure(uow, world.customer_id, None) == D("6600.00")
-        assert await svc.customer_exposure(uow, world.customer_id, a.id) == D("6000.00")
-        assert await svc.customer_exposure(uow, world.customer_id + 1, None) == D("0")
+        assert await uow.approvals.customer_exposure(world.customer_id, None) == D("6600.00")
+        assert await uow.approvals.customer_exposure(world.customer_id, a.id) == D("6000.00")
+        assert await uow.approvals.customer_exposure(world.customer_id + 1, None) == D("0")
 
 
 async def test_chain_thresholds_floor_and_credit(world: World) -> None:
@@ -121,7 +122,7 @@ async def test_open_chain_stores_the_round(world: World) -> None:
         order = await world.order(uow, "200000", approval_round=3, customer=False)
         chain = await svc.chain_for(uow, order, RULES)
         first = await svc.open_chain(uow, order, chain, None, NOW)
-        steps = await svc.round_steps(uow, order)
+        steps = await uow.approvals.round_steps(order)
         assert steps[0] is first
         assert [(s.step, s.role, s.reasons, s.status, s.round, s.change_request_id) for s in steps] == [
             (0, "manager", ["amount_t1"], "PENDING", 3, None), (1, "boss", ["amount_t2"], "WAITING", 3, None)]
@@ -130,16 +131,16 @@ async def test_open_chain_stores_the_round(world: World) -> None:
         assert await svc.pending_step(uow, order) is first
         event = svc.needed_event(order, first)
         assert (event.kind, event.order_id, event.order_no) == ("approval_needed", order.id, order.no)
-        assert event.data == {"approval_id": first.id, "role": "manager", "reasons": ["amount_t1"],
-                              "change_request_id": None}
+        assert event == ApprovalNeeded(order.id, order.no, approval_id=first.id, role="manager",
+                                       reasons=("amount_t1",), change_request_id=None)
         order.approval_round = 4  # a new round: the old steps are not its steps
-        assert await svc.round_steps(uow, order) == [] and await svc.pending_step(uow, order) is None
+        assert await uow.approvals.round_steps(order) == [] and await svc.pending_step(uow, order) is None
 
 
 async def test_cancel_open_cancels_undecided_steps_and_returns_the_carded_ones(world: World) -> None:
     steps = [Approval(status=s, step=i) for i, s in enumerate(("APPROVED", "PENDING", "WAITING", "REJECTED"))]
     later = NOW + timedelta(hours=1)
-    carded = svc.cancel_open(steps, later)
+    carded = approval_chain.cancel_open(steps, later)
     assert carded == [steps[1]]
     assert [s.status for s in steps] == ["APPROVED", "CANCELLED", "CANCELLED", "REJECTED"]
     assert [s.decided_at for s in steps] == [None, later, later, None]
@@ -152,8 +153,8 @@ async def decided(world: World, amount: str, who: str, roles: tuple[str, ...], a
         await svc.open_chain(uow, order, await svc.chain_for(uow, order, RULES), None, NOW)
         step = await svc.pending_step(uow, order)
         assert step is not None
-        events = await svc.decide(uow, order, step, world.prov(who, *roles), approve, comment, NOW)
-        return order, events, await svc.round_steps(uow, order)
+        events = await decisions.decide(uow, order, step, world.prov(who, *roles), approve, comment, NOW)
+        return order, events, await uow.approvals.round_steps(order)
 
 
 async def test_first_of_two_steps_approved_activates_the_boss(world: World) -> None:
@@ -164,9 +165,10 @@ async def test_first_of_two_steps_approved_activates_the_boss(world: World) -> N
     assert steps[1].activated_at == NOW
     assert [(e.kind, e.order_id, e.order_no) for e in events] == [("step_approved", order.id, order.no),
                                                                   ("approval_needed", order.id, order.no)]
-    assert events[0].data == {"approval_id": steps[0].id, "role": "manager", "comment": None,
-                              "change_request_id": None, "by": "m1", "stand_in": False}
-    assert events[1].data["approval_id"] == steps[1].id and events[1].data["role"] == "boss"
+    assert events[0] == StepApproved(order.id, order.no, approval_id=steps[0].id, role="manager", comment=None,
+                                     change_request_id=None, by="m1", stand_in=False)
+    assert isinstance(events[1], ApprovalNeeded)
+    assert events[1].approval_id == steps[1].id and events[1].role == "boss"
     async with world.db.uow() as uow:
         audits = list((await uow.session.execute(select(AuditEvent))).scalars())
     assert [(a.action, a.order_id, a.at, a.summary, a.after) for a in audits] == \
@@ -177,9 +179,9 @@ async def test_last_step_approved_confirms(world: World) -> None:
     order, events, steps = await decided(world, "20000", "m1", ("manager",), True, "好")
     assert order.state == "CONFIRMED" and order.confirmed_at == NOW
     assert [s.status for s in steps] == ["APPROVED"] and steps[0].comment == "好"
-    assert [(e.kind, e.order_id, e.order_no, e.data) for e in events] == [("approved", order.id, order.no, {
-        "approval_id": steps[0].id, "role": "manager", "comment": "好", "change_request_id": None, "by": "m1",
-        "stand_in": False})]
+    assert events == [Approved(order.id, order.no, approval_id=steps[0].id, role="manager", comment="好",
+                               change_request_id=None, by="m1", stand_in=False)]
+    assert events[0].kind == "approved"
     async with world.db.uow() as uow:
         audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
     assert (audit.action, audit.order_id, audit.at, audit.before, audit.after) == \
@@ -191,7 +193,7 @@ async def test_rejection_ends_the_round(world: World) -> None:
     assert order.state == "REJECTED" and order.state_reason == "太贵" and order.confirmed_at is None
     assert [s.status for s in steps] == ["REJECTED", "WAITING"]
     assert [(e.kind, e.order_id, e.order_no) for e in events] == [("rejected", order.id, order.no)]
-    assert events[0].data["comment"] == "太贵"
+    assert isinstance(events[0], Rejected) and events[0].comment == "太贵"
     async with world.db.uow() as uow:
         audit = (await uow.session.execute(select(AuditEvent))).scalar_one()
     assert (audit.action, audit.order_id, audit.at, audit.summary, audit.before, audit.after) == \
@@ -220,7 +222,7 @@ async def test_refused_decisions_change_nothing(world: World, who: str, roles: t
         step = await svc.pending_step(uow, order)
         assert step is not None
         with pytest.raises(lifecycle.Refused) as exc:
-            await svc.decide(uow, order, step, world.prov(who, *roles), approve, None, NOW)
+            await decisions.decide(uow, order, step, world.prov(who, *roles), approve, None, NOW)
         assert exc.value.code == code
         if code == "not_allowed":  # the refusal names the action tried (通过 or 驳回)
             assert exc.value.params["action"] == ("APPROVE" if approve else "REJECT")
@@ -233,9 +235,9 @@ async def test_stale_presses(world: World) -> None:
         await svc.open_chain(uow, order, await svc.chain_for(uow, order, RULES), None, NOW)
         step = await svc.pending_step(uow, order)
         assert step is not None
-        await svc.decide(uow, order, step, world.prov("m1", "manager"), True, None, NOW)
+        await decisions.decide(uow, order, step, world.prov("m1", "manager"), True, None, NOW)
         with pytest.raises(lifecycle.Refused) as exc:  # decided already
-            await svc.decide(uow, order, step, world.prov("m2", "manager"), False, "晚了", NOW)
+            await decisions.decide(uow, order, step, world.prov("m2", "manager"), False, "晚了", NOW)
         assert exc.value.code == "stale" and exc.value.params == {"state": "CONFIRMED"}
         other = await world.order(uow, "20000")
         await svc.open_chain(uow, other, await svc.chain_for(uow, other, RULES), None, NOW)
@@ -243,7 +245,7 @@ async def test_stale_presses(world: World) -> None:
         assert old is not None
         other.approval_round += 1  # withdrawn and resubmitted: the old card's step is of another round
         with pytest.raises(lifecycle.Refused) as exc:
-            await svc.decide(uow, other, old, world.prov("m2", "manager"), True, None, NOW)
+            await decisions.decide(uow, other, old, world.prov("m2", "manager"), True, None, NOW)
         assert exc.value.code == "stale" and old.status == "PENDING"
 
 
@@ -261,7 +263,7 @@ def test_obsolete_reason(state: str, version: int, shipped: str, paid: str, afte
     order = Order(state=state, version=version, paid_amount=D(paid),
                   lines=[OrderLine(sku="A100", qty=D(10), shipped_qty=D(shipped))])
     cr = ChangeRequest(from_version=1, after={"lines": [{"sku": "a100", "qty": after_qty}], "amount": after_amount})
-    assert changes.obsolete_reason(order, cr) == reason
+    assert approval_chain.obsolete_reason(order, cr) == reason
 
 
 async def test_round_steps_are_this_orders_in_step_order_and_read_fresh(world: World) -> None:
@@ -275,18 +277,18 @@ async def test_round_steps_are_this_orders_in_step_order_and_read_fresh(world: W
                 uow.session.add(Approval(order_id=o.id, round=1, step=step, role=role,
                                          status="WAITING" if step else "PENDING", created_at=NOW))
         await uow.session.flush()
-        steps = await svc.round_steps(uow, order)
+        steps = await uow.approvals.round_steps(order)
         assert [(s.order_id, s.step) for s in steps] == [(order.id, 0), (order.id, 1)]
         # another transaction (here: a statement behind the session's back) decided the step meanwhile
         await uow.session.execute(update(Approval).where(Approval.id == steps[0].id).values(status="APPROVED")
                                   .execution_options(synchronize_session=False))
         assert steps[0].status == "PENDING"  # the object in hand is stale …
-        assert (await svc.round_steps(uow, order))[0].status == "APPROVED"  # … and is read again
+        assert (await uow.approvals.round_steps(order))[0].status == "APPROVED"  # … and is read again
         await uow.session.execute(update(Approval).where(Approval.id == steps[1].id).values(status="CANCELLED")
                                   .execution_options(synchronize_session=False))
-        fresh = await svc.approval_by_id(uow, steps[1].id)
+        fresh = await uow.approvals.step(steps[1].id)
         assert fresh is steps[1] and fresh.status == "CANCELLED"
-        assert await svc.approval_by_id(uow, 10**6) is None
+        assert await uow.approvals.step(10**6) is None
 
 
 async def test_only_a_later_waiting_step_is_activated(world: World) -> None:
@@ -296,7 +298,7 @@ async def test_only_a_later_waiting_step_is_activated(world: World) -> None:
                 for i, s in enumerate(("WAITING", "APPROVED", "WAITING"))]
         uow.session.add_all(rows)
         await uow.session.flush()
-        nxt = await svc._activate_next(uow, order, rows[1], NOW)
+        nxt = await svc.activate_next(uow, order, rows[1], NOW)
         assert nxt is rows[2] and rows[2].status == "PENDING" and rows[2].activated_at == NOW
         assert rows[0].status == "WAITING"
-        assert await svc._activate_next(uow, order, rows[2], NOW) is None
+        assert await svc.activate_next(uow, order, rows[2], NOW) is None

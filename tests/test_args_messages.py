@@ -71,7 +71,7 @@ def test_explicit_money(text: str, money: bool) -> None:
 
 
 def test_catalogue_units_count_while_parsing() -> None:
-    from handlers.args.base import catalogue_units
+    from handlers.args.tokens import catalogue_units
 
     assert unit_of("卷轴") is None
     with pytest.raises(args.ArgError):

@@ -67,7 +67,7 @@ async def test_a_step_read_before_the_lock_is_read_again_after_it(team: Bot) -> 
     from handlers.common import load_order
     from storage.lifecycle import Refused
     from storage.models import Approval, Person
-    from storage.services import approvals as svc
+    from storage.services import decisions as svc
     from storage.services.base import Provenance
 
     await team.say("m2", "/帮助", chat="m2", name="孙经理")
@@ -82,7 +82,7 @@ async def test_a_step_read_before_the_lock_is_read_again_after_it(team: Bot) -> 
         assert early is not None and early.status == "PENDING"
         assert "等待老板审批" in await team.press("m1", ok)  # m1 decides meanwhile
         order = await load_order(uow, 1)
-        step = await svc.approval_by_id(uow, approval_id)
+        step = await uow.approvals.step(approval_id)
         assert step is early and step.status == "APPROVED"  # the same object, refreshed
         prov = Provenance(m2.id, "local", "m2", "孙经理", frozenset({"manager"}), source="card")
         with pytest.raises(Refused) as exc:

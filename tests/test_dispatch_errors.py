@@ -18,7 +18,7 @@ from bot.commands import CommandText
 from bot.context import Context
 from bot.events import Actor, ChatMessage, ChatRef
 from bot.routing import Router
-from handlers.texts import replies as texts
+from handlers.texts import shared_replies as texts
 from storage.models import InboxEvent, KeyValue
 from tests.conftest import Bot
 
@@ -115,13 +115,13 @@ async def test_a_failure_before_routing_leaves_the_event_for_recovery(
         wired: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """Registration fails (the database hiccups): nothing is answered, the event stays PENDING, and the
     next recovery pass processes it once."""
-    import bot.dispatch as dispatch
+    import bot.identity as identity
 
     async def broken(*args: object, **kwargs: object) -> None:
         raise ConnectionError("database went away")
 
     caplog.set_level(logging.ERROR, "gendan.dispatch")
-    monkeypatch.setattr(dispatch.people, "register", broken)
+    monkeypatch.setattr(identity.people, "register", broken)
     assert await wired.say("u9", "/帮助", msg_id="e-early", name="新人") == []
     assert any("failed before routing" in r.getMessage() for r in caplog.records)
     row = await inbox(wired, "e-early")
@@ -192,12 +192,12 @@ async def test_plain_text_is_answered_only_where_the_bot_is_addressed(wired: Bot
 
 
 async def test_the_identity_cache_stays_bounded(wired: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.dispatch as dispatch
+    import bot.identity as identity
 
-    monkeypatch.setattr(dispatch, "IDENTITY_CACHE_SIZE", 2)
+    monkeypatch.setattr(identity, "IDENTITY_CACHE_SIZE", 2)
     for user in ("a1", "a2", "a3"):
         await wired.say(user, "/帮助", chat=user)
-    assert len(wired.app[DISPATCHER]._identity) <= 2
+    assert len(wired.app[DISPATCHER].identities.cache) <= 2
 
 
 async def test_a_failing_recovery_pass_is_logged_and_the_loop_goes_on(

@@ -6,7 +6,7 @@ import io
 
 from bot.app import build_core, wire_links
 from bot.local import PLATFORM, LocalTransport
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 from bot.terminal_chat import TerminalChat
 from storage.db import Database
 from tests.conftest import Clock, make_settings

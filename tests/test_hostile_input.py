@@ -82,7 +82,7 @@ def test_order_parsing_is_linear_in_the_number_of_separators() -> None:
     from unittest import mock
 
     from handlers.args import numbers, parse_new_order
-    from handlers.args.base import ArgError
+    from handlers.args.tokens import ArgError
 
     calls = {"n": 0}
     real = numbers.try_qty

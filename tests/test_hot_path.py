@@ -35,7 +35,7 @@ async def test_a_repeated_read_costs_one_write_and_no_outbox_round_trip(
         team: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     # the identity cache's TTL is wall time: a loaded CI machine took over 5 s between the two /查单,
     # and the expired entry cost a registration transaction; this test counts transactions, not the TTL
-    monkeypatch.setattr("bot.dispatch.IDENTITY_TTL", 600.0)
+    monkeypatch.setattr("bot.identity.IDENTITY_TTL", 600.0)
     assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")
     await team.text("u1", "/查单 #1")  # warm: this sender in this chat is now known
     with counting_transactions(team) as seen:

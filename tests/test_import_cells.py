@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from handlers import importing
-from handlers.import_files import ProgressBar, Table, map_headers
-from handlers.importing import Cells, parse_day
-from storage.services.importer import Report
+from handlers import import_export_cli as importing
+from handlers.import_export_cli import Cells, parse_day
+from handlers.import_file_reader import ProgressBar, Table, map_headers
+from storage.services.import_report import Report
 from storage.vocab import State
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from handlers.importing import run_import
+from handlers.import_export_cli import run_import
 from storage.db import Database
-from storage.services.importer import Kind
+from storage.services.import_report import Kind
 from tests.conftest import assert_unchanged, fingerprint
 from tests.test_import_export import CUSTOMERS, NOW, PRODUCTS, TZ, csv_file, setup_catalog, xlsx
 

@@ -17,11 +17,11 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from bot.cli import main
-from handlers.importing import run_export, run_import
+from handlers.import_export_cli import run_export, run_import
 from storage.db import Database
 from storage.models import AuditEvent, Counter, Customer, Order, Payment, Person, Product, Shipment, StockMove
 from storage.services import people
-from storage.services.importer import Kind
+from storage.services.import_report import Kind
 from tests.conftest import fingerprint
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -342,7 +342,7 @@ async def test_export_never_writes_formulas(db: Database, tmp_path: Path) -> Non
                               updated_at=datetime(2026, 11, 27, tzinfo=UTC),
                               lines=[OrderLine(line_no=1, sku="@SUM(A1)", qty=1, unit_price=10, shipped_qty=0)]))
     out = tmp_path / "x.xlsx"
-    from handlers.importing import run_export
+    from handlers.import_export_cli import run_export
 
     await run_export(db, out, None, None, ZoneInfo("Asia/Shanghai"))
     wb = load_workbook(out)

@@ -47,12 +47,12 @@ async def test_a_living_instance_keeps_its_events_by_renewing(team: Bot, clock: 
     dispatcher = team.app[DISPATCHER]
     event = order_event("slow-1")
     assert await dispatcher.record(event)  # ours, still "in flight" (its handler never ran)
-    dispatcher._inflight.add(("local", "slow-1"))
+    dispatcher.leases.inflight.add(("local", "slow-1"))
     other = create_app(make_settings("sqlite://"), clock=clock, run_sender=False, migrate=False,
                        db=team.db)[DISPATCHER]  # a second instance on the same database
     for _ in range(4):  # a minute of renewals every 10 s: the other instance never takes it
         clock.advance(seconds=10)
-        await inbox.renew(team.db, dispatcher.instance_id, list(dispatcher._inflight), clock())
+        await inbox.renew(team.db, dispatcher.instance_id, list(dispatcher.leases.inflight), clock())
         assert await other.recover() == 0
     clock.advance(seconds=16)  # we died (no renewal): now it is the other instance's
     assert await other.recover() == 1

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.app import DISPATCHER
 from bot.instances import dead_holders, host_tag, new_instance_id
-from bot.outbox import OutboxSender
-from handlers.texts import replies
+from bot.sender import OutboxSender
+from handlers.texts import shared_replies as replies
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxEvent, Order, OutboxMessage

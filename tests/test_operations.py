@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot import cli, logs
 from bot.app import DISPATCHER
 from bot.command_limits import CommandLimits
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Person, Reminder
+from storage.models import InboxEvent, Person, Reminder
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.wecom_harness import World, open_world
 
@@ -66,6 +66,19 @@ async def test_metrics_show_latency_depth_age_parked_inbox_and_reminder_lag(worl
     assert 600 <= metric(text, "gendan_reminder_lag_seconds") <= 640
     assert metric(text, "gendan_inbox_pending") == 0
 
+
+
+async def test_inbox_gauges_fall_back_to_zero(world: World) -> None:
+    """A status whose last row went away reads 0 on the next scrape, not the count it had."""
+    async with world.db.uow() as uow:
+        for n, status in enumerate(("PENDING", "PENDING", "FAILED")):
+            uow.session.add(InboxEvent(platform="wecom", event_id=f"gauge-{n}", payload={}, status=status))
+    text = await (await world.client.get("/metrics")).text()
+    assert (metric(text, "gendan_inbox_pending"), metric(text, "gendan_inbox_failed")) == (2, 1)
+    async with world.db.uow() as uow:
+        await uow.session.execute(delete(InboxEvent).where(InboxEvent.event_id.like("gauge-%")))
+    text = await (await world.client.get("/metrics")).text()
+    assert (metric(text, "gendan_inbox_pending"), metric(text, "gendan_inbox_failed")) == (0, 0)
 
 @pytest.fixture
 def root_logging() -> Iterator[None]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.banner import banner_lines
 from bot.config import Settings
-from handlers.import_files import ProgressBar
+from handlers.import_file_reader import ProgressBar
 from storage.db import Database
 from storage.models import AuditEvent
 from tests.test_import_export import ORDERS, do_import, setup_catalog, xlsx

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.outbound import Card, Message
-from bot.outbox import MAX_BACKOFF, OutboxSender
+from bot.sender import MAX_BACKOFF, OutboxSender
 from bot.transport import CardExpired, Delivery, PermanentError, RateLimit, TransientError
-from handlers.texts import replies
+from handlers.texts import shared_replies as replies
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.models.messaging import OutboxStatus
 from storage.outbox import Envelope, enqueue
 from tests.conftest import Clock
 
@@ -131,7 +132,7 @@ async def test_a_platform_busy_hint_is_capped_too(db: Database, clock: Clock) ->
 
 async def test_parks_after_max_attempts_and_on_permanent_errors(db: Database, clock: Clock,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.outbox.MAX_ATTEMPTS", 6)  # the real figure is half a day of retries
+    monkeypatch.setattr("bot.sender.MAX_ATTEMPTS", 6)  # the real figure is half a day of retries
     transport = FakeTransport()
     transport.fail_transient = 10_000
     out = sender(db, clock, transport)
@@ -239,7 +240,7 @@ async def test_a_row_reclaimed_by_another_sender_is_not_settled_twice(db: Databa
     await sender(db, clock, b).flush()  # sender B takes it over and delivers
     assert len(b.sent) == 1
     a = sender(db, clock, FakeTransport())
-    await a._settle([stale], "PENDING", retry_in=1.0)  # A finally reports a failure
+    await a._settle([stale], OutboxStatus.PENDING, retry_in=1.0)  # A finally reports a failure
     assert await statuses(db) == ["SENT"]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from handlers.texts import replies as texts
+from handlers.texts import shared_replies as texts
 from storage.models import AuditEvent, Customer, InboxEvent, Order, OutboxMessage
 from tests.conftest import Bot
 
@@ -55,10 +55,10 @@ async def test_approve_and_reject_race_loser_gets_the_stale_reply(team: Bot, mon
     no = next(b["action"] for b in cards["m2"]["buttons"] if b["label"] == "驳回")
     passed: list[int] = []
     if team.db.dialect == "postgresql":
-        import handlers.approvals
+        import handlers.approval_commands
 
         # both presses have found the order behind their step before either takes its lock
-        passed = hold_until_both_arrive(monkeypatch, handlers.approvals, "load_order")
+        passed = hold_until_both_arrive(monkeypatch, handlers.approval_commands, "load_order")
     r1, r2 = await asyncio.gather(team.press("m1", ok), team.press("m2", no, text="太贵"))
     assert len(passed) == (2 if team.db.dialect == "postgresql" else 0)
     async with team.db.uow() as uow:

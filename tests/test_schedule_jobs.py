@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from schedules import delivery as delivery_mod
+from schedules import reminder_delivery as delivery_mod
 from schedules.jobs import Jobs
 from schedules.listing import upcoming
 from storage.db import Database

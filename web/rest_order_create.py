@@ -31,6 +31,7 @@ from handlers.common import refusing, resolve_fields
 from handlers.notify import dispatch_events
 from handlers.texts import api_orders as t
 from handlers.texts import orders as ot
+from storage.domain_events import Submitted
 from storage.models import Person
 from storage.services import orders as svc
 from storage.vocab import Role
@@ -138,7 +139,7 @@ async def _store(dispatcher: Dispatcher, platform: str, user_id: str, envelope: 
             order, events = await svc.create(uow, prov, resolved.data, origin, ctx.rules, ctx.now())
         await uow.pages.set_external_ref(order, ref)
         await dispatch_events(ctx, uow, order, events)
-        submitted = next((e.data for e in events if e.kind == "submitted"), None)
+        submitted = next((e for e in events if isinstance(e, Submitted)), None)
         ctx.reply(t.via_api(ref) + "\n" + ot.created(order, resolved.new_customer, resolved.free_lines, None,
                                                       submitted))
         return 201, order_out(order, tz)

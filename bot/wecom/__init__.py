@@ -9,7 +9,7 @@ Wiring (see ``bot/app.py``)::
 
 from bot.wecom.client import WeComClient, WeComPermanentError, WeComTransientError, mask_key, webhook_key
 from bot.wecom.crypto import CallbackRejected, WeComCrypto
-from bot.wecom.longconn import add_long_connection, aibot_ws_configured
+from bot.wecom.longconn_setup import add_long_connection, aibot_ws_configured
 from bot.wecom.routes import AIBOT_PATH, APP_PATH, setup_routes, wecom_aibot_configured, wecom_app_configured
 from bot.wecom.transport import WeComTransport
 

@@ -38,11 +38,10 @@ from typing import Any, Literal
 
 import aiohttp
 
-from bot.config import Settings
+import bot.wecom.frames as frames
 from bot.events import CardAction, DirectoryEvent, Inbound
-from bot.longconn import Backoff, Connections, ConnectionStatus, Watchdog
-from bot.transport import InboundSink, Transport
-from bot.wecom import frames
+from bot.longconn import Backoff, ConnectionStatus, Watchdog
+from bot.transport import InboundSink
 from bot.wecom.client import BUSY_ERRORS, WeComPermanentError, WeComTransientError
 from bot.wecom.inbound import MalformedPayload, parse_aibot_payload
 
@@ -84,31 +83,6 @@ DEFAULT_TIMING = Timing()
 
 class NotConnected(WeComTransientError):
     """The long connection is down (or not yet subscribed); the outbox retries later."""
-
-
-def aibot_ws_configured(settings: Settings) -> bool:
-    """The long connection can be opened: the bot's id and secret are set."""
-    return bool(settings.wecom_aibot_id and settings.wecom_aibot_secret.get_secret_value())
-
-
-def add_long_connection(connections: Connections, transports: dict[str, Transport], session: aiohttp.ClientSession,
-                        settings: Settings, sink: InboundSink, **kwargs: Any) -> None:
-    """Register the AI-bot WebSocket when ``GENDAN_WECOM_AIBOT_ID`` and ``_SECRET`` are set.
-
-    The connection is handed to the WeCom transport (when it is ours, not a test's fake) so
-    that replies and pushes can leave over it. ``kwargs`` may carry ``timing``.
-    """
-    if not aibot_ws_configured(settings):
-        return
-    conn = AibotConnection(session, settings.wecom_ws_url, settings.wecom_aibot_id,
-                           settings.wecom_aibot_secret.get_secret_value(), sink,
-                           corp_id=settings.wecom_corp_id, timing=kwargs.get("timing") or DEFAULT_TIMING)
-    connections.add(conn)
-    from bot.wecom.transport import WeComTransport
-
-    transport = transports.get("wecom")
-    if isinstance(transport, WeComTransport):
-        transport.attach_ws(conn)
 
 
 class AibotConnection:

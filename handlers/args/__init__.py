@@ -9,7 +9,6 @@ ambiguity rules are in the README ("Command language").
 from __future__ import annotations
 
 from handlers.args.admin import ROLE_WORDS, TOPICS, parse_bind, parse_roles, parse_topics
-from handlers.args.base import ArgError, catalogue_units
 from handlers.args.customer import is_customer_add, parse_customer_add, parse_stock_in
 from handlers.args.dates import parse_date, parse_past_date
 from handlers.args.misc import (
@@ -40,6 +39,7 @@ from handlers.args.periods import parse_report_period, parse_statement
 from handlers.args.refs import parse_order_ref, split_order_ref
 from handlers.args.ship import CARRIERS, parse_ship
 from handlers.args.times import parse_when
+from handlers.args.tokens import ArgError, catalogue_units
 
 __all__ = [
     "CARRIERS",

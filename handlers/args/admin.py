@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from handlers.args.base import ArgError, clip, prep, tokenize
+from handlers.args.tokens import ArgError, clip, prep, tokenize
 from handlers.texts import parse as t
 
 __all__ = ["ROLE_WORDS", "TOPICS", "parse_bind", "parse_roles", "parse_topics"]

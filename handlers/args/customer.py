@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from handlers.args.base import ArgError, clip, glue_operators, prep, split_words
 from handlers.args.models import CustomerArgs
 from handlers.args.numbers import looks_like_money, try_qty
+from handlers.args.tokens import ArgError, clip, glue_operators, prep, split_words
 from handlers.args.words import split_px
 from handlers.texts import parse as t
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from handlers.args.base import ArgError, clip, prep
 from handlers.args.numbers import try_number
+from handlers.args.tokens import ArgError, clip, prep
 from handlers.texts import parse as t
 
 __all__ = ["DateSpec", "match_date", "month_end", "parse_date", "parse_past_date", "resolve_date"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from handlers.args.base import ArgError, split_words
 from handlers.args.dates import match_date
+from handlers.args.tokens import ArgError, split_words
 
 __all__ = ["FIELD_WORDS", "PAYTERM_RE", "is_stop_word", "line_segments", "split_keyword"]
 

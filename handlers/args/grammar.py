@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from handlers.args.base import ArgError, clip, prep
 from handlers.args.dates import match_date, parse_date
 from handlers.args.fields import PAYTERM_RE, line_segments
 from handlers.args.numbers import looks_like_money, parse_money, parse_qty, try_number
+from handlers.args.tokens import ArgError, clip, prep
 from handlers.args.words import (
     Tok,
     is_date_word,

@@ -6,10 +6,10 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from handlers.args.base import ArgError, clip, prep
 from handlers.args.models import ListFilter, ReminderArgs, TicketOpen, TicketUpdate
 from handlers.args.refs import leading_explicit_ref, split_order_ref
 from handlers.args.times import match_when
+from handlers.args.tokens import ArgError, clip, prep
 from handlers.texts import parse as t
 
 __all__ = ["parse_after_sales", "parse_approval", "parse_list_filter", "parse_reasoned", "parse_reminder"]

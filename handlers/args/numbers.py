@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from handlers.args.base import QTY_UNITS, ArgError, clip, extra_units, prep
+from handlers.args.tokens import QTY_UNITS, ArgError, clip, extra_units, prep
 from handlers.texts import parse as t
 
 __all__ = [

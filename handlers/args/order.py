@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from handlers.args.base import ArgError, clip
 from handlers.args.grammar import DraftLine, OrderReader
 from handlers.args.models import ChangeArgs, LineArg, LineChange, OrderFields
 from handlers.args.refs import split_order_ref
+from handlers.args.tokens import ArgError, clip
 from handlers.texts import parse as t
 
 __all__ = ["parse_change", "parse_new_order", "parse_supplement"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.texts.replies import FIELD_LABELS
+from handlers.texts.shared_replies import FIELD_LABELS
 
 __all__ = ["EXTERNAL_REF_MAX", "LINE_FIELDS", "MAX_LINES", "NEW_ORDER_WORDS", "ORDER_FIELDS", "OWNER_MAX",
            "TEXT_MAX", "OrderField", "order_field"]
@@ -43,7 +43,7 @@ class OrderField:
 
     @property
     def label(self) -> str:
-        """The Chinese label (``handlers.texts.replies.FIELD_LABELS``; else the first keyword)."""
+        """The Chinese label (``handlers.texts.shared_replies.FIELD_LABELS``; else the first keyword)."""
         return FIELD_LABELS.get(self.name) or (self.keywords[0] if self.keywords else self.name)
 
 

@@ -6,11 +6,11 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from handlers.args.base import ArgError, clip, tokenize
 from handlers.args.dates import match_date, parse_past_date
 from handlers.args.models import PaymentArgs
 from handlers.args.numbers import try_money
 from handlers.args.refs import split_order_ref
+from handlers.args.tokens import ArgError, clip, tokenize
 from handlers.texts import parse as t
 
 __all__ = ["PAYMENT_METHODS", "parse_payment"]

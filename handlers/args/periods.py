@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from handlers.args.base import ArgError, clip, prep, split_words
 from handlers.args.dates import match_date, month_end, parse_past_date
 from handlers.args.numbers import try_number
+from handlers.args.tokens import ArgError, clip, prep, split_words
 from handlers.texts import parse as t
 
 __all__ = ["parse_report_period", "parse_statement"]

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from handlers.args.base import ArgError, clip, glue_operators, prep, split_words
 from handlers.args.dates import match_date, parse_date
 from handlers.args.models import ChangeArgs, OrderFields
 from handlers.args.numbers import parse_number, try_qty
 from handlers.args.order import parse_change, parse_new_order
 from handlers.args.refs import leading_explicit_ref
+from handlers.args.tokens import ArgError, clip, glue_operators, prep, split_words
 from handlers.args.words import split_px
 from handlers.texts import quotes as t
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.args.base import ArgError, clip, prep
+from handlers.args.tokens import ArgError, clip, prep
 from handlers.texts import parse as t
 
 __all__ = ["leading_explicit_ref", "parse_order_ref", "split_order_ref", "take_explicit_ref"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from handlers.args.base import ArgError, clip, glue_operators, tokenize
 from handlers.args.models import ShipArgs
 from handlers.args.numbers import looks_like_money, try_qty
 from handlers.args.refs import split_order_ref
+from handlers.args.tokens import ArgError, clip, glue_operators, tokenize
 from handlers.args.words import split_px
 from handlers.texts import parse as t
 

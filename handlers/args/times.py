@@ -11,9 +11,9 @@ import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from handlers.args.base import ArgError, clip, prep
 from handlers.args.dates import DateSpec, match_date, resolve_date
 from handlers.args.numbers import try_number
+from handlers.args.tokens import ArgError, clip, prep
 from handlers.texts import parse as t
 
 __all__ = ["match_when", "parse_when"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from handlers.args.base import ArgError, glue_operators, tokenize
 from handlers.args.dates import match_date
 from handlers.args.fields import KEYWORD_SEP_RE, split_keyword
 from handlers.args.numbers import looks_like_money, try_number, try_qty
+from handlers.args.tokens import ArgError, glue_operators, tokenize
 from handlers.texts import parse as t
 
 __all__ = [

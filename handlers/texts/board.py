@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from handlers.texts.orders import history_text
-from handlers.texts.replies import FIELD_LABELS
-from handlers.texts.replies import money as _money
+from handlers.texts.shared_replies import FIELD_LABELS
+from handlers.texts.shared_replies import money as _money
 from storage.models import AuditEvent
 
 #: the command word (kept here: tests/test_layering.py allows Chinese literals in handlers/ only in texts)

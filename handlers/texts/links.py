@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from handlers.texts.orders import approval_body
-from handlers.texts.replies import money
+from handlers.texts.shared_replies import money
 from storage.models import Approval, Order, Person
 
 #: longest reject reason the page accepts (the chat command has no limit, but a form needs one)

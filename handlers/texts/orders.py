@@ -6,8 +6,9 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from handlers.texts.replies import REASON_LABELS, fields_text, money, qty, short_date, state_label
+from handlers.texts.shared_replies import REASON_LABELS, fields_text, money, qty, short_date, state_label
 from storage import lifecycle
+from storage.domain_events import Submitted
 from storage.models import Approval, AuditEvent, Order
 from storage.vocab import ROLE_LABELS
 
@@ -88,7 +89,7 @@ def fill_hint(order: Order, missing: list[str]) -> str:
 
 
 def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...], today: date | None = None,
-            submitted: dict[str, Any] | None = None) -> str:
+            submitted: Submitted | None = None) -> str:
     """Reply to /下单 (or /补充, /提交) about the order's status and what is missing.
 
     ``submitted`` is the data of the submission event: the approval steps, why, and the roles
@@ -104,7 +105,7 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...],
     if order.state == "DRAFT" and missing:
         body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：{fill_hint(order, missing)}"
     elif order.state == "PENDING_APPROVAL":
-        body = pending_text(order, submitted or {})
+        body = pending_text(order, submitted)
     elif order.state == "CONFIRMED":
         body = "金额低于审批线，已自动确认。"
     else:
@@ -112,16 +113,16 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...],
     return "\n".join([head, lines_text(order), f"交期 {short_date(order.due_date, today)}", body, *notes])
 
 
-def pending_text(order: Order, submitted: dict[str, Any]) -> str:
+def pending_text(order: Order, submitted: Submitted | None) -> str:
     """已提交审批：主管（低于底价：A100 ¥250 < 底价 ¥280）→ 老板（金额≥T2），等待主管处理。 and vacancies."""
-    roles: list[str] = list(submitted.get("steps") or [])
-    reasons: list[list[str]] = list(submitted.get("reasons") or [[] for _ in roles])
+    roles = list(submitted.steps) if submitted else []
+    reasons = [list(why) for why in submitted.reasons] if submitted and submitted.reasons else [[] for _ in roles]
     if not roles:
         return "已提交审批。"
     steps = [f"{ROLE_LABELS.get(r, r)}（{reasons_text(order, why)}）" if why else ROLE_LABELS.get(r, r)
              for r, why in zip(roles, reasons, strict=False)]
     text = f"已提交审批：{' → '.join(steps)}，等待{ROLE_LABELS.get(roles[0], roles[0])}处理。"
-    for role in submitted.get("vacant") or []:
+    for role in submitted.vacant if submitted else ():
         text += "\n" + vacant_warning(order.no, role)
     return text
 
@@ -164,7 +165,7 @@ def approval_body(order: Order, step: Approval, change: dict[str, Any] | None) -
 
 def diff_text(diff: list[dict[str, Any]]) -> str:
     """交期 12-15 → 12-20, A100 数量 20 → 30."""
-    from handlers.texts.replies import FIELD_LABELS
+    from handlers.texts.shared_replies import FIELD_LABELS
 
     rows = []
     for row in diff:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from handlers.texts.help import HelpArgs
-from handlers.texts.replies import money, qty, short_date
+from handlers.texts.shared_replies import money, qty, short_date
 from storage.services.exporter import Sheet
 from storage.services.quote_sheet import SheetLayout
 from storage.vocab import PURCHASE_STATUS_LABELS, QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from handlers.texts.replies import money
+from handlers.texts.shared_replies import money
 from storage.vocab import ROLE_LABELS
 
 WEEKDAYS = "一二三四五六日"

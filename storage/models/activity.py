@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, Money, Qty, UTCDateTime, utcnow
 from storage.models.people import Person
+from storage.vocab import ReminderStatus, TicketStatus
 
 
 class Shipment(Base):
@@ -66,7 +67,7 @@ class Ticket(Base):
     no: Mapped[int] = mapped_column(Integer, unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     #: OPEN → IN_PROGRESS → RESOLVED
-    status: Mapped[str] = mapped_column(String(12), default="OPEN")
+    status: Mapped[str] = mapped_column(String(12), default=TicketStatus.OPEN.value)
     text: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     opened_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -101,7 +102,7 @@ class Reminder(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     #: PENDING → SENT / CANCELLED
-    status: Mapped[str] = mapped_column(String(10), default="PENDING")
+    status: Mapped[str] = mapped_column(String(10), default=ReminderStatus.PENDING.value)
     #: a rule's reminder for one reason is created once
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

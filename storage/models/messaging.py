@@ -4,12 +4,42 @@ the local adapter's mailbox, conversational prompts and key/value settings."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
+
+
+class InboxStatus(StrEnum):
+    """Where an inbound event stands: ``PENDING`` → ``DONE`` / ``FAILED`` (stored as these strings)."""
+
+    PENDING = "PENDING"
+    DONE = "DONE"
+    #: its handler failed (a contact event), or it expired before it could be processed
+    FAILED = "FAILED"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outgoing message stands: ``PENDING`` → ``SENDING`` → ``SENT`` / ``MERGED`` / ``PARKED``."""
+
+    #: waiting for its turn (``next_attempt_at``), the first time or after a failed try
+    PENDING = "PENDING"
+    #: claimed by a sender (``claimed_by``, under a lease)
+    SENDING = "SENDING"
+    SENT = "SENT"
+    #: delivered inside another row's digest, or replaced by a card's decided version (``merged_into``)
+    MERGED = "MERGED"
+    #: undeliverable (refused for good, or too many tries); an admin may retry it: ``gendan outbox``
+    PARKED = "PARKED"
+
+
+#: outbox statuses of rows still to be delivered: a chat's later rows wait behind its earliest one
+UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+#: outbox statuses of rows that will not be tried again (``sent_at`` set)
+SETTLED = (OutboxStatus.SENT, OutboxStatus.MERGED, OutboxStatus.PARKED)
 
 
 class InboxEvent(Base):
@@ -26,8 +56,8 @@ class InboxEvent(Base):
     platform: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(160))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: PENDING → DONE / FAILED
-    status: Mapped[str] = mapped_column(String(8), default="PENDING")
+    #: an :class:`InboxStatus`
+    status: Mapped[str] = mapped_column(String(8), default=InboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -59,8 +89,8 @@ class OutboxMessage(Base):
     card_key: Mapped[str | None] = mapped_column(String(96), index=True)
     reply_to: Mapped[str | None] = mapped_column(String(160))
     reply_hints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: PENDING → SENDING → SENT / MERGED / PARKED (undeliverable; an admin may retry it: ``gendan outbox``)
-    status: Mapped[str] = mapped_column(String(8), default="PENDING")
+    #: an :class:`OutboxStatus`
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: the sender holding a SENDING row, and until when (renewed while it sends); see storage.outbox
     claimed_by: Mapped[str | None] = mapped_column(String(40))

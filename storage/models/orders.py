@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from storage.models.base import Base, Money, Qty, UTCDateTime, utcnow
 from storage.models.catalog import Customer
 from storage.models.people import Person
+from storage.vocab import ApprovalStatus, ChangeStatus
 
 ZERO = Decimal("0.00")
 
@@ -123,7 +124,7 @@ class Approval(Base):
     #: why this step is needed: amount≥T1, amount≥T2, price below floor, over credit
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: WAITING (a later step) → PENDING (active) → APPROVED / REJECTED / CANCELLED
-    status: Mapped[str] = mapped_column(String(12), default="WAITING")
+    status: Mapped[str] = mapped_column(String(12), default=ApprovalStatus.WAITING.value)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -141,7 +142,7 @@ class ChangeRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     #: PENDING → APPLIED / REJECTED / WITHDRAWN
-    status: Mapped[str] = mapped_column(String(12), default="PENDING")
+    status: Mapped[str] = mapped_column(String(12), default=ChangeStatus.PENDING.value)
     requested_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     from_version: Mapped[int] = mapped_column(Integer)
     #: [{"field": "交期", "before": "2026-12-15", "after": "2026-12-20"}, …]

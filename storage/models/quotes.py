@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from storage.models.base import Base, Money, Qty, UTCDateTime, utcnow
 from storage.models.catalog import Customer, Product
 from storage.models.people import Person
+from storage.vocab import PurchaseStatus, QuoteStatus
 
 ZERO = Decimal("0.00")
 
@@ -27,7 +28,7 @@ class Quote(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     #: PENDING_APPROVAL (below floor) → OPEN / REJECTED; OPEN → WON / WITHDRAWN (expiry is computed)
-    status: Mapped[str] = mapped_column(String(20), default="OPEN")
+    status: Mapped[str] = mapped_column(String(20), default=QuoteStatus.OPEN.value)
     amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     #: the last day the prices hold
     valid_until: Mapped[date] = mapped_column(Date)
@@ -90,7 +91,7 @@ class Purchase(Base):
     supplier: Mapped[str | None] = mapped_column(String(128))
     expected_date: Mapped[date | None] = mapped_column(Date)
     #: OPEN → RECEIVED (in full)
-    status: Mapped[str] = mapped_column(String(12), default="OPEN")
+    status: Mapped[str] = mapped_column(String(12), default=PurchaseStatus.OPEN.value)
     created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

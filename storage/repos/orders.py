@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEvent, ChangeRequest, FollowUp, Order, OrderLine
+from storage.vocab import State
+
+#: the states whose balance a customer still owes (the customer card's 未结)
+OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVAL.value)
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """Which orders a list shows; every set field narrows it (``None``: no condition)."""
+
+    owner_id: int | None = None
+    state: str | None = None
+    #: confirmed orders due before this day with something left to ship
+    overdue_on: date | None = None
+    #: due within these days (inclusive)
+    due_from: date | None = None
+    due_to: date | None = None
+    customer_ids: Sequence[int] | None = None
 
 
 class OrderRepository:
@@ -10,3 +36,62 @@ class OrderRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def by_no(self, no: int, *, lock: bool = True) -> Order | None:
+        """The order #no; ``lock`` takes its row lock (PostgreSQL) for the transaction."""
+        stmt = select(Order).where(Order.no == no)
+        if lock:
+            # populate_existing: a copy read earlier in this session must not hide what the lock waited for
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_id(self, order_id: int) -> Order:
+        """The order with this primary key (it exists: a row refers to it)."""
+        return await self.session.get_one(Order, order_id)
+
+    async def search(self, search: OrderSearch, limit: int = 15) -> list[Order]:
+        """Orders matching ``search``, newest first."""
+        stmt = select(Order).order_by(Order.id.desc()).limit(limit)
+        if search.owner_id is not None:
+            stmt = stmt.where(Order.owner_id == search.owner_id)
+        if search.state is not None:
+            stmt = stmt.where(Order.state == search.state)
+        if search.overdue_on is not None:
+            unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
+            stmt = stmt.where(Order.state == State.CONFIRMED.value, Order.due_date < search.overdue_on,
+                              Order.id.in_(unshipped))
+        if search.due_from is not None:
+            stmt = stmt.where(Order.due_date >= search.due_from)
+        if search.due_to is not None:
+            stmt = stmt.where(Order.due_date <= search.due_to)
+        if search.customer_ids is not None:
+            stmt = stmt.where(Order.customer_id.in_(list(search.customer_ids)))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def history(self, order: Order, last: int = 6) -> list[AuditEvent]:
+        """The order's last ``last`` audit events, oldest first."""
+        rows = (await self.session.execute(
+            select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id.desc()).limit(last)
+        )).scalars()
+        return list(reversed(list(rows)))
+
+    async def has_pending_change(self, order: Order) -> bool:
+        """Whether a change request of the order waits for a decision."""
+        found = await self.session.execute(select(ChangeRequest.id).where(
+            ChangeRequest.order_id == order.id, ChangeRequest.status == "PENDING").limit(1))
+        return found.first() is not None
+
+    async def open_balance(self, customer_id: int) -> tuple[int, Decimal]:
+        """The customer's open orders: how many, and what they still owe (amount − paid − written off)."""
+        count, balance = (await self.session.execute(
+            select(func.count(Order.id),
+                   func.coalesce(func.sum(Order.amount - Order.paid_amount - Order.written_off), 0))
+            .where(Order.customer_id == customer_id, Order.state.in_(OPEN_STATES)))).one()
+        # SQLite keeps numerics as floats, so the sum comes back as one: exact yuan again
+        return int(count), Decimal(str(balance if balance is not None else 0)).quantize(Decimal("0.01"))
+
+    def add_follow_up(self, order: Order, author_id: int, text: str, now: datetime) -> FollowUp:
+        """Record a follow-up note on the order (written with the transaction)."""
+        note = FollowUp(order_id=order.id, author_id=author_id, text=text, created_at=now)
+        self.session.add(note)
+        return note

@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Chat, ChatSubscription, Person
+
+
+def select_by_ref(platform: str, user_id: str) -> Select[Person]:
+    """The one query for "the person ``platform:user_id``" (also the look-up of a get-or-create)."""
+    return select(Person).where(Person.platform == platform, Person.user_id == user_id)
 
 
 class PersonRepository:
-    """People, roles, chats and subscriptions, read and written through one unit of work's session."""
+    """People, read and written through one unit of work's session."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def by_ref(self, platform: str, user_id: str) -> Person | None:
+        """The person a platform knows as ``user_id`` (``wecom:zhangsan``), or None."""
+        return (await self.session.execute(select_by_ref(platform, user_id))).scalar_one_or_none()
+
+    async def by_id(self, person_id: int) -> Person:
+        """The person with this primary key (it exists: a row refers to it)."""
+        return await self.session.get_one(Person, person_id)
+
+    @staticmethod
+    def subscribe(chat: Chat, topics: Iterable[str]) -> list[str]:
+        """Add the topics the chat does not have yet; its topics afterwards, sorted."""
+        for topic in topics:
+            if topic not in chat.topics:
+                chat.subscriptions.append(ChatSubscription(topic=topic))
+        return sorted({s.topic for s in chat.subscriptions})
+
+    @staticmethod
+    def unsubscribe(chat: Chat, topics: Iterable[str]) -> list[str]:
+        """Drop these topics from the chat; its topics afterwards, sorted."""
+        drop = set(topics)
+        chat.subscriptions = [s for s in chat.subscriptions if s.topic not in drop]
+        return sorted({s.topic for s in chat.subscriptions})

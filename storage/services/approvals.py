@@ -1,31 +1,21 @@
-"""Approval chains: computing them, storing them, and deciding a step."""
+"""Approval chains of orders and change requests: computing them, storing them, moving them on.
+
+The rules (which step follows which, who may decide, where a decision leads) are the pure
+``storage/approval_chain.py``; deciding a step is ``storage/services/decisions.py``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
+from storage import approval_chain as chain
 from storage import lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import ApprovalNeeded
 from storage.models import Approval, ChangeRequest, Customer, Order
-from storage.services import purchasing
-from storage.services.base import DomainEvent, Provenance, Rules, audit, money
+from storage.services.base import Rules
 from storage.services.people import holders_of
-from storage.vocab import Action, Role, State
-
-OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVAL.value)
-
-
-async def customer_exposure(uow: UnitOfWork, customer_id: int, exclude_order_id: int | None) -> Decimal:
-    """What a customer owes on open orders (confirmed, held or pending), other than one order."""
-    stmt = select(func.coalesce(func.sum(Order.amount - Order.paid_amount - Order.written_off), 0)).where(
-        Order.customer_id == customer_id, Order.state.in_(OPEN_STATES)
-    )
-    if exclude_order_id is not None:
-        stmt = stmt.where(Order.id != exclude_order_id)
-    return money((await uow.session.execute(stmt)).scalar_one())
 
 
 async def chain_for(
@@ -40,37 +30,19 @@ async def chain_for(
     over_credit = False
     customer: Customer | None = order.customer
     if customer is not None and customer.credit_limit is not None:
-        exposure = await customer_exposure(uow, customer.id, order.id)
+        exposure = await uow.approvals.customer_exposure(customer.id, order.id)
         over_credit = exposure + amount - order.paid_amount > customer.credit_limit
     return lifecycle.approval_chain(amount, rules.t1, rules.t2, below_floor=below_floor, over_credit=over_credit)
 
 
 async def vacant_roles(uow: UnitOfWork, order: Order, roles: list[str]) -> list[str]:
     """The roles of ``roles`` that nobody but the order's owner holds (their step would wait forever)."""
-    vacant = []
-    for role in roles:
-        if role not in vacant and not [p for p in await holders_of(uow, role) if p.id != order.owner_id]:
-            vacant.append(role)
-    return vacant
-
-
-async def stands_in(uow: UnitOfWork, order: Order, step: Approval, prov: Provenance) -> bool:
-    """Whether ``prov`` decides ``step`` as an admin standing in for a role nobody holds.
-
-    An order must not wait forever because a role is vacant (a small company may have no 老板
-    in the system yet), so an admin may decide such a step; the history records it as
-    decided by an admin standing in. While someone holds the role, only they decide.
-    """
-    if step.role in prov.roles or Role.ADMIN.value not in prov.roles:
-        return False
-    if await vacant_roles(uow, order, [step.role]):
-        return True
-    holders = [p.label for p in await holders_of(uow, step.role) if p.id != order.owner_id]
-    raise lifecycle.Refused("not_approver", role=step.role, holders=holders, admin=True)
+    holders = {role: [p.id for p in await holders_of(uow, role)] for role in dict.fromkeys(roles)}
+    return chain.vacant(roles, holders, order.owner_id)
 
 
 async def open_chain(
-    uow: UnitOfWork, order: Order, chain: list[lifecycle.Step], change: ChangeRequest | None, now: datetime
+    uow: UnitOfWork, order: Order, steps: list[lifecycle.Step], change: ChangeRequest | None, now: datetime
 ) -> Approval:
     """Store the steps of a new round; the first is PENDING, the rest WAITING."""
     rows = [
@@ -81,110 +53,35 @@ async def open_chain(
             step=i,
             role=step.role.value,
             reasons=list(step.reasons),
-            status="PENDING" if i == 0 else "WAITING",
+            status=chain.opening_status(i).value,
             activated_at=now if i == 0 else None,
             created_at=now,
         )
-        for i, step in enumerate(chain)
+        for i, step in enumerate(steps)
     ]
-    uow.session.add_all(rows)
-    await uow.session.flush()
+    await uow.approvals.add_steps(rows)
     return rows[0]
 
 
-def needed_event(order: Order, step: Approval) -> DomainEvent:
+def needed_event(order: Order, step: Approval) -> ApprovalNeeded:
     """The event that sends approval cards for one step."""
-    return DomainEvent(
-        "approval_needed",
-        order.id,
-        order.no,
-        {"approval_id": step.id, "role": step.role, "reasons": step.reasons,
-         "change_request_id": step.change_request_id},
-    )
-
-
-async def round_steps(uow: UnitOfWork, order: Order) -> list[Approval]:
-    """The steps of the order's current approval round."""
-    stmt = (
-        select(Approval)
-        .where(Approval.order_id == order.id, Approval.round == order.approval_round)
-        .order_by(Approval.step)
-        .execution_options(populate_existing=True)
-    )
-    return list((await uow.session.execute(stmt)).scalars())
-
-
-def cancel_open(steps: list[Approval], now: datetime) -> list[Approval]:
-    """Cancel every undecided step (withdraw, cancel); returns the PENDING ones that had cards."""
-    carded = [s for s in steps if s.status == "PENDING"]
-    for s in steps:
-        if s.status in ("PENDING", "WAITING"):
-            s.status = "CANCELLED"
-            s.decided_at = now
-    return carded
-
-
-async def approval_by_id(uow: UnitOfWork, approval_id: int) -> Approval | None:
-    """One approval step, read fresh (call it after the order's row lock is held)."""
-    return await uow.session.get(Approval, approval_id, populate_existing=True)
+    return ApprovalNeeded(order.id, order.no, approval_id=step.id, role=step.role, reasons=tuple(step.reasons),
+                          change_request_id=step.change_request_id)
 
 
 async def pending_step(uow: UnitOfWork, order: Order) -> Approval | None:
     """The step awaiting a decision in the current round, if any."""
-    for step in await round_steps(uow, order):
-        if step.status == "PENDING":
-            return step
-    return None
+    return chain.pending(await uow.approvals.round_steps(order))
 
 
-async def decide(
-    uow: UnitOfWork, order: Order, step: Approval, prov: Provenance, approve: bool, comment: str | None,
-    now: datetime,
-) -> list[DomainEvent]:
-    """Approve or reject one step (the first decision wins; later presses are stale)."""
-    if step.status != "PENDING" or step.round != order.approval_round:
-        raise lifecycle.Refused("stale", state=order.state)
-    stand_in = await stands_in(uow, order, step, prov)
-    # an admin standing in acts with the step's role for this one decision
-    actor = lifecycle.Actor(prov.person_id, prov.roles | {step.role}) if stand_in else prov.actor
-    if step.change_request_id is None:
-        lifecycle.check(order, Action.APPROVE if approve else Action.REJECT, actor)
-    lifecycle.check_not_self(order.owner_id, actor)
-    lifecycle.check_approver(step.role, actor)
-    step.status = "APPROVED" if approve else "REJECTED"
-    step.decided_by = prov.person_id
-    step.decided_at = now
-    step.comment = comment
-    data = {"approval_id": step.id, "role": step.role, "comment": comment,
-            "change_request_id": step.change_request_id, "by": prov.name, "stand_in": stand_in}
-    marked = {"stand_in": step.role} if stand_in else {}
-    if step.change_request_id is not None:
-        from storage.services import changes  # the change module builds on this one
+async def cancel_round(uow: UnitOfWork, order: Order, now: datetime) -> list[int]:
+    """Cancel the undecided steps of the order's current round; returns the ones whose cards must close."""
+    return [s.id for s in chain.cancel_open(await uow.approvals.round_steps(order), now)]
 
-        return await changes.after_decision(uow, order, step, prov, approve, comment, now, data)
-    if not approve:
-        lifecycle.set_state(order, State.REJECTED)
-        order.state_reason = comment
-        audit(uow, prov, "reject", order, now, summary=comment or "",
-              before={"state": State.PENDING_APPROVAL.value},
-              after={"state": order.state, "reason": comment, **marked})
-        return [DomainEvent("rejected", order.id, order.no, data)]
-    nxt = await _activate_next(uow, order, step, now)
+
+async def activate_next(uow: UnitOfWork, order: Order, step: Approval, now: datetime) -> Approval | None:
+    """Make the step after ``step`` pending, if there is one."""
+    nxt = chain.next_step(await uow.approvals.round_steps(order), step)
     if nxt is not None:
-        audit(uow, prov, "approve_step", order, now, summary=step.role,
-              after={"step": step.step, "next": nxt.role, **marked})
-        return [DomainEvent("step_approved", order.id, order.no, data), needed_event(order, nxt)]
-    lifecycle.set_state(order, State.CONFIRMED)
-    order.confirmed_at = now
-    audit(uow, prov, "approve", order, now, before={"state": State.PENDING_APPROVAL.value},
-          after={"state": order.state, **marked})
-    return [DomainEvent("approved", order.id, order.no, data), *await purchasing.on_confirmed(uow, order)]
-
-
-async def _activate_next(uow: UnitOfWork, order: Order, step: Approval, now: datetime) -> Approval | None:
-    for later in await round_steps(uow, order):
-        if later.step > step.step and later.status == "WAITING":
-            later.status = "PENDING"
-            later.activated_at = now
-            return later
-    return None
+        chain.move(nxt, chain.StepMove.ACTIVATE, now)
+    return nxt

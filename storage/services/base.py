@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -39,16 +39,6 @@ class Provenance:
     def actor(self) -> lifecycle.Actor:
         """The actor as the lifecycle rules see it."""
         return lifecycle.Actor(self.person_id, self.roles)
-
-
-@dataclass
-class DomainEvent:
-    """Something happened that people may need to hear about."""
-
-    kind: str
-    order_id: int | None = None
-    order_no: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

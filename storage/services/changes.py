@@ -7,16 +7,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
-from storage import lifecycle
+from storage import approval_chain, lifecycle
 from storage.db import UnitOfWork
-from storage.models import Approval, ChangeRequest, Order, OrderVersion
+from storage.domain_events import (
+    ChangeApplied,
+    ChangeRequested,
+    Completed,
+    DomainEvent,
+)
+from storage.models import ChangeRequest, Order, OrderVersion
 from storage.services import approvals, purchasing
 from storage.services.base import (
     CENT,
     MAX_AMOUNT,
-    DomainEvent,
     Provenance,
     Rules,
     audit,
@@ -24,7 +27,7 @@ from storage.services.base import (
     jsonable,
     plain,
 )
-from storage.vocab import Action
+from storage.vocab import Action, ChangeStatus
 
 #: fields whose change needs the approval rules; others apply at once
 CONTROLLED = ("qty", "unit_price", "due_date", "payment_terms")
@@ -87,7 +90,7 @@ async def request(
 ) -> tuple[ChangeRequest | None, list[DomainEvent]]:
     """/变更: apply at once when nothing controlled changes or no approval is needed; else ask."""
     lifecycle.check(order, Action.CHANGE, prov.actor)
-    if await _pending(uow, order) is not None:
+    if await uow.approvals.pending_change(order.id) is not None:
         raise lifecycle.Refused("change_pending")
     after, diff = _proposed(order, change)
     if not diff:
@@ -98,29 +101,24 @@ async def request(
     if amount < order.paid_amount:
         raise lifecycle.Refused("amount_below_paid", paid=order.paid_amount)
     cr = ChangeRequest(
-        order_id=order.id, requested_by=prov.person_id, from_version=order.version, diff=diff,
-        before=content_snapshot(order), after=after, created_at=now,
+        order_id=order.id, status=ChangeStatus.PENDING.value, requested_by=prov.person_id,
+        from_version=order.version, diff=diff, before=content_snapshot(order), after=after, created_at=now,
     )
-    uow.session.add(cr)
-    await uow.session.flush()
+    await uow.approvals.add_change(cr)
     chain: list[lifecycle.Step] = []
     if any(row["controlled"] for row in diff):
         prices = [(Decimal(str(ln["unit_price"])) if ln["unit_price"] is not None else None,
                    ol.floor_price) for ln, ol in zip(after["lines"], order.lines, strict=True)]
         chain = await approvals.chain_for(uow, order, rules, amount=amount, prices=prices)
-    data = {"change_request_id": cr.id, "diff": diff}
     audit(uow, prov, "change_request", order, now, before=cr.before, after=after)
     if not chain:
-        events = [DomainEvent("change_requested", order.id, order.no, {**data, "auto": True})]
+        events: list[DomainEvent] = [ChangeRequested(order.id, order.no, change_request_id=cr.id, diff=tuple(diff),
+                                                     auto=True)]
         return cr, events + await apply(uow, order, cr, prov, now)
     order.approval_round += 1
     first = await approvals.open_chain(uow, order, chain, cr, now)
-    return cr, [DomainEvent("change_requested", order.id, order.no, data), approvals.needed_event(order, first)]
-
-
-async def _pending(uow: UnitOfWork, order: Order) -> ChangeRequest | None:
-    stmt = select(ChangeRequest).where(ChangeRequest.order_id == order.id, ChangeRequest.status == "PENDING")
-    return (await uow.session.execute(stmt)).scalars().first()
+    return cr, [ChangeRequested(order.id, order.no, change_request_id=cr.id, diff=tuple(diff)),
+                approvals.needed_event(order, first)]
 
 
 async def apply(
@@ -139,72 +137,34 @@ async def apply(
     order.amount = Decimal(after["amount"])
     order.version += 1
     order.updated_at = now
-    cr.status = "APPLIED"
-    cr.decided_at = now
+    approval_chain.move_change(cr, approval_chain.ChangeMove.APPLY, now)
     uow.session.add(OrderVersion(order_id=order.id, version=order.version, snapshot=content_snapshot(order),
                                  change_request_id=cr.id, created_by=cr.requested_by, created_at=now))
     audit(uow, prov, "change_applied", order, now, before=cr.before, after=content_snapshot(order))
-    events = [DomainEvent("change_applied", order.id, order.no,
-                          {"change_request_id": cr.id, "diff": cr.diff, "version": order.version})]
+    events: list[DomainEvent] = [ChangeApplied(order.id, order.no, change_request_id=cr.id, diff=tuple(cr.diff),
+                                               version=order.version)]
     if lifecycle.settle(order):
         order.completed_at = now
-        events.append(DomainEvent("completed", order.id, order.no))
+        events.append(Completed(order.id, order.no))
     # more of a product reserved may leave it short
     events += await purchasing.on_confirmed(uow, order)
     return events
 
 
-async def after_decision(
-    uow: UnitOfWork, order: Order, step: Approval, prov: Provenance, approve: bool, comment: str | None,
-    now: datetime, data: dict[str, Any],
-) -> list[DomainEvent]:
-    """Continue a change request's chain after one step was decided."""
-    cr = await uow.session.get_one(ChangeRequest, step.change_request_id)
-    if cr.status != "PENDING":
-        raise lifecycle.Refused("stale", state=order.state)
-    if not approve:
-        cr.status = "REJECTED"
-        cr.decided_at = now
-        cr.reason = comment
-        audit(uow, prov, "change_rejected", order, now, summary=comment or "")
-        return [DomainEvent("change_rejected", order.id, order.no, data)]
-    why = obsolete_reason(order, cr)
-    if why is not None:
-        # the order moved on while the change waited (shipped, paid, held, cancelled …)
-        closed = await withdraw_pending(uow, order, now, why)
-        step.status = "CANCELLED"
-        return [DomainEvent("change_obsolete", order.id, order.no,
-                            {**data, "why": why, "closed_approvals": sorted({*closed, step.id})})]
-    nxt = await approvals._activate_next(uow, order, step, now)
-    if nxt is not None:
-        return [DomainEvent("step_approved", order.id, order.no, data), approvals.needed_event(order, nxt)]
-    events = [DomainEvent("change_approved", order.id, order.no, data)]
-    return events + await apply(uow, order, cr, prov, now)
-
-
-def obsolete_reason(order: Order, cr: ChangeRequest) -> str | None:
-    """Why a waiting change can no longer apply: state, version, shipped or paid; None if it still can."""
-    if order.state != "CONFIRMED":
-        return "state"
-    if order.version != cr.from_version:
-        return "version"
-    shipped = {line.sku.lower(): line.shipped_qty for line in order.lines}
-    if any(Decimal(str(ln["qty"])) < shipped.get(ln["sku"].lower(), Decimal(0)) for ln in cr.after["lines"]):
-        return "shipped"
-    if Decimal(cr.after["amount"]) < order.paid_amount:
-        return "paid"
-    return None
+def reject(uow: UnitOfWork, order: Order, cr: ChangeRequest, prov: Provenance, comment: str | None,
+           now: datetime) -> None:
+    """A step of the change was rejected: the change is not made."""
+    approval_chain.move_change(cr, approval_chain.ChangeMove.REJECT, now)
+    cr.reason = comment
+    audit(uow, prov, "change_rejected", order, now, summary=comment or "")
 
 
 async def withdraw_pending(uow: UnitOfWork, order: Order, now: datetime, why: str) -> list[int]:
     """Withdraw the order's waiting change, if any; returns the approval steps whose cards must close."""
-    cr = await _pending(uow, order)
+    cr = await uow.approvals.pending_change(order.id)
     if cr is None:
         return []
-    cr.status = "WITHDRAWN"
-    cr.decided_at = now
+    approval_chain.move_change(cr, approval_chain.ChangeMove.WITHDRAW, now)
     cr.reason = why
-    steps = list((await uow.session.execute(
-        select(Approval).where(Approval.change_request_id == cr.id)
-        .execution_options(populate_existing=True))).scalars())
-    return [s.id for s in approvals.cancel_open(steps, now)]
+    steps = await uow.approvals.change_steps(cr.id)
+    return [s.id for s in approval_chain.cancel_open(steps, now)]

@@ -7,8 +7,17 @@ from decimal import Decimal
 
 from storage import lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import (
+    Completed,
+    DomainEvent,
+    Paid,
+    ProductionFinished,
+    ProductionStarted,
+    Shipped,
+    Signed,
+)
 from storage.models import Order, OrderLine, Payment, Shipment, ShipmentLine, StockMove
-from storage.services.base import CENT, MAX_AMOUNT, DomainEvent, Provenance, audit, state_snapshot
+from storage.services.base import CENT, MAX_AMOUNT, Provenance, audit, state_snapshot
 from storage.services.catalog import lock_product
 from storage.vocab import Action, is_prepayment
 
@@ -24,7 +33,7 @@ async def production(
     order.updated_at = now
     audit(uow, prov, "production_finished" if finished else "production_started", order, now, before=before,
           after=state_snapshot(order))
-    return [DomainEvent("production_finished" if finished else "production_started", order.id, order.no)]
+    return [(ProductionFinished if finished else ProductionStarted)(order.id, order.no)]
 
 
 async def ship(
@@ -78,13 +87,13 @@ async def ship(
     order.shipped_at = order.shipped_at or now
     order.updated_at = now
     await uow.session.flush()
-    events = [DomainEvent("shipped", order.id, order.no, {
-        "shipment_id": shipment.id, "seq": shipment.seq, "carrier": carrier, "tracking_no": tracking_no,
-        "lines": [[line.sku, str(qty), line.unit or ""] for line, qty in wanted],
-        "full": lifecycle.fully_shipped(order),
+    events: list[DomainEvent] = [Shipped(
+        order.id, order.no, shipment_id=shipment.id, seq=shipment.seq, carrier=carrier, tracking_no=tracking_no,
+        lines=tuple((line.sku, str(qty), line.unit or "") for line, qty in wanted),
+        full=lifecycle.fully_shipped(order),
         # goes ahead (the goods may already be on the truck) but the owner and warehouse are warned
-        "unpaid_prepay": is_prepayment(order.payment_terms) and order.paid_amount <= 0,
-        "terms": order.payment_terms})]
+        unpaid_prepay=is_prepayment(order.payment_terms) and order.paid_amount <= 0,
+        terms=order.payment_terms)]
     events += _settle(order, now)
     audit(uow, prov, "ship", order, now, summary=str(shipment.seq), before=before,
           after={**state_snapshot(order), "carrier": carrier, "tracking_no": tracking_no,
@@ -102,7 +111,7 @@ async def _next_shipment_seq(uow: UnitOfWork, order: Order) -> int:
 def _settle(order: Order, now: datetime) -> list[DomainEvent]:
     if lifecycle.settle(order):
         order.completed_at = now
-        return [DomainEvent("completed", order.id, order.no)]
+        return [Completed(order.id, order.no)]
     return []
 
 
@@ -111,7 +120,7 @@ async def sign(uow: UnitOfWork, order: Order, prov: Provenance, now: datetime) -
     lifecycle.check(order, Action.SIGN, prov.actor)
     order.signed_at = now
     audit(uow, prov, "sign", order, now, after={"signed_at": now})
-    return [DomainEvent("signed", order.id, order.no)]
+    return [Signed(order.id, order.no)]
 
 
 async def pay(
@@ -133,8 +142,8 @@ async def pay(
     order.paid_amount = order.paid_amount + amount
     order.updated_at = now
     await uow.session.flush()
-    events = [DomainEvent("paid", order.id, order.no, {
-        "amount": str(amount), "method": method, "balance": str(lifecycle.balance(order))})]
+    events: list[DomainEvent] = [Paid(order.id, order.no, amount=amount, method=method,
+                                      balance=lifecycle.balance(order))]
     events += _settle(order, now)
     audit(uow, prov, "pay", order, now, summary=str(amount), before=before,
           after={**state_snapshot(order), "amount": amount, "method": method, "paid_on": paid_on})

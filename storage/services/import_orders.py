@@ -23,7 +23,7 @@ from storage.db import UnitOfWork
 from storage.models import Customer, Order, OrderLine, Payment, Person, Product, Shipment, ShipmentLine
 from storage.services import catalog, people
 from storage.services.base import CENT, MAX_AMOUNT, audit, content_snapshot, next_number, state_snapshot
-from storage.services.importer import ImportContext, Report, Ticker, check_amount, check_length
+from storage.services.import_report import ImportContext, Report, Ticker, check_amount, check_length
 from storage.vocab import DEFAULT_PAYMENT_TERMS, State
 
 #: the states a historic order may have (the others need a live approval chain)

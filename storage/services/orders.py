@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from storage import lifecycle
+from storage import approval_chain, lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import Confirmed, Created, DomainEvent, Edited, Submitted, Withdrawn
 from storage.models import Approval, Customer, Order, OrderLine
 from storage.services import approvals, purchasing
 from storage.services.base import (
     MAX_AMOUNT,
-    DomainEvent,
     Provenance,
     Rules,
     audit,
@@ -93,7 +93,7 @@ async def create(
     await uow.session.flush()
     await uow.session.refresh(order, ["customer", "owner"])
     audit(uow, prov, "create", order, now, after=content_snapshot(order))
-    events = [DomainEvent("created", order.id, order.no, {"missing": lifecycle.missing(order)})]
+    events: list[DomainEvent] = [Created(order.id, order.no, missing=tuple(lifecycle.missing(order)))]
     if not lifecycle.missing(order):
         events += await submit(uow, order, prov, rules, now)
     return order, events
@@ -146,7 +146,7 @@ async def fill(
     await uow.session.flush()
     await uow.session.refresh(order, ["customer"])
     audit(uow, prov, "edit", order, now, before=before, after=content_snapshot(order))
-    events = [DomainEvent("edited", order.id, order.no, {"missing": lifecycle.missing(order)})]
+    events: list[DomainEvent] = [Edited(order.id, order.no, missing=tuple(lifecycle.missing(order)))]
     if not lifecycle.missing(order):
         events += await submit(uow, order, prov, rules, now)
     return events
@@ -163,14 +163,14 @@ async def submit(
     order.submitted_at = now
     order.state_reason = None
     roles = [s.role.value for s in chain]
-    events = [DomainEvent("submitted", order.id, order.no, {
-        "steps": roles, "reasons": [list(s.reasons) for s in chain],
-        "vacant": await approvals.vacant_roles(uow, order, roles)})]
+    events: list[DomainEvent] = [Submitted(
+        order.id, order.no, steps=tuple(roles), reasons=tuple(s.reasons for s in chain),
+        vacant=tuple(await approvals.vacant_roles(uow, order, roles)))]
     if not chain:
         lifecycle.set_state(order, State.CONFIRMED)
         order.confirmed_at = now
         audit(uow, prov, "submit", order, now, before={"state": before}, after={"state": order.state})
-        events.append(DomainEvent("confirmed", order.id, order.no, {"auto": True}))
+        events.append(Confirmed(order.id, order.no, auto=True))
         events += await purchasing.on_confirmed(uow, order)
         return events
     lifecycle.set_state(order, State.PENDING_APPROVAL)
@@ -184,16 +184,15 @@ async def submit(
 async def withdraw(uow: UnitOfWork, order: Order, prov: Provenance, now: datetime) -> list[DomainEvent]:
     """/撤回: back to DRAFT, allowed only before anyone approved."""
     lifecycle.check(order, Action.WITHDRAW, prov.actor)
-    steps = await approvals.round_steps(uow, order)
-    if any(s.status == "APPROVED" for s in steps):
-        raise lifecycle.Refused("already_approved")
-    closed = approvals.cancel_open(steps, now)
+    steps = await uow.approvals.round_steps(order)
+    approval_chain.check_withdrawable(steps)
+    closed = approval_chain.cancel_open(steps, now)
     lifecycle.set_state(order, State.DRAFT)
     audit(uow, prov, "withdraw", order, now, before={"state": State.PENDING_APPROVAL.value},
           after={"state": order.state})
-    return [DomainEvent("withdrawn", order.id, order.no, {"closed_approvals": [a.id for a in closed]})]
+    return [Withdrawn(order.id, order.no, closed_approvals=tuple(a.id for a in closed))]
 
 
 def open_approvals(steps: list[Approval]) -> list[Approval]:
     """Steps still waiting for a decision."""
-    return [s for s in steps if s.status in ("PENDING", "WAITING")]
+    return approval_chain.undecided(steps)

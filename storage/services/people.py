@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import UnitOfWork
 from storage.models import Chat, Person, PersonRole, Tenant
+from storage.repos.people import select_by_ref
 from storage.vocab import Role
 
 T = TypeVar("T")
@@ -60,8 +61,7 @@ async def register(
         return Person(platform=platform, user_id=user_id, name=name, tenant_id=ten.id,
                       roles=[PersonRole(role=r) for r in sorted(set(default_roles))])
 
-    stmt = select(Person).where(Person.platform == platform, Person.user_id == user_id)
-    person, created = await get_or_create(uow, stmt, make)
+    person, created = await get_or_create(uow, select_by_ref(platform, user_id), make)
     if not created and name and person.name != name:
         person.name = name
     if not person.active:
@@ -92,8 +92,8 @@ async def find_people(uow: UnitOfWork, ref: str, platform: str | None = None) ->
     ref = ref.strip().lstrip("@")
     if ":" in ref:
         plat, uid = ref.split(":", 1)
-        stmt = select(Person).where(Person.platform == plat, Person.user_id == uid)
-        return list((await uow.session.execute(stmt)).scalars())
+        found_one = await uow.people.by_ref(plat, uid)
+        return [found_one] if found_one is not None else []
     stmt = select(Person).where(or_(Person.user_id == ref, Person.name == ref))
     found = list((await uow.session.execute(stmt)).scalars())
     if platform and len(found) > 1:

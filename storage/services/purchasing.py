@@ -21,9 +21,11 @@ from sqlalchemy import func, select
 
 from storage import lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import DomainEvent, ShortageFound
 from storage.models import Order, OrderLine, Product, Purchase
-from storage.services.base import MAX_AMOUNT, DomainEvent, Provenance, audit, next_number, plain
+from storage.services.base import MAX_AMOUNT, Provenance, audit, next_number, plain
 from storage.services.catalog import stock_in
+from storage.vocab import PurchaseStatus
 
 #: order states whose unshipped catalogue quantities are reserved
 RESERVING = ("CONFIRMED", "ON_HOLD")
@@ -96,7 +98,7 @@ async def on_order(uow: UnitOfWork, product_ids: Iterable[int]) -> dict[int, Dec
     if not ids:
         return {}
     stmt = (select(Purchase.product_id, func.sum(Purchase.qty - Purchase.received_qty))
-            .where(Purchase.product_id.in_(ids), Purchase.status == "OPEN").group_by(Purchase.product_id))
+            .where(Purchase.product_id.in_(ids), Purchase.status == PurchaseStatus.OPEN).group_by(Purchase.product_id))
     return {int(pid): qty_of(total) for pid, total in (await uow.session.execute(stmt)).all()}
 
 
@@ -149,13 +151,13 @@ def catalogue_ids(order: Order) -> list[int]:
     return [ln.product_id for ln in order.lines if ln.product_id is not None and ln.remaining > 0]
 
 
-def shortage_event(order: Order, found: list[Shortage], cause: str) -> DomainEvent | None:
+def shortage_event(order: Order, found: list[Shortage], cause: str) -> ShortageFound | None:
     """The merged shortage notice for the 采购 role (None when nothing is short)."""
     if not found:
         return None
     items = [{"sku": s.sku, "unit": s.unit or "", "short": plain(s.short), "on_hand": plain(s.on_hand),
               "orders": [w.order_no for w in s.waiting]} for s in found]
-    return DomainEvent("shortage", order.id, order.no, {"items": items, "cause": cause})
+    return ShortageFound(order.id, order.no, items=tuple(items), cause=cause)
 
 
 async def on_confirmed(uow: UnitOfWork, order: Order) -> list[DomainEvent]:
@@ -188,8 +190,8 @@ async def create(uow: UnitOfWork, prov: Provenance, product: Product, qty: Decim
     if qty <= 0 or qty >= MAX_AMOUNT:
         raise lifecycle.Refused("bad_qty", sku=product.sku)
     purchase = Purchase(no=await next_number(uow, "purchase"), product_id=product.id, qty=qty,
-                        received_qty=Decimal(0), supplier=supplier, expected_date=expected, status="OPEN",
-                        created_by=prov.person_id, created_at=now, arrivals=[])
+                        received_qty=Decimal(0), supplier=supplier, expected_date=expected,
+                        status=PurchaseStatus.OPEN.value, created_by=prov.person_id, created_at=now, arrivals=[])
     uow.session.add(purchase)
     await uow.session.flush()
     await uow.session.refresh(purchase, ["product"])
@@ -219,7 +221,7 @@ class Arrival:
 async def receive(uow: UnitOfWork, prov: Provenance, purchase: Purchase, qty: Decimal | None,
                   now: datetime) -> Arrival:
     """/到货: receive all that remains, or ``qty`` of it, into stock."""
-    if purchase.status != "OPEN":
+    if purchase.status != PurchaseStatus.OPEN:
         raise lifecycle.Refused("purchase_done", no=purchase.no)
     qty = purchase.remaining if qty is None else qty
     if qty <= 0:
@@ -235,11 +237,11 @@ async def receive(uow: UnitOfWork, prov: Provenance, purchase: Purchase, qty: De
     purchase.received_qty = purchase.received_qty + qty
     purchase.arrivals = [*purchase.arrivals, {"qty": plain(qty), "at": now.isoformat(), "by": prov.person_id}]
     if purchase.remaining <= 0:
-        purchase.status = "RECEIVED"
+        purchase.status = PurchaseStatus.RECEIVED.value
         purchase.received_at = now
     audit(uow, prov, "purchase_arrival", None, now, summary=f"P{purchase.no}",
           after={"sku": product.sku, "qty": qty, "stock": stock, "received": purchase.received_qty})
-    return Arrival(qty, stock, served, purchase.status == "RECEIVED")
+    return Arrival(qty, stock, served, purchase.status == PurchaseStatus.RECEIVED)
 
 
 async def all_shortages(uow: UnitOfWork) -> list[Shortage]:
@@ -250,6 +252,6 @@ async def all_shortages(uow: UnitOfWork) -> list[Shortage]:
 
 async def open_purchases(uow: UnitOfWork, limit: int = 100) -> list[Purchase]:
     """Purchases still waiting for goods, the earliest expected first."""
-    stmt = (select(Purchase).where(Purchase.status == "OPEN")
+    stmt = (select(Purchase).where(Purchase.status == PurchaseStatus.OPEN)
             .order_by(Purchase.expected_date.is_(None), Purchase.expected_date, Purchase.no).limit(limit))
     return list((await uow.session.execute(stmt)).scalars())

@@ -11,12 +11,18 @@ from sqlalchemy import func, select
 
 from storage import lifecycle
 from storage.db import UnitOfWork
+from storage.domain_events import (
+    DomainEvent,
+    QuoteApprovalNeeded,
+    QuoteApproved,
+    QuoteCreated,
+    QuoteRejected,
+    QuoteWithdrawn,
+)
 from storage.models import Customer, Order, Person, Quote, QuoteLine
-from storage.services import approvals
 from storage.services import orders as order_svc
 from storage.services.base import (
     CENT,
-    DomainEvent,
     Provenance,
     Rules,
     audit,
@@ -90,7 +96,7 @@ async def create(uow: UnitOfWork, prov: Provenance, data: QuoteInput, origin: Or
     if any(ln.floor_price is not None and ln.unit_price < ln.floor_price for ln in quote.lines):
         warnings.append("below_floor")
     limit = data.customer.credit_limit
-    if limit is not None and await approvals.customer_exposure(uow, data.customer.id, None) + quote.amount > limit:
+    if limit is not None and await uow.approvals.customer_exposure(data.customer.id, None) + quote.amount > limit:
         warnings.append("over_credit")
     quote.warnings = warnings
     quote.status = Q.PENDING_APPROVAL.value if "below_floor" in warnings else Q.OPEN.value
@@ -98,9 +104,9 @@ async def create(uow: UnitOfWork, prov: Provenance, data: QuoteInput, origin: Or
     await uow.session.flush()
     await uow.session.refresh(quote, ["customer", "owner"])
     audit(uow, prov, "quote", None, now, summary=f"Q{quote.no}", after=snapshot(quote))
-    events = [DomainEvent("quote_created", None, None, {"quote_id": quote.id})]
+    events: list[DomainEvent] = [QuoteCreated(quote.id)]
     if quote.status == Q.PENDING_APPROVAL:
-        events.append(DomainEvent("quote_approval_needed", None, None, {"quote_id": quote.id}))
+        events.append(QuoteApprovalNeeded(quote.id))
     return quote, events
 
 
@@ -124,8 +130,7 @@ async def decide(uow: UnitOfWork, quote: Quote, prov: Provenance, approve: bool,
     quote.decided_by, quote.decided_at, quote.reason, quote.updated_at = prov.person_id, now, comment, now
     audit(uow, prov, "quote_approve" if approve else "quote_reject", None, now, summary=f"Q{quote.no}",
           before={"status": before}, after={"status": quote.status, "comment": comment})
-    kind = "quote_approved" if approve else "quote_rejected"
-    return [DomainEvent(kind, None, None, {"quote_id": quote.id, "comment": comment, "by": prov.name})]
+    return [(QuoteApproved if approve else QuoteRejected)(quote.id, comment=comment, by=prov.name)]
 
 
 async def withdraw(uow: UnitOfWork, quote: Quote, prov: Provenance, reason: str | None,
@@ -139,8 +144,7 @@ async def withdraw(uow: UnitOfWork, quote: Quote, prov: Provenance, reason: str 
     quote.status, quote.reason, quote.updated_at = Q.WITHDRAWN.value, reason, now
     audit(uow, prov, "quote_withdraw", None, now, summary=f"Q{quote.no}", before={"status": before},
           after={"status": quote.status, "reason": reason})
-    events = [DomainEvent("quote_withdrawn", None, None, {"quote_id": quote.id, "was": before})]
-    return events
+    return [QuoteWithdrawn(quote.id, was=before)]
 
 
 def converted_lines(quote: Quote, edits: tuple[LineEdit, ...]) -> tuple[LineInput, ...]:

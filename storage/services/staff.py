@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from storage.db import UnitOfWork
+from storage.domain_events import Reassigned
 from storage.models import Customer, Order, Person
 from storage.services import people
-from storage.services.base import DomainEvent, Provenance, audit
+from storage.services.base import Provenance, audit
 from storage.vocab import Role
 
 OPEN_STATES = ("DRAFT", "PENDING_APPROVAL", "REJECTED", "CONFIRMED", "ON_HOLD")
@@ -39,10 +40,9 @@ async def successor_for(uow: UnitOfWork, person: Person) -> Person | None:
 
 
 async def person_left(uow: UnitOfWork, platform: str, user_id: str, now: datetime
-                      ) -> tuple[Handover | None, list[tuple[Order, DomainEvent]]]:
+                      ) -> tuple[Handover | None, list[tuple[Order, Reassigned]]]:
     """Mark the person inactive and move their open orders and customers to the successor."""
-    person = (await uow.session.execute(
-        select(Person).where(Person.platform == platform, Person.user_id == user_id))).scalar_one_or_none()
+    person = await uow.people.by_ref(platform, user_id)
     if person is None:
         return None, []
     people.mark_left(person, now)
@@ -50,7 +50,7 @@ async def person_left(uow: UnitOfWork, platform: str, user_id: str, now: datetim
     orders = list((await uow.session.execute(
         select(Order).where(Order.owner_id == person.id, Order.state.in_(OPEN_STATES)).order_by(Order.no)
         .with_for_update())).scalars())
-    events: list[tuple[Order, DomainEvent]] = []
+    events: list[tuple[Order, Reassigned]] = []
     if successor is None:
         return Handover(person, None, orders), events
     prov = Provenance(person_id=successor.id, platform=platform, user_id="system", name="系统",
@@ -61,8 +61,7 @@ async def person_left(uow: UnitOfWork, platform: str, user_id: str, now: datetim
         order.updated_at = now
         audit(uow, prov, "reassign", order, now, summary=f"{person.label}→{successor.label}",
               before={"owner": person.user_id}, after={"owner": successor.user_id})
-        events.append((order, DomainEvent("reassigned", order.id, order.no,
-                                          {"from": person.label, "to": successor.label})))
+        events.append((order, Reassigned(order.id, order.no, leaver=person.label, successor=successor.label)))
     for customer in (await uow.session.execute(select(Customer).where(Customer.owner_id == person.id))).scalars():
         customer.owner_id = successor.id
     return Handover(person, successor, orders), events
