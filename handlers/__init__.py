@@ -15,8 +15,8 @@ def routers() -> tuple[Router, ...]:
         activity_commands,
         admin_commands,
         approval_commands,
-        board,
         catalog_commands,
+        dashboard_commands,
         fulfilment_commands,
         help_commands,
         order_commands,
@@ -29,5 +29,5 @@ def routers() -> tuple[Router, ...]:
 
     return (order_commands.router, approval_commands.router, fulfilment_commands.router, state_commands.router,
             admin_commands.router, help_commands.router, catalog_commands.router, activity_commands.router,
-            report_commands.router, board.router, staff_events.router, quote_commands.router,
+            report_commands.router, dashboard_commands.router, staff_events.router, quote_commands.router,
             purchase_commands.router)

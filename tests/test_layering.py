@@ -15,6 +15,11 @@ COMPOSITION_ROOTS = {"bot/app.py", "bot/cli.py"}
 HANDLER_MAY_USE_BOT = {"bot.events", "bot.commands", "bot.context", "bot.outbound", "bot.dispatch", "bot.routing",
                        "bot.errors"}
 SCHEDULES_MAY_USE_BOT = {"bot.outbound", "bot.config"}
+#: web/ serves through the framework; it never speaks to a platform
+WEB_MAY_USE_BOT = {"bot.config", "bot.errors", "bot.events", "bot.outbound", "bot.dispatch", "bot.context",
+                   "bot.commands", "bot.transport"}
+#: …and reuses the chat's texts, parsers and the order pipeline /下单 runs (resolve fields, route events)
+WEB_MAY_USE_HANDLERS = {"handlers.texts", "handlers.args", "handlers.common", "handlers.notify"}
 #: the platforms' libraries: only the adapters (and the composition roots) speak to a platform
 PLATFORM_LIBS = ("wechatpy", "dingtalk", "dingtalk_stream", "xmltodict", "bot.wecom", "bot.dingtalk")
 
@@ -72,7 +77,7 @@ def starts(name: str, *prefixes: str) -> bool:
 
 @pytest.mark.parametrize("path", modules("storage"), ids=rel)
 def test_storage_knows_no_web_and_no_platform(path: Path) -> None:
-    bad = {n for n in imports(path) if starts(n, "bot", "handlers", "schedules", "aiohttp", "<dynamic import>",
+    bad = {n for n in imports(path) if starts(n, "bot", "web", "handlers", "schedules", "aiohttp", "<dynamic import>",
                                               *PLATFORM_LIBS)}
     assert not bad, f"{rel(path)} imports {sorted(bad)}"
 
@@ -80,20 +85,20 @@ def test_storage_knows_no_web_and_no_platform(path: Path) -> None:
 @pytest.mark.parametrize("path", modules("handlers"), ids=rel)
 def test_handlers_are_platform_neutral(path: Path) -> None:
     names = imports(path)
-    bad = {n for n in names if starts(n, "aiohttp", "schedules", "<dynamic import>", *PLATFORM_LIBS)}
+    bad = {n for n in names if starts(n, "aiohttp", "web", "schedules", "<dynamic import>", *PLATFORM_LIBS)}
     bad |= {n for n in names if starts(n, "bot") and not any(starts(n, ok) for ok in HANDLER_MAY_USE_BOT)}
     assert not bad, f"{rel(path)} imports {sorted(bad)}"
 
 
 @pytest.mark.parametrize("path", modules("bot/wecom") + modules("bot/dingtalk"), ids=rel)
 def test_adapters_only_translate(path: Path) -> None:
-    bad = {n for n in imports(path) if starts(n, "handlers", "storage", "schedules", "<dynamic import>")}
+    bad = {n for n in imports(path) if starts(n, "handlers", "web", "storage", "schedules", "<dynamic import>")}
     assert not bad, f"{rel(path)} imports {sorted(bad)}"
 
 
 @pytest.mark.parametrize("path", [p for p in modules("bot") if rel(p) not in COMPOSITION_ROOTS], ids=rel)
 def test_only_composition_roots_wire_handlers(path: Path) -> None:
-    bad = {n for n in imports(path) if starts(n, "handlers", "schedules", "<dynamic import>")}
+    bad = {n for n in imports(path) if starts(n, "handlers", "web", "schedules", "<dynamic import>")}
     assert not bad, f"{rel(path)} imports {sorted(bad)}"
 
 
@@ -103,6 +108,16 @@ def test_schedules_use_only_storage_outbound_config_and_texts(path: Path) -> Non
     bad = {n for n in names if starts(n, "aiohttp", "<dynamic import>", *PLATFORM_LIBS)}
     bad |= {n for n in names if starts(n, "bot") and not any(starts(n, ok) for ok in SCHEDULES_MAY_USE_BOT)}
     bad |= {n for n in names if starts(n, "handlers") and not starts(n, "handlers.texts")}
+    bad |= {n for n in names if starts(n, "web")}
+    assert not bad, f"{rel(path)} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", modules("web"), ids=rel)
+def test_web_uses_the_framework_storage_and_the_chats_own_parts(path: Path) -> None:
+    names = imports(path)
+    bad = {n for n in names if starts(n, "schedules", "<dynamic import>", *PLATFORM_LIBS)}
+    bad |= {n for n in names if starts(n, "bot") and not any(starts(n, ok) for ok in WEB_MAY_USE_BOT)}
+    bad |= {n for n in names if starts(n, "handlers") and not any(starts(n, ok) for ok in WEB_MAY_USE_HANDLERS)}
     assert not bad, f"{rel(path)} imports {sorted(bad)}"
 
 
@@ -129,6 +144,15 @@ def test_imports_are_resolved(module: str, is_package: bool, source: str, expect
     (test_only_composition_roots_wire_handlers, "bot/x.py", "from ..handlers import orders"),
     (test_schedules_use_only_storage_outbound_config_and_texts, "schedules/x.py", "from bot.dispatch import D"),
     (test_schedules_use_only_storage_outbound_config_and_texts, "schedules/x.py", "from ..handlers import info"),
+    (test_schedules_use_only_storage_outbound_config_and_texts, "schedules/x.py", "from web import rest_api"),
+    (test_storage_knows_no_web_and_no_platform, "storage/x.py", "from web.rest_schemas import OrderOut"),
+    (test_handlers_are_platform_neutral, "handlers/x.py", "from web import dashboard_pages"),
+    (test_only_composition_roots_wire_handlers, "bot/x.py", "from web import rest_api"),
+    (test_adapters_only_translate, "bot/dingtalk/x.py", "from ...web import approval_pages"),
+    (test_web_uses_the_framework_storage_and_the_chats_own_parts, "web/x.py", "from bot.wecom import client"),
+    (test_web_uses_the_framework_storage_and_the_chats_own_parts, "web/x.py", "from schedules import terms"),
+    (test_web_uses_the_framework_storage_and_the_chats_own_parts, "web/x.py", "from ..handlers import order_commands"),
+    (test_web_uses_the_framework_storage_and_the_chats_own_parts, "web/x.py", "from bot.sender import OutboxSender"),
 ])
 def test_each_rule_catches_a_planted_import(test: Any, path: str, source: str, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,10 +167,10 @@ def test_each_rule_catches_a_planted_import(test: Any, path: str, source: str, t
 
 
 def test_user_facing_chinese_lives_in_texts() -> None:
-    """Chinese string literals in handlers/ are only in handlers/texts and the parser's word lists."""
-    allowed = {"handlers/texts", "handlers/args", "handlers/notify.py"}  # notify: topic names (identifiers)
+    """Chinese string literals in handlers/ and web/ are only in handlers/texts and the parser's word lists."""
+    allowed = {"handlers/texts", "handlers/args"}
     offenders = []
-    for path in modules("handlers"):
+    for path in modules("handlers") + modules("web"):
         if any(rel(path).startswith(a) for a in allowed):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -168,3 +192,209 @@ COMMAND_NAMES = {
     "订阅", "退订", "绑定", "解绑", "帮助", "？", "客户", "库存", "入库", "提醒", "售后", "报表",
     "对账",
 }
+
+
+# --- one home for each responsibility -------------------------------------------------------------
+
+#: the layers above storage: none of them speaks SQL
+ABOVE_STORAGE = ("bot", "web", "handlers", "schedules")
+LAYERS = ("bot", "web", "handlers", "storage", "schedules")
+#: sub-packages whose modules are one per domain by design (a domain's parser, texts, tables,
+#: operations, queries; the two adapters side by side): they may share their domain's name
+PER_DOMAIN = ("handlers/args", "handlers/texts", "storage/models", "storage/services", "storage/repos",
+              "bot/wecom", "bot/dingtalk", "storage/migrations")
+ADAPTERS = ("bot/wecom", "bot/dingtalk")
+MAX_LINES = 400
+
+
+def product_modules() -> list[Path]:
+    return [p for layer in LAYERS for p in modules(layer)]
+
+
+@pytest.mark.parametrize("path", [p for layer in ABOVE_STORAGE for p in modules(layer)], ids=rel)
+def test_only_storage_speaks_sql(path: Path) -> None:
+    """No sqlalchemy import and no unit of work's ``.session`` outside ``storage/``."""
+    source = path.read_text(encoding="utf-8")
+    bad = sorted(n for n in imports(path) if starts(n, "sqlalchemy"))
+    bad += [f"line {line}: {text}" for line, text in unit_of_work_sessions(ast.parse(source))]
+    assert not bad, f"{rel(path)}: {bad}"
+
+
+def unit_of_work_sessions(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every ``X.session`` where X is a unit of work: a name bound by ``async with ….uow()/reader() as X``
+    or annotated ``UnitOfWork``, or any expression spelled with ``uow`` (an aiohttp client's
+    ``self.session`` is not one)."""
+    units: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                call = item.context_expr
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                        and call.func.attr in {"uow", "reader"} and isinstance(item.optional_vars, ast.Name):
+                    units.add(item.optional_vars.id)
+        elif isinstance(node, ast.arg) and node.annotation is not None and "UnitOfWork" in ast.unparse(node.annotation):
+            units.add(node.arg)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in {"session", "_session"}:
+            base = ast.unparse(node.value)
+            if base in units or "uow" in base.lower():
+                found.append((node.lineno, f"{base}.{node.attr}"))
+    return found
+
+
+def module_graph(paths: list[Path]) -> dict[str, set[str]]:
+    """module → the project modules it imports (every import, ``TYPE_CHECKING`` ones too); an imported
+    name is resolved to the longest module it names (``bot.dispatch.Router`` → ``bot.dispatch``)."""
+    names = {module_name(p): p for p in paths}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        targets = set()
+        imported_names = imports(path)
+        for imported in imported_names:
+            if imported in names and names[imported].name == "__init__.py" and any(
+                    other.startswith(imported + ".") and other.rsplit(".", 1)[0] == imported and other in names
+                    for other in imported_names):
+                continue  # ``from pkg import module`` depends on the module, not on the package's __init__
+            parts = imported.split(".")
+            for cut in range(len(parts), 0, -1):
+                candidate = ".".join(parts[:cut])
+                if candidate in names:
+                    if candidate != name:
+                        targets.add(candidate)
+                    break
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(module_graph(product_modules())) == []
+
+
+@pytest.mark.parametrize("path", [p for p in product_modules() if "migrations/versions" not in rel(p)], ids=rel)
+def test_modules_are_small(path: Path) -> None:
+    """Over 400 lines a module holds more than one thing. Migrations are exempt: they are a frozen
+    record of the schema's history and are never edited after they ship."""
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{rel(path)} has {lines} lines"
+
+
+def test_top_modules_have_unique_names() -> None:
+    """A layer's top module (``bot/sender.py``) has a name no other module has; modules of the
+    per-domain sub-packages share their domain's name with each other by design."""
+    by_name: dict[str, list[str]] = {}
+    for path in product_modules():
+        if path.name != "__init__.py":
+            by_name.setdefault(path.stem, []).append(rel(path))
+    clashes = {}
+    for stem, paths in by_name.items():
+        tops = [p for p in paths if not p.startswith(PER_DOMAIN)]
+        others = [p for p in paths if p not in tops]
+        if tops and tops[0].startswith("bot/"):
+            # an adapter's module implements the framework's module of its name (bot/wecom/transport.py
+            # is a bot/transport.py Transport)
+            others = [p for p in others if not p.startswith(ADAPTERS)]
+        if len(tops) > 1 or (tops and others):
+            clashes[stem] = paths
+    assert clashes == {}
+
+
+@pytest.mark.parametrize("source", [
+    "from sqlalchemy import select",
+    "import sqlalchemy.exc",
+    "async def f(uow):\n    await uow.session.get(1)",
+    "async def f(db):\n    async with db.reader() as r:\n        r.session.add(1)",
+    "async def f(u: UnitOfWork):\n    u.session.add(1)",
+])
+def test_sql_rule_catches_a_planted_query(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "handlers" / "x.py"
+    target.parent.mkdir(parents=True)
+    target.write_text(source + "\n", encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    with pytest.raises(AssertionError):
+        test_only_storage_speaks_sql(target)
+
+
+def test_sql_rule_leaves_an_http_client_session_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "bot" / "x.py"
+    target.parent.mkdir(parents=True)
+    target.write_text("class C:\n    def f(self):\n        return self.session.get('http://x')\n", encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    test_only_storage_speaks_sql(target)
+
+
+def test_cycle_rule_catches_a_planted_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two modules that import each other, one of them only for type checking, are a cycle."""
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "a.py").write_text("from bot.b import B\n", encoding="utf-8")
+    (tmp_path / "bot" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.a import A\n", encoding="utf-8")
+    (tmp_path / "bot" / "c.py").write_text("from bot import a\n", encoding="utf-8")
+    (tmp_path / "bot" / "__init__.py").write_text("def f():\n    from bot import c\n", encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert cycles(module_graph(modules("bot"))) == [["bot.a", "bot.b"]]
+    assert cycles({"x": {"y"}, "y": {"z"}, "z": {"x"}, "w": {"x"}}) == [["x", "y", "z"]]
+
+
+def test_size_and_name_rules_catch_planted_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "storage" / "services").mkdir(parents=True)
+    (tmp_path / "handlers" / "texts").mkdir(parents=True)
+    big = tmp_path / "bot" / "big.py"
+    big.write_text("x = 1\n" * (MAX_LINES + 1), encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    with pytest.raises(AssertionError):
+        test_modules_are_small(big)
+    # per-domain sub-packages share a domain's name: allowed
+    (tmp_path / "storage" / "services" / "orders.py").write_text("", encoding="utf-8")
+    (tmp_path / "handlers" / "texts" / "orders.py").write_text("", encoding="utf-8")
+    test_top_modules_have_unique_names()
+    # a top module with the same name as another module: caught
+    (tmp_path / "bot" / "orders.py").write_text("", encoding="utf-8")
+    with pytest.raises(AssertionError):
+        test_top_modules_have_unique_names()

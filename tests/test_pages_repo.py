@@ -27,7 +27,7 @@ async def test_searches_page_newest_first_and_count_all(team: Bot) -> None:
         # the stage is computed: filtered in Python, paged all the same
         rows, total = await uow.pages.search_orders(OrderFilter(stage="PREPARING"), Page(1, 1))
         assert total == 4 and [o.no for o in rows] == [4]
-        assert (await uow.pages.order_by_no(2)) is not None and await uow.pages.order_by_no(99) is None
+        assert (await uow.orders.by_no(2, lock=False)) is not None and await uow.orders.by_no(99, lock=False) is None
         assert (await uow.pages.order_events(rows[0].id))[0].action == "create"
         customers, total = await uow.pages.search_customers("华", Page())
         assert total == 1
@@ -35,19 +35,19 @@ async def test_searches_page_newest_first_and_count_all(team: Bot) -> None:
         assert balances == {customers[0].id: Decimal("60.00")}
         quotes, total = await uow.pages.search_quotes(QuoteFilter(date(2026, 12, 1), status="EXPIRED"), Page())
         assert (quotes, total) == ([], 0)
-        assert (await uow.pages.person("local", "u1")) is not None and await uow.pages.person("local", "x") is None
+        assert (await uow.people.by_ref("local", "u1")) is not None and await uow.people.by_ref("local", "x") is None
 
 
 async def test_external_ref_and_kv_collisions_are_storage_exceptions(team: Bot) -> None:
     await team.text("u1", "/下单 华为 A100×1@10 交期12-15")
     await team.text("u1", "/下单 华为 A100×2@10 交期12-15")
     async with team.db.uow() as uow:
-        first = await uow.pages.order_by_no(1)
+        first = await uow.orders.by_no(1, lock=False)
         assert first is not None
         await uow.pages.set_external_ref(first, "REF-1")
     with pytest.raises(Duplicate):
         async with team.db.uow() as uow:
-            second = await uow.pages.order_by_no(2)
+            second = await uow.orders.by_no(2, lock=False)
             assert second is not None
             await uow.pages.set_external_ref(second, "REF-1")
     async with team.db.reader() as uow:

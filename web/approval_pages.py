@@ -181,7 +181,7 @@ class _Pages:
     async def _still_pending(self, claims: LinkClaims) -> bool:
         _, approval_id, _ = claims.action.split(":")
         async with self._db.uow() as uow:
-            step = await uow.pages.approval_step(int(approval_id))
+            step = await uow.approvals.step(int(approval_id), fresh=False)
             return step is not None and step.status == "PENDING"
 
     async def _release(self, claims: LinkClaims) -> None:
@@ -195,7 +195,7 @@ class _Pages:
         async with self._db.reader() as uow:
             if await uow.pages.kv(USED_PREFIX + claims.nonce) is not None:
                 return self._refused("used")
-            person = await uow.pages.person(claims.platform, claims.user_id)
+            person = await uow.people.by_ref(claims.platform, claims.user_id)
             view = await uow.pages.approval_view(int(approval_id))
             if view is None:
                 return self._refused("gone")

@@ -105,7 +105,7 @@ class _Board:
     async def _active(self, claims: tokens.BoardClaims) -> bool:
         """Whether the person the token names is still with the company (a departed person's link dies)."""
         async with self._db.reader() as uow:
-            person = await uow.pages.person(claims.platform, claims.user_id)
+            person = await uow.people.by_ref(claims.platform, claims.user_id)
         return person is not None and person.active
 
     def _bearer_ok(self, request: web.Request) -> bool:

@@ -93,7 +93,7 @@ def setup_routes(app: web.Application, dispatcher: Dispatcher) -> None:
             return answer(OrderPage(items=[order_out(o, tz) for o in items], total=total, page=q.page, size=q.size))
 
     async def _order(uow: UnitOfWork, raw: str) -> OrderRow | None:
-        return await uow.pages.order_by_no(int(raw)) if raw.isdigit() else None
+        return await uow.orders.by_no(int(raw), lock=False) if raw.isdigit() else None
 
     async def get_order(request: web.Request) -> web.Response:
         async with db.reader() as uow:

@@ -126,7 +126,7 @@ async def _store(dispatcher: Dispatcher, platform: str, user_id: str, envelope: 
     async with ctx.uow() as uow:
         if ref and (existing := await uow.pages.order_by_external_ref(ref)) is not None:
             return 200, order_out(existing, tz)
-        ctx.person = owner = _owner(await uow.pages.person(platform, user_id), envelope.owner)
+        ctx.person = owner = _owner(await uow.people.by_ref(platform, user_id), envelope.owner)
         try:
             fields = NewOrder.model_validate(body, context={"today": ctx.today()}).order_fields()
         except ValidationError as exc:

@@ -67,7 +67,7 @@ class _Statements:
     async def _may_see(self, claims: tokens.StatementClaims) -> bool:
         """Whether the person the link was made for is still here and still may use /对账."""
         async with self._db.reader() as uow:
-            person = await uow.pages.person(claims.platform, claims.user_id)
+            person = await uow.people.by_ref(claims.platform, claims.user_id)
             return person is not None and person.active and bool(person.role_names & _ROLES)
 
     async def download(self, request: web.Request) -> web.StreamResponse:

@@ -103,11 +103,6 @@ class PageRepository:
         return list(rows), total
 
     # ---- orders -----------------------------------------------------------------------
-    async def order_by_no(self, no: int) -> Order | None:
-        """The order ``#no``."""
-        found: Order | None = (await self.session.execute(select(Order).where(Order.no == no))).scalar_one_or_none()
-        return found
-
     async def order_by_external_ref(self, ref: str) -> Order | None:
         """The order an API client created with this ``external_ref``."""
         found: Order | None = (await self.session.execute(
@@ -202,17 +197,7 @@ class PageRepository:
         # SQLite keeps numerics as floats: through str, as exact yuan
         return {cid: Decimal(str(value)).quantize(CENT) for cid, value in rows if cid is not None}
 
-    # ---- people and approval pages ----------------------------------------------------
-    async def person(self, platform: str, user_id: str) -> Person | None:
-        """The person behind a platform identity (a signed link names one)."""
-        found: Person | None = (await self.session.execute(select(Person).where(
-            Person.platform == platform, Person.user_id == user_id))).scalar_one_or_none()
-        return found
-
-    async def approval_step(self, approval_id: int) -> Approval | None:
-        """One approval step."""
-        return await self.session.get(Approval, approval_id)
-
+    # ---- approval pages ---------------------------------------------------------------
     async def approval_view(self, approval_id: int) -> ApprovalView | None:
         """The step, its order and (for a change request) the diff; None when there is no such step."""
         step = await self.session.get(Approval, approval_id)
