@@ -136,6 +136,9 @@ async def test_sales_report_by_owner_month_and_customer(team: Bot) -> None:
     assert (await _get(team, "/reports/sales?group_by=customer"))["totals"] == rep["totals"]  # default: this month
     for query in ("group_by=day", "from=2026-11-31", "from=2026-11-02&to=2026-11-01", "from=2000-01-01"):
         await _get(team, f"/reports/sales?{query}", 400)
+    # a bad grouping is what is said first, whatever else is wrong
+    assert await _get(team, "/reports/sales?from=2026-11-31&group_by=day", 400) == \
+        await _get(team, "/reports/sales?group_by=day", 400) != await _get(team, "/reports/sales?from=2026-11-31", 400)
 
 
 async def _link(team: Bot, chat: str = "f1") -> str:

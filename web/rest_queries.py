@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -150,14 +150,16 @@ def _period(query: Any, info: ValidationInfo) -> tuple[date, date]:
     return start, end
 
 
-class PeriodQuery(_Query):
-    """``from``/``to`` (ISO dates, inclusive); by default this month up to today (``context={"today": …}``)."""
+class _Period(_Query):
+    """A period's ``from``/``to`` (ISO dates, inclusive); by default this month up to today
+    (``context={"today": …}``). Subclasses declare the two fields, after any that must be checked first."""
 
-    from_: Annotated[Day, Field(alias="from")] = None
-    to: Day = None
+    if TYPE_CHECKING:  # declared by each subclass, so that its own fields can come first
+        from_: Day
+        to: Day
 
     @model_validator(mode="after")
-    def _check(self, info: ValidationInfo) -> PeriodQuery:
+    def _check(self, info: ValidationInfo) -> _Period:
         self.from_, self.to = _period(self, info)
         return self
 
@@ -168,23 +170,19 @@ class PeriodQuery(_Query):
         return self.from_, self.to
 
 
-class SalesQuery(_Query):
+class PeriodQuery(_Period):
+    """``from``/``to`` of a statement or report."""
+
+    from_: Annotated[Day, Field(alias="from")] = None
+    to: Day = None
+
+
+class SalesQuery(_Period):
     """``GET /reports/sales``: ``group_by`` is checked before the period."""
 
     group_by: Annotated[sales_groups.GroupBy, BeforeValidator(lambda v: _group(v))] = "owner"
     from_: Annotated[Day, Field(alias="from")] = None
     to: Day = None
-
-    @model_validator(mode="after")
-    def _check(self, info: ValidationInfo) -> SalesQuery:
-        self.from_, self.to = _period(self, info)
-        return self
-
-    @property
-    def span(self) -> tuple[date, date]:
-        """The first and last day."""
-        assert self.from_ is not None and self.to is not None
-        return self.from_, self.to
 
 
 def _group(value: Any) -> str:
