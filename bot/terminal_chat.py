@@ -17,7 +17,7 @@ from bot.local import PLATFORM
 from bot.outbound import Message
 from bot.sender import OutboxSender
 from storage.db import Database
-from storage.local_transcript import delivered
+from storage.outbox import delivered
 
 
 class TerminalChat:

@@ -6,7 +6,7 @@ Every query of the outbox lives here; the sender that delivers the rows is ``bot
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -354,5 +354,12 @@ async def replace_local(db: Database, row_id: int, message: dict[str, Any], clos
 async def local_mailbox(db: Database, chat_id: str) -> list[LocalMessage]:
     """What was delivered to a local chat, oldest first (``GET /local/sent``)."""
     async with db.reader() as uow:
-        return list((await uow.session.execute(
-            select(LocalMessage).where(LocalMessage.chat_id == chat_id).order_by(LocalMessage.id))).scalars())
+        return await delivered(uow, [chat_id])
+
+
+async def delivered(uow: UnitOfWork, chats: Sequence[str], after_id: int = 0) -> list[LocalMessage]:
+    """What the local adapter delivered to ``chats`` with an id above ``after_id``, oldest first
+    (``gendan chat`` reads it back)."""
+    stmt = (select(LocalMessage).where(LocalMessage.chat_id.in_(chats), LocalMessage.id > after_id)
+            .order_by(LocalMessage.id))
+    return list((await uow.session.execute(stmt)).scalars())

@@ -1,4 +1,4 @@
-"""``storage.health`` (what /metrics reads) and ``storage.local_transcript`` (what ``gendan chat`` reads), directly."""
+"""``storage.health`` (what /metrics reads) and ``storage.outbox.delivered`` (what ``gendan chat`` reads), directly."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
 from storage.health import QueueHealth, queue_health
-from storage.local_transcript import delivered
 from storage.models import InboxEvent, LocalMessage, Person, Reminder
+from storage.outbox import delivered
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
