@@ -394,7 +394,7 @@ async def measure_pages(backend: str, db_url: str, history: History, requests: i
         took = time.perf_counter() - t0
         size = out.stat().st_size / 1024 if out.exists() else 0
         res.append(BatchResult(backend, f"gendan export orders (one month, {month_end:%Y-%m})", took, "s", None,
-                               f"{size:,.0f} KiB; {(done.stdout or done.stderr).strip()[:70]}",
+                               f"{size:,.0f} KiB; {(done.stdout or done.stderr).strip().split(' 到 ')[0][:70]}",
                                f"exit {done.returncode}: {done.stderr.strip()[-120:]}" if done.returncode else ""))
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=cwd,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
