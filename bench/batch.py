@@ -51,6 +51,8 @@ PAGE_GOAL_MS = 300.0
 PROBE_EVERY_S = 0.1
 REQUESTS = 5
 REQUEST_TIMEOUT_S = 600.0
+#: a month's export at 1M orders runs for tens of minutes (openpyxl's ``ws.max_row`` per appended row)
+EXPORT_TIMEOUT_S = 600.0
 OWNER = "local:bench"
 
 
@@ -389,13 +391,20 @@ async def measure_pages(backend: str, db_url: str, history: History, requests: i
         month_end = now.date().replace(day=1) - timedelta(days=1)
         out = Path(cwd) / "orders.xlsx"
         t0 = time.perf_counter()
-        done = await asyncio.to_thread(_cli, env, cwd, "export", "orders", str(out), "--from",
-                                       month_end.replace(day=1).isoformat(), "--to", month_end.isoformat())
-        took = time.perf_counter() - t0
-        size = out.stat().st_size / 1024 if out.exists() else 0
-        res.append(BatchResult(backend, f"gendan export orders (one month, {month_end:%Y-%m})", took, "s", None,
-                               f"{size:,.0f} KiB; {(done.stdout or done.stderr).strip().split('到 /')[0][:70]}",
-                               f"exit {done.returncode}: {done.stderr.strip()[-120:]}" if done.returncode else ""))
+        name = f"gendan export orders (one month, {month_end:%Y-%m})"
+        try:
+            done = await asyncio.to_thread(_cli, env, cwd, "export", "orders", str(out), "--from",
+                                           month_end.replace(day=1).isoformat(), "--to", month_end.isoformat(),
+                                           timeout=EXPORT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            res.append(BatchResult(backend, name, time.perf_counter() - t0, "s", None,
+                                   error=f"did not finish in {EXPORT_TIMEOUT_S:.0f} s (killed)"))
+        else:
+            took = time.perf_counter() - t0
+            size = out.stat().st_size / 1024 if out.exists() else 0
+            res.append(BatchResult(backend, name, took, "s", None,
+                                   f"{size:,.0f} KiB; {(done.stdout or done.stderr).strip().split('到 /')[0][:70]}",
+                                   f"exit {done.returncode}: {done.stderr.strip()[-120:]}" if done.returncode else ""))
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=cwd,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
@@ -526,5 +535,5 @@ def print_batch(results: list[BatchResult]) -> None:
     for r in results:
         goal = f"< {r.goal:g} {r.unit}" if r.goal is not None else "—"
         verdict = "ERROR" if r.error else (("ok" if r.ok else "MISSED") if r.goal is not None else "")
-        value = "—" if r.error and not r.value else f"{r.value:>7,.1f} {r.unit}"
+        value = "—" if r.error and not r.value else f"{r.value:>7,.1f} {r.unit}".strip()
         print(f"{r.backend:<11} {r.name:<60} {value:>10}  {goal:>9}  {verdict:<6}  {r.error or r.note}", flush=True)
