@@ -69,6 +69,11 @@ class BatchResult:
     error: str = ""
     max_value: float | None = None
 
+    def __post_init__(self) -> None:
+        # a full run takes most of an hour: each figure goes to stderr as soon as it is measured
+        print(f"  [batch] {self.backend} {self.name}: "
+              + (self.error or f"{self.value:,.1f} {self.unit} {self.note}"), file=sys.stderr, flush=True)
+
     @property
     def ok(self) -> bool:
         return not self.error and (self.goal is None or self.value < self.goal)
