@@ -23,7 +23,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                    help="PostgreSQL URL (default: $GENDAN_TEST_DATABASE_URL)")
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--orders", type=int, default=1_000_000, help="due, batch: orders in the database")
-    p.add_argument("--open", type=int, default=100_000)
+    p.add_argument("--open", type=int, default=100_000, help="due, batch: open orders among them")
     p.add_argument("--due", type=int, default=10_000, help="due reminders to claim")
     p.add_argument("--runs", type=int, default=9, help="runs per query (the median is reported)")
     p.add_argument("--only", choices=("due", "ingest", "batch"), default=None, help="run one benchmark")
