@@ -24,6 +24,8 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_state_due", "state", "due_date"),
         Index("ix_orders_owner_state", "owner_id", "state"),
+        # exports, statements and reports select a period of orders by creation time
+        Index("ix_orders_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
