@@ -40,7 +40,7 @@ cov: $(TEST_STAMP)
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest -m "not slow" $(PYTEST_ARGS)
 	$(BIN)/coverage report --format=total >/dev/null
-	$(BIN)/coverage report | awk 'NR<=2 || /TOTAL/ {print; next} {split($$1,p,"/"); pkg=p[1]; s[pkg]+=$$2; m[pkg]+=$$3; b[pkg]+=$$4; bp[pkg]+=$$5} END {for (k in s) printf "package %-10s %5.1f%%\n", k, 100*(s[k]-m[k]+b[k]-bp[k])/(s[k]+b[k])}'
+	$(BIN)/coverage report | awk 'NR<=2 || /TOTAL/ {print; next} $$2 !~ /^[0-9]+$$/ {next} {split($$1,p,"/"); pkg=p[1]; s[pkg]+=$$2; m[pkg]+=$$3; b[pkg]+=$$4; bp[pkg]+=$$5} END {for (k in s) printf "package %-10s %5.1f%%\n", k, 100*(s[k]-m[k]+b[k]-bp[k])/(s[k]+b[k])}'
 	$(BIN)/coverage report
 	@echo "risky modules (each must be >= 95 %):"
 	$(BIN)/coverage report --include="$(RISKY)"
