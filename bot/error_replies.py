@@ -24,6 +24,8 @@ def error_reply(ctx: Context, exc: Exception, texts: Any) -> None:
     if isinstance(exc, UserError):
         ctx.reply(texts.unchanged(exc.text))
     elif isinstance(exc, Refused):
+        # the lifecycle refused inside a transaction, which was rolled back: what it had prepared is void
+        ctx.discard_uncommitted()
         ctx.reply(texts.unchanged(texts.refused(exc.code, exc.params, None)))
     elif isinstance(exc, WriteConflict):
         # a concurrent change to the same order won (or the database was busy); nothing of ours was written

@@ -19,6 +19,7 @@ from bot.context import Context
 from bot.events import Actor, ChatMessage, ChatRef
 from bot.routing import Router
 from handlers.texts import shared_replies as texts
+from storage.lifecycle import Refused
 from storage.models import InboxEvent, KeyValue
 from tests.conftest import Bot
 
@@ -59,6 +60,15 @@ async def two_steps(ctx: Context, cmd: CommandText) -> None:
         uow.session.add(KeyValue(key="second-run", value="2"))
         ctx.reply("第二步已完成")
         raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+
+@router.command("拒")
+async def refused_by_the_lifecycle(ctx: Context, cmd: CommandText) -> None:
+    """A lifecycle refusal that no handler turned into its own reply reaches the dispatcher."""
+    async with ctx.uow() as uow:
+        uow.session.add(KeyValue(key="half-done", value="refused"))
+        ctx.reply("这句也不该发出")
+        raise Refused("cancel_after_activity")
 
 
 async def _done_elsewhere(ctx: Context) -> None:
@@ -109,6 +119,14 @@ async def test_internal_error_answers_with_a_reference_and_writes_nothing(
     logged = [r for r in caplog.records if match[1] in r.getMessage()]
     assert logged and logged[0].exc_info and "boom" in str(logged[0].exc_info[1])
     assert [m["text"] for m in await wired.sent("g1")] == [replies[0]["text"]]  # the discarded reply never left
+
+
+async def test_a_refusal_the_handler_let_through_is_answered_and_writes_nothing(wired: Bot) -> None:
+    replies = await wired.say("u1", "/拒", msg_id="e-refused")
+    assert [r["text"] for r in replies] == [texts.unchanged(texts.refused("cancel_after_activity", {}, None))]
+    assert "不能作废；可用 /关闭 #单号 原因 提前结束" in replies[0]["text"]  # never "#None"
+    assert await kv(wired) == {}
+    assert (await inbox(wired, "e-refused")).status == "DONE"
 
 
 async def test_a_failure_before_routing_leaves_the_event_for_recovery(

@@ -115,20 +115,21 @@ def digest(texts: list[str]) -> str:
 def refused(code: str, params: dict[str, Any], no: int | None) -> str:
     """Why an action was refused, naming the order and what would be allowed."""
     head = f"#{no} " if no is not None else ""
+    ref = f"#{no}" if no is not None else "#单号"  # a command to type next must be typeable as shown
     p = params
     action = ACTION_COMMANDS.get(str(p.get("action", "")), "")
     texts = {
         "bad_state": lambda: f"{head}当前状态是「{STATE_LABELS.get(p.get('state', ''), '')}」，不能{action}"
                              f"（只在 {'、'.join(STATE_LABELS[s] for s in p.get('allowed', []))} 时可以）。",
         "not_allowed": lambda: f"{head}你不能{action}：需要 {_who(p.get('who', []))}。",
-        "cancel_after_activity": lambda: f"{head}已有发货或回款，不能作废；可用 /关闭 #{no} 原因 提前结束。",
+        "cancel_after_activity": lambda: f"{head}已有发货或回款，不能作废；可用 /关闭 {ref} 原因 提前结束。",
         "production_already": lambda: f"{head}生产状态已是"
                                       f"「{'已完工' if p.get('production') == 'FINISHED' else '生产中'}」。",
         "nothing_to_ship": lambda: f"{head}已全部发货，没有可发的数量。",
         "nothing_shipped": lambda: f"{head}还没有发货，不能签收。",
         "nothing_to_pay": lambda: f"{head}已全部回款，没有待收金额。",
         "incomplete": lambda: f"{head}信息不完整，还缺：{fields_text(p.get('missing', []))}。"
-                              f"用 /补充 #{no} 字段 值 补齐。",
+                              f"用 /补充 {ref} 字段 值 补齐。",
         "self_approval": lambda: f"{head}不能审批自己的订单。",
         "not_approver": lambda: _not_approver(head, str(p.get("role", "")), p.get("holders") or [],
                                               bool(p.get("admin"))),
