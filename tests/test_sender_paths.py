@@ -1,0 +1,283 @@
+"""The outbox sender's less travelled paths: claim renewal, a digest or a row that must wait in a
+rate-limited chat, a digest's mentions, an adapter bug, a platform's short busy hint, a card whose
+send returns no reference, and stopping a sender that never ran. Each asserts what the path leaves
+behind: row statuses, errors, attempts, what the transport received, the log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.outbound import Card, Mention, Message
+from bot.transport import Delivery, RateLimit, TransientError
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxMessage
+from tests.conftest import Clock
+from tests.test_outbox import FakeTransport, put, sender, statuses
+
+
+async def rows(db: Database) -> list[OutboxMessage]:
+    async with db.uow() as uow:
+        return list((await uow.session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+def card(text: str) -> Message:
+    return Message(kind="card", text=text, card=Card(text, "…"))
+
+
+class HeldRenewal:
+    """Stands in for ``outbox.renew_claims``: each call is recorded and runs ``then``, then waits until
+    the pass has delivered its row, so that the renewal is still under way when the pass ends (the
+    sender's ``on_sent`` hook releases it: nothing is awaited between that and the pass's end)."""
+
+    def __init__(self, then: Any) -> None:
+        self.then = then
+        self.calls: list[tuple[str, list[int]]] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, db: Database, owner: str, ids: list[int], now: datetime) -> None:
+        self.calls.append((owner, list(ids)))
+        await self.then(db, owner, ids, now)
+        self.started.set()
+        await self.release.wait()
+
+    def on_sent(self, _age: float) -> None:
+        self.release.set()
+
+
+def waits_for_renewal(transport: FakeTransport, renewal: HeldRenewal, before: Any = None) -> None:
+    """The transport's send returns only after the pass renewed its claims (a slow platform)."""
+    real = transport.send
+
+    async def slow(delivery: Delivery) -> dict[str, Any] | None:
+        await renewal.started.wait()
+        if before is not None:
+            await before()
+        return await real(delivery)
+
+    transport.send = slow  # type: ignore[method-assign]
+
+
+async def test_a_slow_send_has_its_claim_renewed(db: Database, clock: Clock,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.sender.RENEW_EVERY", 0.0)  # renew at once, not after 5 s
+
+    async def later(d: Database, owner: str, ids: list[int], now: datetime) -> None:
+        clock.advance(seconds=10)  # the send has taken 10 s so far
+        await real_renew(d, owner, ids, clock())
+
+    real_renew = outbox.renew_claims
+    renewal = HeldRenewal(later)
+    monkeypatch.setattr("storage.outbox.renew_claims", renewal)
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    out.on_sent = renewal.on_sent
+    await put(db, clock, 1, chat="u1", chat_type="single")
+    leases: list[datetime | None] = []
+
+    async def look() -> None:
+        leases.extend(r.lease_until for r in await rows(db))
+
+    waits_for_renewal(transport, renewal, look)
+    assert await out.flush() == 1
+    [row] = await rows(db)
+    assert renewal.calls == [(out.owner, [row.id])]  # once: never again after the pass ended
+    assert leases == [clock() + outbox.CLAIM_LEASE]  # the lease runs from the renewal, not the claim
+    assert row.status == "SENT" and row.lease_until is None
+    assert [d.message.text for d in transport.sent] == ["通知 0"]
+
+
+async def test_a_failed_claim_renewal_is_logged_and_the_pass_goes_on(db: Database, clock: Clock,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("bot.sender.RENEW_EVERY", 0.0)
+    calls: list[list[int]] = []
+    failed = asyncio.Event()
+
+    async def fails(_db: Database, _owner: str, ids: list[int], _now: datetime) -> None:
+        calls.append(list(ids))
+        monkeypatch.setattr("bot.sender.RENEW_EVERY", 5.0)  # the next try is after this pass
+        failed.set()
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr("storage.outbox.renew_claims", fails)
+    caplog.set_level(logging.ERROR, logger="gendan.outbox")
+    transport = FakeTransport()
+    real = transport.send
+    logged_during_send: list[bool] = []
+
+    async def slow(delivery: Delivery) -> dict[str, Any] | None:
+        await failed.wait()
+        logged_during_send.append(any(r.getMessage() == "outbox claim renewal failed" for r in caplog.records))
+        return await real(delivery)
+
+    transport.send = slow  # type: ignore[method-assign]
+    out = sender(db, clock, transport)
+    await put(db, clock, 2, chat="u1", chat_type="single")
+    assert await out.flush() == 2
+    assert await statuses(db) == ["SENT", "SENT"]
+    assert [d.message.text for d in transport.sent] == ["通知 0", "通知 1"]
+    assert logged_during_send == [True, True]  # the failure was logged while the pass was still sending
+    assert calls == [[r.id for r in await rows(db)]]
+    [failure] = [r for r in caplog.records if r.getMessage() == "outbox claim renewal failed"]
+    assert failure.exc_info is not None and "database is locked" in str(failure.exc_info[1])
+
+
+async def test_a_digest_that_must_wait_holds_every_row_it_would_merge(db: Database, clock: Clock) -> None:
+    transport = FakeTransport(RateLimit(2, 60.0))
+    transport.fail_transient = 1
+    out = sender(db, clock, transport)
+    await put(db, clock, 5)
+    assert await out.flush() == 0
+    assert transport.attempts == 1 and transport.sent == []  # one digest tried, nothing delivered
+    head, *rest = await rows(db)
+    assert [r.status for r in (head, *rest)] == ["PENDING"] * 5
+    assert (head.attempts, head.last_error) == (1, "busy")
+    assert all((r.attempts, r.last_error, r.merged_into) == (0, None, None) for r in rest)
+    assert all(r.next_attempt_at == head.next_attempt_at > clock() for r in rest)  # retried together
+    clock.advance(seconds=2)  # past the first backoff (at most 1 s)
+    assert await out.flush() == 5
+    [digest] = transport.sent
+    assert all(f"通知 {i}" in digest.message.text for i in range(5))
+    assert await statuses(db) == ["SENT"] + ["MERGED"] * 4
+
+
+async def test_a_refused_digest_parks_its_merged_rows_naming_the_digest(db: Database, clock: Clock) -> None:
+    transport = FakeTransport(RateLimit(2, 60.0))
+    transport.fail_permanent = True
+    out = sender(db, clock, transport)
+    await put(db, clock, 3)
+    await out.flush()
+    head, *merged = await rows(db)
+    assert (head.status, head.last_error, head.attempts) == ("PARKED", "bad target", 1)
+    assert [(r.status, r.last_error, r.merged_into) for r in merged] == [
+        ("PARKED", f"digest {head.id} refused", None)] * 2
+    assert transport.attempts == 1 and transport.sent == []
+
+
+async def test_a_row_that_must_wait_holds_back_the_rest_of_a_limited_chat(db: Database, clock: Clock) -> None:
+    transport = FakeTransport(RateLimit(3, 60.0))
+    real = transport.send
+    failed: list[str] = []
+
+    async def second_busy_once(delivery: Delivery) -> dict[str, Any] | None:
+        if delivery.message.text == "审批 2" and not failed:
+            failed.append(delivery.message.text)
+            raise TransientError("busy")
+        return await real(delivery)
+
+    transport.send = second_busy_once  # type: ignore[method-assign]
+    out = sender(db, clock, transport)
+    for i in range(1, 5):  # four cards (never merged) for a budget of three
+        await put(db, clock, 1, message=card(f"审批 {i}"))
+    assert await out.flush() == 1
+    assert [d.message.text for d in transport.sent] == ["审批 1"]  # 3 and 4 never overtake 2
+    first, second, *held = await rows(db)
+    assert first.status == "SENT"
+    assert (second.status, second.attempts, second.last_error) == ("PENDING", 1, "busy")
+    assert [(r.status, r.attempts, r.next_attempt_at) for r in held] == [
+        ("PENDING", 0, second.next_attempt_at)] * 2
+    clock.advance(seconds=2)  # the retry is due; the failed try counted too, so one send is left this minute
+    await out.flush()
+    assert [d.message.text for d in transport.sent] == ["审批 1", "审批 2"]
+    assert await statuses(db) == ["SENT", "SENT", "PENDING", "PENDING"]
+    clock.advance(seconds=61)
+    await out.flush()
+    assert [d.message.text for d in transport.sent] == [f"审批 {i}" for i in range(1, 5)]
+    assert await statuses(db) == ["SENT"] * 4
+
+
+async def test_a_digest_mentions_everyone_its_messages_mention_once(db: Database, clock: Clock) -> None:
+    transport = FakeTransport(RateLimit(1, 60.0))
+    out = sender(db, clock, transport)
+    ann, bo = Mention("fake", "ann", "Ann"), Mention("fake", "bo", "Bo")
+    for message in (Message.plain("交期提醒", ann), Message.plain("回款提醒", bo, ann), Message.plain("周报")):
+        await put(db, clock, 1, message=message)
+    await out.flush()
+    [digest] = transport.sent
+    assert digest.message.mentions == (ann, bo)
+    assert all(t in digest.message.text for t in ("交期提醒", "回款提醒", "周报"))
+    assert await statuses(db) == ["SENT", "MERGED", "MERGED"]
+
+
+async def test_an_adapter_bug_is_logged_and_the_row_retried(db: Database, clock: Clock,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    transport = FakeTransport()
+    real = transport.send
+    bugs: list[int] = []
+
+    async def buggy_once(delivery: Delivery) -> dict[str, Any] | None:
+        if not bugs:
+            bugs.append(delivery.id)
+            raise KeyError("errcode")
+        return await real(delivery)
+
+    transport.send = buggy_once  # type: ignore[method-assign]
+    out = sender(db, clock, transport)
+    await put(db, clock, 2, chat="u1", chat_type="single")
+    caplog.set_level(logging.ERROR, logger="gendan.outbox")
+    assert await out.flush() == 0
+    first, second = await rows(db)
+    assert (first.status, first.attempts, first.last_error) == ("PENDING", 1, "KeyError('errcode')")
+    assert 0.5 - 0.01 <= (first.next_attempt_at - clock()).total_seconds() <= 1.0 + 0.01  # backoff(0)
+    assert (second.status, second.attempts, second.next_attempt_at) == ("PENDING", 0, first.next_attempt_at)
+    [logged] = [r for r in caplog.records if r.getMessage() == f"outbox {first.id} failed"]
+    assert logged.exc_info is not None and isinstance(logged.exc_info[1], KeyError)
+    clock.advance(seconds=2)
+    assert await out.flush() == 2
+    assert [d.message.text for d in transport.sent] == ["通知 0", "通知 1"]
+    assert await statuses(db) == ["SENT", "SENT"]
+
+
+async def test_a_short_busy_hint_is_waited_exactly(db: Database, clock: Clock) -> None:
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    await put(db, clock, 1, chat="u1", chat_type="single")
+
+    async def busy(_delivery: Delivery) -> None:
+        raise TransientError("frequency limited", retry_after=7.0)
+
+    transport.send = busy  # type: ignore[method-assign,assignment]
+    await out.flush()
+    [row] = await rows(db)
+    assert row.status == "PENDING" and (row.next_attempt_at - clock()).total_seconds() == 7.0
+
+
+async def test_a_card_sent_without_a_reference_is_not_remembered(db: Database, clock: Clock) -> None:
+    """A platform that returns nothing to edit later (a group robot): the decided card is sent, and
+    no copy is recorded, so the next decision is sent as a new card too, never an update of nothing."""
+    transport = FakeTransport()
+    real = transport.send
+
+    async def no_ref(delivery: Delivery) -> None:
+        await real(delivery)
+
+    transport.send = no_ref  # type: ignore[method-assign,assignment]
+    out = sender(db, clock, transport)
+    decided = Message(kind="card", text="审批 #3：通过", card=Card("审批 #3：通过", "…", closed=True),
+                      card_key="appr:3")
+    for _ in range(2):
+        await put(db, clock, 1, chat="m1", chat_type="single", message=decided, op="update")
+        await out.flush()
+    assert await outbox.card_copies(db, "appr:3", "fake", "m1") == []
+    assert len(transport.sent) == 2 and transport.updated == []
+    assert await statuses(db) == ["SENT", "SENT"]
+
+
+async def test_stopping_a_sender_that_never_ran(db: Database, clock: Clock) -> None:
+    """The CLI drives a sender by hand: stopping it returns at once, and nothing runs in the background."""
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    await asyncio.wait_for(out.stop(), 5)
+    assert not out.running
+    await put(db, clock, 1, chat="u1", chat_type="single")
+    assert transport.sent == [] and await statuses(db) == ["PENDING"]
+    assert await out.flush() == 1  # flushing by hand still delivers
+    assert [d.message.text for d in transport.sent] == ["通知 0"]
