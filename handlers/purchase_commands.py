@@ -73,11 +73,12 @@ async def arrival_cmd(ctx: Context, cmd: CommandText, parsed: tuple[int, Decimal
             owner = await uow.people.by_id(waiting.owner_id)
             if owner.id == ctx.person.id:
                 continue
+            short = arrival.still_short.get(waiting.order_id)
             ctx.send(owner.platform, owner.user_id, "single",
-                     Message.plain(qt.arrival_notice(waiting.order_no, sku, arrival.stock)),
+                     Message.plain(qt.arrival_notice(waiting.order_no, sku, arrival.stock, short)),
                      event_key=f"arrival:P{purchase.no}:{waiting.order_no}:{ctx.inbound.event_id}")
         ctx.reply(qt.arrived(purchase.no, sku, arrival.qty, arrival.stock, arrival.complete, purchase.remaining,
-                             [w.order_no for w in arrival.served]))
+                             [(w.order_no, arrival.still_short.get(w.order_id)) for w in arrival.served]))
 
 
 async def shortage_notice(ctx: Context, uow: UnitOfWork, event: ShortageFound) -> None:

@@ -59,6 +59,21 @@ async def test_reservations_shortages_purchase_and_arrivals(team: Bot) -> None:
     assert "A100：10｜预留 11｜在途 0｜可用 -1" in await team.text("w1", "/库存 A100", chat="wh")
 
 
+async def test_a_partial_arrival_says_what_the_order_still_lacks(team: Bot) -> None:
+    await buyer(team)
+    await team.text("w1", "/入库 A100 10", chat="wh")
+    assert "自动确认" in await team.text("u1", "/下单 华为 A100×15@100 交期12-15")  # 5 short
+    await team.text("c1", "/采购 A100 5", chat="c1")
+    reply = await team.text("c1", "/到货 P1 2", chat="c1")
+    assert reply == "P1 A100 到货 2，现有库存 12，还差 3。\n到了一部分的订单：#1 还缺 3（已通知负责人）", reply
+    told = [m["text"] for m in await team.sent("u1")]
+    assert "📦 #1 等的 A100 到了一部分（库存 12），还缺 3：可以先发一部分，或等齐再发。" in told
+    assert not any("可以安排发货" in t for t in told)  # nobody is told to ship what is not there
+    reply = await team.text("c1", "/到货 P1", chat="c1")
+    assert reply == "P1 A100 到货 3，现有库存 15，已全部到货。\n可以发货的订单：#1（已通知负责人）", reply
+    assert "📦 #1 等的 A100 已到货（库存 15），可以安排发货了。" in [m["text"] for m in await team.sent("u1")]
+
+
 async def test_purchase_refusals_change_nothing(team: Bot) -> None:
     await buyer(team)
     await team.text("w1", "/入库 A100 10", chat="wh")

@@ -71,6 +71,8 @@ async def test_the_tour_does_what_it_says(tour_bot: Bot) -> None:
     assert "#2" in replies["/成交 Q1 交期12-20"] and "已提交审批" in replies["/成交 Q1 交期12-20"]
     assert any(m["text"].startswith("📄 Q1") for m in await tour_bot.sent("u1"))
     assert any("A100 缺 20（#2）" in m["text"] for m in await tour_bot.sent("c1"))
-    assert "还差 5" in replies["/到货 P1 15"] and "#2" in replies["/到货 P1"]
+    assert "还差 5" in replies["/到货 P1 15"] and "#2 还缺 5" in replies["/到货 P1 15"]
+    assert "可以发货的订单：#2" in replies["/到货 P1"]
+    assert any("#2 等的 A100 到了一部分" in m["text"] and "还缺 5" in m["text"] for m in await tour_bot.sent("u1"))
     assert any("#2 等的 A100 已到货" in m["text"] for m in await tour_bot.sent("u1"))
     assert "A100：100｜预留 100｜在途 0｜可用 0" in replies["/库存 A100"]

@@ -277,13 +277,22 @@ def purchase_product_unknown(name: str) -> str:
 
 
 def arrived(no: int, sku: str, amount: Decimal, stock: Decimal, complete: bool, remaining: Decimal,
-            served: list[int]) -> str:
+            served: list[tuple[int, Decimal | None]]) -> str:
+    """``served``: the orders this arrival served, each with what it still lacks (None: nothing)."""
     head = f"P{no} {sku} 到货 {qty(amount)}，现有库存 {qty(stock)}"
     tail = "，已全部到货。" if complete else f"，还差 {qty(remaining)}。"
-    return head + tail + (f"\n可以发货的订单：{' '.join(f'#{n}' for n in served)}（已通知负责人）" if served else "")
+    ready = [f"#{n}" for n, short in served if short is None]
+    partly = [f"#{n} 还缺 {qty(short)}" for n, short in served if short is not None]
+    lines = ([f"可以发货的订单：{' '.join(ready)}"] if ready else []) + \
+            ([f"到了一部分的订单：{'，'.join(partly)}"] if partly else [])
+    return head + tail + "".join(f"\n{line}" for line in lines) + ("（已通知负责人）" if lines else "")
 
 
-def arrival_notice(order_no: int, sku: str, stock: Decimal) -> str:
+def arrival_notice(order_no: int, sku: str, stock: Decimal, short: Decimal | None = None) -> str:
+    """To the owner of an order the arrival served; ``short``: what it still lacks (served in part)."""
+    if short is not None:
+        return (f"📦 #{order_no} 等的 {sku} 到了一部分（库存 {qty(stock)}），还缺 {qty(short)}："
+                f"可以先发一部分，或等齐再发。")
     return f"📦 #{order_no} 等的 {sku} 已到货（库存 {qty(stock)}），可以安排发货了。"
 
 

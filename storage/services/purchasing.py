@@ -210,12 +210,14 @@ async def purchase_by_no(uow: UnitOfWork, no: int, *, lock: bool = True) -> Purc
 
 @dataclass(frozen=True)
 class Arrival:
-    """What /到货 did: how much came, the stock now, and the orders it may now serve."""
+    """What /到货 did: how much came, the stock now, and the orders it served (fully, or in part:
+    ``still_short`` holds what an order served in part still lacks, by order id)."""
 
     qty: Decimal
     stock: Decimal
     served: tuple[Waiting, ...]
     complete: bool
+    still_short: dict[int, Decimal] = field(default_factory=dict)
 
 
 async def receive(uow: UnitOfWork, prov: Provenance, purchase: Purchase, qty: Decimal | None,
@@ -241,7 +243,8 @@ async def receive(uow: UnitOfWork, prov: Provenance, purchase: Purchase, qty: De
         purchase.received_at = now
     audit(uow, prov, "purchase_arrival", None, now, summary=f"P{purchase.no}",
           after={"sku": product.sku, "qty": qty, "stock": stock, "received": purchase.received_qty})
-    return Arrival(qty, stock, served, purchase.status == PurchaseStatus.RECEIVED)
+    still_short = {w.order_id: after[w.order_id].short for w in served if w.order_id in after}
+    return Arrival(qty, stock, served, purchase.status == PurchaseStatus.RECEIVED, still_short)
 
 
 async def all_shortages(uow: UnitOfWork) -> list[Shortage]:
