@@ -27,7 +27,7 @@ from storage.models import Person, Quote
 from storage.services import people
 from storage.services import quotes as svc
 from storage.services.orders import Origin
-from storage.vocab import Role
+from storage.vocab import QuoteStatus, Role
 
 router = Router("quotes")
 LIST_LIMIT = 15
@@ -195,7 +195,7 @@ async def quote_events(ctx: Context, uow: UnitOfWork, quote: Quote, events: list
 
 def sheet_due(ctx: Context, quote: Quote, events: list[ev.DomainEvent]) -> bool:
     """Whether the quote just became sendable, so its sheet link goes to the owner."""
-    return ctx.dispatcher.quote_link is not None and quote.status == "OPEN" and any(
+    return ctx.dispatcher.quote_link is not None and quote.status == QuoteStatus.OPEN and any(
         isinstance(e, ev.QuoteCreated | ev.QuoteApproved) for e in events)
 
 

@@ -20,6 +20,7 @@ from storage.agenda_facts import PurchaseFacts as PurchaseFacts
 from storage.agenda_facts import QuoteFacts as QuoteFacts
 from storage.db import UnitOfWork
 from storage.services import purchasing
+from storage.vocab import PurchaseStatus, QuoteStatus
 
 KINDS = ("quote_expiring", "purchase_overdue")
 
@@ -30,7 +31,7 @@ def quote_dues(quotes: list[QuoteFacts], now: datetime, cal: Calendar) -> list[D
     today = cal.today(now)
     for q in quotes:
         at = cal.at(q.valid_until - timedelta(days=1), cal.work_start)
-        if q.status == "OPEN" and at <= now and today <= q.valid_until:
+        if q.status == QuoteStatus.OPEN and at <= now and today <= q.valid_until:
             out.append(Due("quote_expiring", f"quote_exp:{q.id}:{q.valid_until}:{q.owner_id}", q.owner_id, at,
                            None, f"Q{q.no} 明天到期"))
     return out
@@ -40,7 +41,7 @@ def purchase_dues(purchases: list[PurchaseFacts], staff: Staff, now: datetime, c
     """Overdue purchases, once per expected date, to 采购 and the owners waiting for the goods."""
     out = []
     for p in purchases:
-        if p.status != "OPEN" or p.expected_date is None:
+        if p.status != PurchaseStatus.OPEN or p.expected_date is None:
             continue
         at = cal.first_working_moment(p.expected_date + timedelta(days=1))
         if at > now:
@@ -99,11 +100,11 @@ def reason_line(kind: str, ref: int, arg: str, world: World, today: date) -> str
     date moved."""
     if kind == "quote_expiring":
         q = world.quotes.get(ref)
-        if q is None or q.status != "OPEN" or str(q.valid_until) != arg or today > q.valid_until:
+        if q is None or q.status != QuoteStatus.OPEN or str(q.valid_until) != arg or today > q.valid_until:
             return None
         return texts.expiring(q.no, q.customer, q.amount, q.valid_until, (q.valid_until - today).days)
     p = world.purchases.get(ref)
-    if p is None or p.status != "OPEN" or p.expected_date is None or str(p.expected_date) != arg:
+    if p is None or p.status != PurchaseStatus.OPEN or p.expected_date is None or str(p.expected_date) != arg:
         return None
     return texts.purchase_overdue(p.no, p.sku, p.expected_date, (today - p.expected_date).days,
                                   list(p.waiting_orders))

@@ -26,9 +26,10 @@ from schedules.rules import ORDER_KINDS, ApprovalFacts, OrderFacts, TicketFacts,
 from storage.db import UnitOfWork
 from storage.models import Person, Reminder
 from storage.outbox import Envelope, enqueue
+from storage.vocab import ApprovalStatus, ReminderStatus, State, TicketStatus
 
 Target = tuple[str, str, str]
-ENDED = ("CANCELLED", "CLOSED")
+ENDED = (State.CANCELLED, State.CLOSED)
 
 
 @dataclass
@@ -92,8 +93,8 @@ async def claim_and_send(uow: UnitOfWork, now: datetime, cal: Calendar, limit: i
                                                           *o.mentions.values()).to_dict(),
                           event_key=f"remind:{o.first_id}") for t, o in out.items()]
     enqueue(uow, envelopes, now)
-    await uow.agenda.mark(sent, "SENT", now)
-    await uow.agenda.mark(cancelled, "CANCELLED", now)
+    await uow.agenda.mark(sent, ReminderStatus.SENT, now)
+    await uow.agenda.mark(cancelled, ReminderStatus.CANCELLED, now)
     batch.sent, batch.cancelled, batch.messages = len(sent), len(cancelled), len(envelopes)
     return batch
 
@@ -136,15 +137,15 @@ def reason_line(kind: str, key: str | None, text: str, order_id: int | None, per
         return quote_purchase_rules.reason_line(kind, ref, arg, w.before_orders, cal.today(now))
     if kind == "approval":
         step = w.approvals.get(ref)
-        if step is None or step.status != "PENDING":
+        if step is None or step.status != ApprovalStatus.PENDING:
             return None
         hours = int(cal.working_time_between(step.activated_at, now).total_seconds() // 3600)
         escalated = step.role not in person.role_names
         return texts.approval(step.order_no, step.role, hours, step.customer, step.amount, escalated)
     if kind == "visit":
         ticket = w.tickets.get(ref)
-        return texts.visit(ticket.no, ticket.order_no) if ticket and ticket.status == "RESOLVED" else None
-    if kind in ORDER_KINDS and order is not None and order.state == "CONFIRMED":
+        return texts.visit(ticket.no, ticket.order_no) if ticket and ticket.status == TicketStatus.RESOLVED else None
+    if kind in ORDER_KINDS and order is not None and order.state == State.CONFIRMED:
         owner = w.people.get(order.owner_id)
         return _order_line(kind, arg, order, owner.label if owner else "", now, cal)
     return None

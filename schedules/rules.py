@@ -37,6 +37,7 @@ from storage.agenda_facts import ApprovalFacts as ApprovalFacts
 from storage.agenda_facts import OrderFacts as OrderFacts
 from storage.agenda_facts import StaffRows
 from storage.agenda_facts import TicketFacts as TicketFacts
+from storage.vocab import ApprovalStatus, State, TicketStatus
 
 APPROVAL_FIRST = timedelta(hours=4)
 APPROVAL_ESCALATE = timedelta(hours=24)
@@ -118,7 +119,7 @@ def approval_dues(steps: Iterable[ApprovalFacts], staff: Staff, now: datetime, c
     """Approval waiting, and its escalation after 24 h."""
     out: list[Due] = []
     for step in steps:
-        if step.status != "PENDING":
+        if step.status != ApprovalStatus.PENDING:
             continue
         occ = approval_occurrence(step.activated_at, now, cal)
         if occ is None:
@@ -141,7 +142,7 @@ def delivery_dues(orders: Iterable[OrderFacts], staff: Staff, now: datetime, cal
     out: list[Due] = []
     today = cal.today(now)
     for o in orders:
-        if o.state != "CONFIRMED" or o.fully_shipped or o.due_date is None:
+        if o.state != State.CONFIRMED or o.fully_shipped or o.due_date is None:
             continue
         d = o.due_date
         soon_at = cal.first_working_moment(d - timedelta(days=SOON_DAYS))
@@ -172,7 +173,7 @@ def payment_dues(orders: Iterable[OrderFacts], staff: Staff, now: datetime, cal:
     today = cal.today(now)
     today_at = cal.at(today, cal.work_start)
     for o in orders:
-        if o.state != "CONFIRMED" or o.balance <= 0:
+        if o.state != State.CONFIRMED or o.balance <= 0:
             continue
         pd = payment_due_date(o, cal)
         if pd is None:
@@ -199,7 +200,7 @@ def visit_dues(tickets: Iterable[TicketFacts], staff: Staff, now: datetime, cal:
     """回访 3 days after a ticket is resolved, to every service holder."""
     out: list[Due] = []
     for t in tickets:
-        if t.status != "RESOLVED" or t.resolved_at is None:
+        if t.status != TicketStatus.RESOLVED or t.resolved_at is None:
             continue
         at = cal.next_working_moment(t.resolved_at + VISIT_AFTER)
         if at <= now:

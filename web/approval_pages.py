@@ -35,6 +35,7 @@ from bot.transport import Delivery
 from handlers.texts import links as texts
 from storage.db import Database
 from storage.repos.pages import Duplicate
+from storage.vocab import ApprovalStatus
 from web.sealed_tokens import Rejected, check_expiry, seal, unseal
 
 #: how long a link stays usable; an approver away for a weekend still finds it working
@@ -200,7 +201,7 @@ class _Pages:
             if view is None:
                 return self._refused("gone")
             order, step, diff = view.order, view.step, view.diff
-            if step.status != "PENDING":
+            if step.status != ApprovalStatus.PENDING:
                 heading, text = texts.decided(order, step, self._tz)
                 return self._page(200, heading, message=text)
             return self._page(status, texts.confirm_heading(order, decision), summary=texts.summary(order, step, diff),

@@ -23,6 +23,7 @@ from handlers.texts import quotes as texts
 from storage.db import Database
 from storage.services import quote_sheet
 from storage.services.statement_xlsx import XLSX_TYPE
+from storage.vocab import QuoteStatus
 from web.sealed_tokens import Rejected, check_expiry, seal, unseal
 from web.statement_download import content_disposition
 
@@ -33,7 +34,7 @@ KEEP_AFTER = timedelta(days=30)
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 _STATUS = {"missing": 401, "expired": 401, "forged": 403, "closed": 410, "not_found": 404}
 #: statuses whose sheet is never shown (not approved, turned down, withdrawn)
-HIDDEN = frozenset({"PENDING_APPROVAL", "REJECTED", "WITHDRAWN"})
+HIDDEN = frozenset({QuoteStatus.PENDING_APPROVAL, QuoteStatus.REJECTED, QuoteStatus.WITHDRAWN})
 
 #: what ``Dispatcher.quote_link`` holds: (quote no, last valid day) → (URL of the page, expiry)
 QuoteLink = Callable[[int, date], Awaitable[tuple[str, datetime]]]

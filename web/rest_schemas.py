@@ -25,6 +25,7 @@ from storage.vocab import (
     QUOTE_STATUS_LABELS,
     STAGE_LABELS,
     STATE_LABELS,
+    PurchaseStatus,
     QuoteStatus,
     Stage,
     State,
@@ -33,7 +34,7 @@ from storage.vocab import (
 CENT = Decimal("0.01")
 #: the quote ``status`` filter and field also know EXPIRED: an open quote past its last valid day
 QUOTE_FILTERS = (*(s.value for s in QuoteStatus), "EXPIRED")
-PURCHASE_STATUSES = ("OPEN", "RECEIVED")
+PURCHASE_STATUSES = (PurchaseStatus.OPEN, PurchaseStatus.RECEIVED)
 
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["1200.40"])]
 Qty = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["20"])]

@@ -13,6 +13,7 @@ from handlers.texts.orders import history_text
 from handlers.texts.shared_replies import FIELD_LABELS
 from handlers.texts.shared_replies import money as _money
 from storage.models import AuditEvent
+from storage.vocab import ChangeStatus
 
 #: the command word (kept here: tests/test_layering.py allows Chinese literals in handlers/ only in texts)
 COMMAND = "看板"
@@ -117,7 +118,8 @@ _DENIED = {
 }
 
 _SOURCES = {"message": "消息", "card": "卡片", "api": "接口", "cli": "命令行", "scheduler": "定时任务"}
-_CHANGE_STATUS = {"PENDING": "待审批", "APPLIED": "已生效", "REJECTED": "已驳回", "WITHDRAWN": "已撤回"}
+_CHANGE_STATUS: dict[str, str] = {ChangeStatus.PENDING: "待审批", ChangeStatus.APPLIED: "已生效",
+                                   ChangeStatus.REJECTED: "已驳回", ChangeStatus.WITHDRAWN: "已撤回"}
 _BUCKETS = {"current": "未到期", "d1_30": "逾期 1-30 天", "d31_60": "逾期 31-60 天", "d61_90": "逾期 61-90 天",
             "d90_plus": "逾期 90 天以上"}
 

@@ -12,6 +12,7 @@ from typing import Any
 from handlers.texts.orders import approval_body
 from handlers.texts.shared_replies import money
 from storage.models import Approval, Order, Person
+from storage.vocab import ApprovalStatus
 
 #: longest reject reason the page accepts (the chat command has no limit, but a form needs one)
 MAX_REASON = 500
@@ -75,7 +76,9 @@ def approver(person: Person | None, user_id: str) -> str:
 
 def decided(order: Order, step: Approval, tz: tzinfo) -> tuple[str, str]:
     """(heading, explanation) when this approval step was already settled by someone."""
-    outcome = {"APPROVED": "已通过", "REJECTED": "已驳回", "CANCELLED": "已撤回或作废"}.get(step.status, "已处理")
+    outcomes: dict[str, str] = {ApprovalStatus.APPROVED: "已通过", ApprovalStatus.REJECTED: "已驳回",
+                                ApprovalStatus.CANCELLED: "已撤回或作废"}
+    outcome = outcomes.get(step.status, "已处理")
     who = step.decider.label if step.decider is not None else "他人"
     when = _short(step.decided_at, tz)
     text = f"#{order.no} 这一步审批{outcome}（{who}{' ' + when if when else ''}），不需要再操作。"

@@ -10,7 +10,7 @@ from handlers.texts.shared_replies import REASON_LABELS, fields_text, money, qty
 from storage import lifecycle
 from storage.domain_events import Submitted
 from storage.models import Approval, AuditEvent, Order
-from storage.vocab import ROLE_LABELS
+from storage.vocab import ROLE_LABELS, State
 
 
 def _pct(part: Decimal, whole: Decimal) -> int:
@@ -32,7 +32,7 @@ def progress_line(order: Order, today: date) -> str:
              f"交期 {short_date(order.due_date, today)}"]
     line = f"#{order.no} {state_label(order.state, stage.value if stage else None)} | " + " · ".join(parts)
     if order.due_date and order.due_date < today and not lifecycle.fully_shipped(order) \
-            and order.state in ("CONFIRMED", "PENDING_APPROVAL"):
+            and order.state in (State.CONFIRMED, State.PENDING_APPROVAL):
         line += f" (逾期 {(today - order.due_date).days} 天)"
     return line
 
@@ -61,7 +61,7 @@ def order_card(order: Order, today: date, history: list[AuditEvent], tz: tzinfo)
     if order.note:
         out.append(f"备注：{order.note}")
     missing = lifecycle.missing(order)
-    if missing and order.state in ("DRAFT", "REJECTED"):
+    if missing and order.state in (State.DRAFT, State.REJECTED):
         out.append(f"还缺：{fields_text(missing)}（/补充 #{order.no} …）")
     if order.state_reason:
         out.append(f"原因：{order.state_reason}")
@@ -102,11 +102,11 @@ def created(order: Order, new_customer: str | None, free_lines: tuple[str, ...],
         notes.append(f"产品 {'、'.join(free_lines)} 不在产品库，按自由文本记录（不管库存）。")
     head = f"#{order.no} {order.customer.name if order.customer else ''} 金额 {money(order.amount)}"
     missing = lifecycle.missing(order)
-    if order.state == "DRAFT" and missing:
+    if order.state == State.DRAFT and missing:
         body = f"已存为草稿，还缺：{fields_text(missing)}。\n补齐：{fill_hint(order, missing)}"
-    elif order.state == "PENDING_APPROVAL":
+    elif order.state == State.PENDING_APPROVAL:
         body = pending_text(order, submitted)
-    elif order.state == "CONFIRMED":
+    elif order.state == State.CONFIRMED:
         body = "金额低于审批线，已自动确认。"
     else:
         body = state_label(order.state, None)

@@ -11,7 +11,7 @@ from handlers.texts.help import HelpArgs
 from handlers.texts.shared_replies import money, qty, short_date
 from storage.services.exporter import Sheet
 from storage.services.quote_sheet import SheetLayout
-from storage.vocab import PURCHASE_STATUS_LABELS, QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS
+from storage.vocab import PURCHASE_STATUS_LABELS, QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, PurchaseStatus, QuoteStatus
 
 # ---- command names (people type them; registered by name) -------------------------------------
 QUOTE = "报价"
@@ -57,7 +57,7 @@ WARNING_LABELS = {"below_floor": "低于底价", "over_credit": "超信用额度
 
 def status_label(status: str, valid_until: date, today: date) -> str:
     """有效 / 已过期 / 已成交 …"""
-    if status == "OPEN" and today > valid_until:
+    if status == QuoteStatus.OPEN and today > valid_until:
         return QUOTE_EXPIRED_LABEL
     return QUOTE_STATUS_LABELS.get(status, status)
 
@@ -86,7 +86,7 @@ def quote_created(q: Any, today: date, new_customer: str | None, free: tuple[str
     warn = warnings_text(q.warnings)
     if warn:
         rows.append(warn)
-    if q.status == "PENDING_APPROVAL":
+    if q.status == QuoteStatus.PENDING_APPROVAL:
         rows.append("单价低于底价，已提交主管审批；通过后才能发给客户。")
     else:
         rows.append(f"客户确认后 /成交 Q{q.no}。")
@@ -113,7 +113,7 @@ def quote_card_text(q: Any, today: date, order_no: int | None) -> str:
         rows.append(f"已成交：订单 #{order_no}")
     if q.reason:
         rows.append(f"原因：{q.reason}")
-    if q.status == "OPEN" and today > q.valid_until:
+    if q.status == QuoteStatus.OPEN and today > q.valid_until:
         rows.append(f"已过期，不能成交；请重新 /报价 {q.customer.name} …")
     return "\n".join(rows)
 
@@ -253,7 +253,7 @@ def purchase_created(no: int, sku: str, amount: Decimal, unit: str | None, suppl
 
 
 def purchase_row(p: Any, today: date) -> str:
-    late = p.status == "OPEN" and p.expected_date is not None and p.expected_date < today
+    late = p.status == PurchaseStatus.OPEN and p.expected_date is not None and p.expected_date < today
     expected = f"｜预计 {short_date(p.expected_date, today)}" if p.expected_date else ""
     return (f"P{p.no} {p.product.sku} {qty(p.received_qty)}/{qty(p.qty)}{p.product.unit or ''}"
             f"{'｜' + p.supplier if p.supplier else ''}{expected}"
@@ -342,7 +342,7 @@ def sheet_denied(reason: str) -> str:
 
 def sheet_status(status: str, valid_until: date, today: date) -> str:
     """The line under the sheet's title."""
-    if status == "WON":
+    if status == QuoteStatus.WON:
         return "已成交"
     if today > valid_until:
         return f"已于 {valid_until.isoformat()} 过期"

@@ -52,6 +52,7 @@ from storage.models import (
     Shipment,
     Ticket,
 )
+from storage.vocab import ReminderStatus, State
 
 ZERO = Decimal(0)
 #: ids per ``IN (…)`` list and rows per multi-row insert
@@ -116,7 +117,7 @@ def _ticket(r: Any) -> TicketFacts:
 
 def due_query(now: datetime, quiet: bool, limit: int, dialect: str) -> Any:
     """The claim query: due PENDING rows, oldest first (only self-set /提醒 in quiet hours)."""
-    stmt = select(Reminder).where(Reminder.status == "PENDING", Reminder.due_at <= now)
+    stmt = select(Reminder).where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
     if quiet:
         stmt = stmt.where(Reminder.kind == "custom", Reminder.created_by == Reminder.person_id)
     stmt = stmt.order_by(Reminder.due_at, Reminder.id).limit(limit)
@@ -145,7 +146,7 @@ class AgendaRepository:
         out: dict[int, OrderFacts] = {}
         for lo, hi in windows:
             stmt = select(Order.id, Order.no, Order.owner_id, Order.due_date).where(
-                Order.state == "CONFIRMED", Order.due_date >= lo, Order.due_date <= hi, _unshipped())
+                Order.state == State.CONFIRMED, Order.due_date >= lo, Order.due_date <= hi, _unshipped())
             for r in await self.session.execute(stmt):
                 out[r.id] = OrderFacts(r.id, r.no, r.owner_id, "CONFIRMED", r.due_date, ZERO, ZERO, False)
         return list(out.values())

@@ -32,7 +32,7 @@ from storage.models import (
     Purchase,
     Quote,
 )
-from storage.vocab import QuoteStatus
+from storage.vocab import PurchaseStatus, QuoteStatus, State
 
 T = TypeVar("T")
 CENT = Decimal("0.01")
@@ -130,12 +130,12 @@ class PageRepository:
             stmt = stmt.join(Person, Person.id == Order.owner_id).where(Person.user_id == where.owner)
         if where.overdue and where.today is not None:
             unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
-            stmt = stmt.where(Order.state == "CONFIRMED", Order.due_date < where.today, Order.id.in_(unshipped))
+            stmt = stmt.where(Order.state == State.CONFIRMED, Order.due_date < where.today, Order.id.in_(unshipped))
         if not where.stage:
             return await self._page(stmt, page, Order.no.desc())
         # the stage is computed: filter among confirmed orders in Python
         rows = [o for o in (await self.session.execute(
-            stmt.where(Order.state == "CONFIRMED").order_by(Order.no.desc()))).scalars()
+            stmt.where(Order.state == State.CONFIRMED).order_by(Order.no.desc()))).scalars()
             if (s := lifecycle.stage(o)) and s.value == where.stage]
         return rows[page.offset: page.offset + page.size], len(rows)
 
@@ -172,7 +172,7 @@ class PageRepository:
         if status:
             stmt = stmt.where(Purchase.status == status)
         if overdue_on is not None:
-            stmt = stmt.where(Purchase.status == "OPEN", Purchase.expected_date < overdue_on)
+            stmt = stmt.where(Purchase.status == PurchaseStatus.OPEN, Purchase.expected_date < overdue_on)
         return await self._page(stmt, page, Purchase.no.desc())
 
     # ---- customers --------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from storage.db import UnitOfWork
 from storage.models import Order, OrderLine, Payment, Person, Shipment
 from storage.services.base import money
+from storage.vocab import State
 
 ZERO = Decimal("0.00")
 COUNTED = ("CONFIRMED", "ON_HOLD", "COMPLETED", "CLOSED")
@@ -76,7 +77,7 @@ async def sales_report(uow: UnitOfWork, start: date, end: date, today: date, tz:
         rep.collected += money(amount)
     unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
     rep.overdue = int((await uow.session.execute(
-        select(func.count(Order.id)).where(Order.state == "CONFIRMED", Order.due_date < today,
+        select(func.count(Order.id)).where(Order.state == State.CONFIRMED, Order.due_date < today,
                                            Order.id.in_(unshipped)))).scalar_one())
     return rep
 

@@ -12,9 +12,9 @@ from storage.domain_events import Reassigned
 from storage.models import Customer, Order, Person
 from storage.services import people
 from storage.services.base import Provenance, audit
-from storage.vocab import Role
+from storage.vocab import Role, State
 
-OPEN_STATES = ("DRAFT", "PENDING_APPROVAL", "REJECTED", "CONFIRMED", "ON_HOLD")
+OPEN_STATES = (State.DRAFT, State.PENDING_APPROVAL, State.REJECTED, State.CONFIRMED, State.ON_HOLD)
 
 
 @dataclass
