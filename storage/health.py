@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from storage.db import UnitOfWork
 from storage.models import InboxEvent, OutboxMessage, Reminder
+from storage.models.messaging import InboxStatus, OutboxStatus
+from storage.vocab import ReminderStatus
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,10 @@ async def queue_health(uow: UnitOfWork, now: datetime) -> QueueHealth:
     outbox = {status: int(count) for status, count in await uow.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))}
     oldest = (await uow.session.execute(select(func.min(OutboxMessage.created_at)).where(
-        OutboxMessage.status.in_(("PENDING", "SENDING"))))).scalar_one()
+        OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING))))).scalar_one()
     inbox = {status: int(count) for status, count in await uow.session.execute(
-        select(InboxEvent.status, func.count()).where(InboxEvent.status.in_(("PENDING", "FAILED")))
+        select(InboxEvent.status, func.count()).where(InboxEvent.status.in_((InboxStatus.PENDING, InboxStatus.FAILED)))
         .group_by(InboxEvent.status))}
     due = (await uow.session.execute(select(func.min(Reminder.due_at)).where(
-        Reminder.status == "PENDING", Reminder.due_at <= now))).scalar_one()
+        Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now))).scalar_one()
     return QueueHealth(outbox, _aware(oldest), inbox, _aware(due))

@@ -183,7 +183,7 @@ class _Pages:
         _, approval_id, _ = claims.action.split(":")
         async with self._db.uow() as uow:
             step = await uow.approvals.step(int(approval_id), fresh=False)
-            return step is not None and step.status == "PENDING"
+            return step is not None and step.status == ApprovalStatus.PENDING
 
     async def _release(self, claims: LinkClaims) -> None:
         async with self._db.uow() as uow:

@@ -52,7 +52,7 @@ from storage.models import (
     Shipment,
     Ticket,
 )
-from storage.vocab import ReminderStatus, State
+from storage.vocab import ApprovalStatus, PurchaseStatus, QuoteStatus, ReminderStatus, State, TicketStatus
 
 ZERO = Decimal(0)
 #: ids per ``IN (…)`` list and rows per multi-row insert
@@ -148,22 +148,22 @@ class AgendaRepository:
             stmt = select(Order.id, Order.no, Order.owner_id, Order.due_date).where(
                 Order.state == State.CONFIRMED, Order.due_date >= lo, Order.due_date <= hi, _unshipped())
             for r in await self.session.execute(stmt):
-                out[r.id] = OrderFacts(r.id, r.no, r.owner_id, "CONFIRMED", r.due_date, ZERO, ZERO, False)
+                out[r.id] = OrderFacts(r.id, r.no, r.owner_id, State.CONFIRMED, r.due_date, ZERO, ZERO, False)
         return list(out.values())
 
     async def late_deliveries(self, today: date) -> list[OrderFacts]:
         """Confirmed, not fully shipped, 交期 before ``today`` (no lookback)."""
-        stmt = _order_columns().where(Order.state == "CONFIRMED", Order.due_date < today, _unshipped())
+        stmt = _order_columns().where(Order.state == State.CONFIRMED, Order.due_date < today, _unshipped())
         return [_order_facts(r) for r in await self.session.execute(stmt)]
 
     async def deliveries_on(self, day: date) -> list[OrderFacts]:
         """Confirmed, not fully shipped, 交期 on ``day``."""
-        stmt = _order_columns().where(Order.state == "CONFIRMED", Order.due_date == day, _unshipped())
+        stmt = _order_columns().where(Order.state == State.CONFIRMED, Order.due_date == day, _unshipped())
         return [_order_facts(r) for r in await self.session.execute(stmt)]
 
     async def unpaid_orders(self) -> list[OrderFacts]:
         """Confirmed orders with a balance (the terms decide whether they are late)."""
-        stmt = _order_columns().where(Order.state == "CONFIRMED",
+        stmt = _order_columns().where(Order.state == State.CONFIRMED,
                                       Order.amount - Order.paid_amount - Order.written_off > 0)
         return [_order_facts(r) for r in await self.session.execute(stmt)]
 
@@ -178,12 +178,13 @@ class AgendaRepository:
     # ---- approvals and tickets -----------------------------------------------------------------
     async def approvals_waiting_since(self, activated_before: datetime) -> list[ApprovalFacts]:
         """PENDING steps activated at or before ``activated_before``."""
-        stmt = _approval_columns().where(Approval.status == "PENDING", Approval.activated_at <= activated_before)
+        stmt = _approval_columns().where(Approval.status == ApprovalStatus.PENDING,
+                                         Approval.activated_at <= activated_before)
         return [_approval(r) for r in await self.session.execute(stmt)]
 
     async def pending_approvals(self) -> list[ApprovalFacts]:
         """Every PENDING step, longest waiting first."""
-        stmt = _approval_columns().where(Approval.status == "PENDING").order_by(Approval.activated_at)
+        stmt = _approval_columns().where(Approval.status == ApprovalStatus.PENDING).order_by(Approval.activated_at)
         return [_approval(r) for r in await self.session.execute(stmt)]
 
     async def approvals_by_id(self, ids: Iterable[int]) -> dict[int, ApprovalFacts]:
@@ -196,7 +197,7 @@ class AgendaRepository:
 
     async def tickets_resolved_between(self, earliest: datetime, latest: datetime) -> list[TicketFacts]:
         """RESOLVED tickets resolved in [``earliest``, ``latest``]."""
-        stmt = _ticket_columns().where(Ticket.status == "RESOLVED", Ticket.resolved_at <= latest,
+        stmt = _ticket_columns().where(Ticket.status == TicketStatus.RESOLVED, Ticket.resolved_at <= latest,
                                        Ticket.resolved_at >= earliest)
         return [_ticket(r) for r in await self.session.execute(stmt)]
 
@@ -211,7 +212,8 @@ class AgendaRepository:
     # ---- quotations and purchases --------------------------------------------------------------
     async def open_quotes_ending(self, first: date, last: date) -> list[QuoteFacts]:
         """Open quotes whose last valid day is in [``first``, ``last``]."""
-        return await self._quotes(Quote.status == "OPEN", Quote.valid_until >= first, Quote.valid_until <= last)
+        return await self._quotes(Quote.status == QuoteStatus.OPEN, Quote.valid_until >= first,
+                                  Quote.valid_until <= last)
 
     async def quotes_by_id(self, ids: Sequence[int]) -> list[QuoteFacts]:
         """The quotes ``ids``, whatever their state (the delivery check)."""
@@ -225,8 +227,8 @@ class AgendaRepository:
 
     async def open_purchases_expected_before(self, day: date) -> list[PurchaseRow]:
         """Open purchases expected before ``day`` (at most :data:`PURCHASE_LIMIT`)."""
-        return await self._purchases(lambda s: s.where(Purchase.status == "OPEN", Purchase.expected_date < day)
-                                     .limit(PURCHASE_LIMIT))
+        return await self._purchases(lambda s: s.where(Purchase.status == PurchaseStatus.OPEN,
+                                                       Purchase.expected_date < day).limit(PURCHASE_LIMIT))
 
     async def purchases_by_id(self, ids: Sequence[int]) -> list[PurchaseRow]:
         """The purchases ``ids``, whatever their state (the delivery check)."""
@@ -290,7 +292,8 @@ class AgendaRepository:
         if not fresh:
             return 0
         rows = [{"kind": d.kind, "due_at": d.due_at, "person_id": d.person_id, "order_id": d.order_id,
-                 "text": d.text, "status": "PENDING", "dedupe_key": d.key, "created_at": now} for d in fresh]
+                 "text": d.text, "status": ReminderStatus.PENDING.value, "dedupe_key": d.key, "created_at": now}
+                for d in fresh]
         stmt = self._insert(Reminder).on_conflict_do_nothing(index_elements=["dedupe_key"])
         for chunk in _chunks(rows):
             await self.session.execute(stmt, chunk)
@@ -310,18 +313,18 @@ class AgendaRepository:
     async def prune_done(self, kinds: Sequence[str], due_before: datetime) -> None:
         """Delete the no longer PENDING reminders of ``kinds`` due before ``due_before``."""
         await self.session.execute(delete(Reminder).where(
-            Reminder.status != "PENDING", Reminder.kind.in_(kinds), Reminder.due_at < due_before))
+            Reminder.status != ReminderStatus.PENDING, Reminder.kind.in_(kinds), Reminder.due_at < due_before))
 
     async def pending_count(self) -> int:
         """How many reminders are PENDING."""
         return int((await self.session.execute(
-            select(func.count(Reminder.id)).where(Reminder.status == "PENDING"))).scalar_one())
+            select(func.count(Reminder.id)).where(Reminder.status == ReminderStatus.PENDING))).scalar_one())
 
     async def next_pending(self, limit: int) -> list[tuple[Reminder, PersonRef]]:
         """The first ``limit`` PENDING reminders, soonest first, with whom they are for."""
         rows = await self.session.execute(
             select(Reminder, Person.platform, Person.user_id, Person.name).join(Person, Person.id == Reminder.person_id)
-            .where(Reminder.status == "PENDING").order_by(Reminder.due_at, Reminder.id).limit(limit))
+            .where(Reminder.status == ReminderStatus.PENDING).order_by(Reminder.due_at, Reminder.id).limit(limit))
         return [(r, PersonRef(platform, user_id, name)) for r, platform, user_id, name in rows]
 
     # ---- run markers --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, ChangeRequest, FollowUp, Order, OrderLine
-from storage.vocab import State
+from storage.vocab import ChangeStatus, State
 
 #: the states whose balance a customer still owes (the customer card's 未结)
 OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVAL.value)
@@ -78,7 +78,7 @@ class OrderRepository:
     async def has_pending_change(self, order: Order) -> bool:
         """Whether a change request of the order waits for a decision."""
         found = await self.session.execute(select(ChangeRequest.id).where(
-            ChangeRequest.order_id == order.id, ChangeRequest.status == "PENDING").limit(1))
+            ChangeRequest.order_id == order.id, ChangeRequest.status == ChangeStatus.PENDING).limit(1))
         return found.first() is not None
 
     async def open_balance(self, customer_id: int) -> tuple[int, Decimal]:

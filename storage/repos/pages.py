@@ -37,7 +37,7 @@ from storage.vocab import PurchaseStatus, QuoteStatus, State
 T = TypeVar("T")
 CENT = Decimal("0.01")
 #: the order states whose unpaid amount is the customer's balance (as the /客户 card counts it)
-OPEN_STATES = ("CONFIRMED", "ON_HOLD", "PENDING_APPROVAL")
+OPEN_STATES = (State.CONFIRMED, State.ON_HOLD, State.PENDING_APPROVAL)
 
 
 class Duplicate(Exception):

@@ -6,6 +6,7 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Purchase, Quote
+from storage.vocab import PurchaseStatus
 
 
 class QuoteRepository:
@@ -27,6 +28,6 @@ class QuoteRepository:
 
     async def purchases(self, limit: int) -> list[Purchase]:
         """Purchase orders for the list: open ones first, newest first within each group."""
-        stmt = (select(Purchase).order_by(case((Purchase.status == "OPEN", 0), else_=1), Purchase.id.desc())
-                .limit(limit))
+        open_first = case((Purchase.status == PurchaseStatus.OPEN, 0), else_=1)
+        stmt = select(Purchase).order_by(open_first, Purchase.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())

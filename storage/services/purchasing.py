@@ -25,10 +25,10 @@ from storage.domain_events import DomainEvent, ShortageFound
 from storage.models import Order, OrderLine, Product, Purchase
 from storage.services.base import MAX_AMOUNT, Provenance, audit, next_number, plain
 from storage.services.catalog import stock_in
-from storage.vocab import PurchaseStatus
+from storage.vocab import PurchaseStatus, State
 
 #: order states whose unshipped catalogue quantities are reserved
-RESERVING = ("CONFIRMED", "ON_HOLD")
+RESERVING = (State.CONFIRMED, State.ON_HOLD)
 ZERO = Decimal(0)
 
 

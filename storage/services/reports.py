@@ -14,7 +14,7 @@ from storage.services.base import money
 from storage.vocab import State
 
 ZERO = Decimal("0.00")
-COUNTED = ("CONFIRMED", "ON_HOLD", "COMPLETED", "CLOSED")
+COUNTED = (State.CONFIRMED, State.ON_HOLD, State.COMPLETED, State.CLOSED)
 
 
 def day_bounds(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
