@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from storage.repos.pages import Duplicate, OrderFilter, Page, QuoteFilter
+from storage.conflicts import DuplicateRow
+from storage.repos.pages import OrderFilter, Page, QuoteFilter
 from tests.conftest import Bot
 
 
@@ -45,7 +46,7 @@ async def test_external_ref_and_kv_collisions_are_storage_exceptions(team: Bot) 
         first = await uow.orders.by_no(1, lock=False)
         assert first is not None
         await uow.pages.set_external_ref(first, "REF-1")
-    with pytest.raises(Duplicate):
+    with pytest.raises(DuplicateRow):
         async with team.db.uow() as uow:
             second = await uow.orders.by_no(2, lock=False)
             assert second is not None
@@ -57,7 +58,7 @@ async def test_external_ref_and_kv_collisions_are_storage_exceptions(team: Bot) 
     async with team.db.uow() as uow:
         await uow.pages.add_kv("used-link:a", "000000000010")
         await uow.pages.add_kv("used-link:b", "000000000020")
-    with pytest.raises(Duplicate):
+    with pytest.raises(DuplicateRow):
         async with team.db.uow() as uow:
             await uow.pages.add_kv("used-link:a", "000000000099")
     async with team.db.uow() as uow:

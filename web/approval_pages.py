@@ -33,8 +33,8 @@ from bot.events import Actor, CardAction, ChatRef
 from bot.outbound import Button
 from bot.transport import Delivery
 from handlers.texts import links as texts
+from storage.conflicts import DuplicateRow
 from storage.db import Database
-from storage.repos.pages import Duplicate
 from storage.vocab import ApprovalStatus
 from web.sealed_tokens import Rejected, check_expiry, seal, unseal
 
@@ -119,7 +119,7 @@ async def link_key(db: Database, settings: Settings) -> bytes:
                 fresh = secrets.token_bytes(32)
                 await uow.pages.add_kv(KEY_NAME, base64.urlsafe_b64encode(fresh).decode().rstrip("="))
             return fresh
-        except Duplicate:
+        except DuplicateRow:
             continue  # another instance created it at the same moment: read theirs
     raise RuntimeError("could not load or create the link key")
 
@@ -175,7 +175,7 @@ class _Pages:
             async with self._db.uow() as uow:
                 await uow.pages.prune_kv(USED_PREFIX, f"{now:012d}")
                 await uow.pages.add_kv(USED_PREFIX + claims.nonce, f"{claims.expires:012d}")
-        except Duplicate:
+        except DuplicateRow:
             return False
         return True
 

@@ -31,6 +31,7 @@ from handlers.common import refusing, resolve_fields
 from handlers.notify import dispatch_events
 from handlers.texts import api_orders as t
 from handlers.texts import orders as ot
+from storage.conflicts import WriteConflict
 from storage.domain_events import Submitted
 from storage.models import Person
 from storage.services import orders as svc
@@ -77,11 +78,9 @@ async def _create(dispatcher: Dispatcher, raw: bytes) -> tuple[int, OrderOut | I
         raise _refused("owner", t.OWNER_FORMAT)
     try:
         return await _store(dispatcher, platform, user_id, envelope, body)
-    except (Refused, UserError):
-        raise
-    except Exception:
-        # A twin request with the same external_ref won a race, on the ref itself (Duplicate) or on
-        # a row both would add (a new customer's unique name): answer its order. Else: not ours to hide.
+    except WriteConflict:
+        # A twin request with the same external_ref won a race, on the ref itself or on a row both
+        # would add (a new customer's unique name): answer its order. Else: not ours to hide.
         if not envelope.external_ref:
             raise
         async with dispatcher.db.reader() as uow:

@@ -4,7 +4,8 @@ Every query ``web/`` makes is a method here (``uow.pages``); the web modules tur
 into JSON or HTML. Searches return one page of rows and the total, newest first. The few
 writes of the web surface are here too: an order's ``external_ref`` (the API's idempotency
 key) and the ``kv`` rows of the signed links (the generated link key, spent link nonces); a
-unique-key collision comes out as :class:`Duplicate`, never as SQLAlchemy's exception.
+unique-key collision comes out as
+:class:`~storage.conflicts.DuplicateRow`, never as SQLAlchemy's exception.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import lifecycle
+from storage import conflicts, lifecycle
 from storage.models import (
     Approval,
     AuditEvent,
@@ -38,10 +39,6 @@ T = TypeVar("T")
 CENT = Decimal("0.01")
 #: the order states whose unpaid amount is the customer's balance (as the /客户 card counts it)
 OPEN_STATES = (State.CONFIRMED, State.ON_HOLD, State.PENDING_APPROVAL)
-
-
-class Duplicate(Exception):
-    """A row with this unique key exists already (another request made it first); nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -110,12 +107,12 @@ class PageRepository:
         return found
 
     async def set_external_ref(self, order: Order, ref: str | None) -> None:
-        """Tag a new order with the API client's reference; :class:`Duplicate` when another order has it."""
+        """Tag a new order with the API client's reference; ``DuplicateRow`` when another order has it."""
         order.external_ref = ref
         try:
             await self.session.flush()
         except IntegrityError as exc:
-            raise Duplicate(ref) from exc
+            raise conflicts.translate(exc) or exc from exc
 
     async def search_orders(self, where: OrderFilter, page: Page) -> tuple[list[Order], int]:
         """One page of the orders that match, newest first, and how many match in all."""
@@ -216,12 +213,12 @@ class PageRepository:
         return None if row is None else row.value
 
     async def add_kv(self, key: str, value: str) -> None:
-        """Store a new key; :class:`Duplicate` when it exists (the caller's transaction is then spent)."""
+        """Store a new key; ``DuplicateRow`` when it exists (the caller's transaction is then spent)."""
         self.session.add(KeyValue(key=key, value=value))
         try:
             await self.session.flush()
         except IntegrityError as exc:
-            raise Duplicate(key) from exc
+            raise conflicts.translate(exc) or exc from exc
 
     async def delete_kv(self, key: str) -> None:
         """Forget ``key``."""
