@@ -6,12 +6,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock key serialising migrations: instances started together (a deployment of two
+#: ``gendan serve`` on a fresh database) otherwise race to create the same tables and one dies at start
+MIGRATION_LOCK = 0x67656E64616E  # "gendan"
 
 
 def alembic_config() -> Config:
@@ -45,5 +49,8 @@ async def _upgrade(engine: AsyncEngine, revision: str) -> None:
         command.upgrade(cfg, revision)
 
     async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            # held to the commit below; the second instance then finds the schema at head and does nothing
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_upgrade)
         await conn.commit()
