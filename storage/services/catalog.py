@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,15 +56,36 @@ async def exact_product(uow: UnitOfWork, text: str) -> Product | None:
 
 async def match_product(uow: UnitOfWork, text: str) -> Match[Product]:
     """SKU exact (any case), then name exact, then unique containment in SKU or name."""
-    text = text.strip()
-    by_sku = (
-        await uow.session.execute(select(Product).where(func.lower(Product.sku) == text.lower()))
-    ).scalar_one_or_none()
-    if by_sku is not None:
-        return Match(found=by_sku)
-    by_name = list((await uow.session.execute(select(Product).where(Product.name == text))).scalars())
-    if len(by_name) == 1:
-        return Match(found=by_name[0])
+    return (await match_products(uow, [text]))[0]
+
+
+async def match_products(uow: UnitOfWork, texts: Sequence[str]) -> list[Match[Product]]:
+    """:func:`match_product` for each of ``texts``: the exact SKUs and names of all in one statement.
+
+    An order's lines name their products by SKU or name, so the common case is that one
+    statement; only a text that is neither looks for containment, with a statement of its own.
+    """
+    keys = [text.strip() for text in texts]
+    if not keys:
+        return []
+    exact = list((await uow.session.execute(
+        select(Product).where(func.lower(Product.sku).in_({k.lower() for k in keys}) | Product.name.in_(set(keys)))
+        .order_by(Product.id))).scalars())
+    out: list[Match[Product]] = []
+    for key in keys:
+        by_sku = next((p for p in exact if p.sku.lower() == key.lower()), None)
+        by_name = [p for p in exact if p.name == key]
+        if by_sku is not None:
+            out.append(Match(found=by_sku))
+        elif len(by_name) == 1:
+            out.append(Match(found=by_name[0]))
+        else:
+            out.append(await _containing(uow, key))
+    return out
+
+
+async def _containing(uow: UnitOfWork, text: str) -> Match[Product]:
+    """The one product whose SKU or name contains ``text`` (any case), or the candidates."""
     pattern = f"%{_escape_like(text.lower())}%"
     rows = list(
         (
