@@ -66,8 +66,8 @@ async def resolve_fields(uow: UnitOfWork, fields: OrderFields, owner_id: int) ->
     lines = []
     free = []
     matches = await catalog.match_products(uow, [line.product for line in fields.lines])
-    for line, match in zip(fields.lines, matches, strict=True):
-        resolved, is_free = _resolve_line(line, match)
+    for line, product in zip(fields.lines, matches, strict=True):
+        resolved, is_free = _resolve_line(line, product)
         lines.append(resolved)
         if is_free:
             free.append(line.product)
