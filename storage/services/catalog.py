@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from storage.db import UnitOfWork
 from storage.models import Customer, Order, OrderLine, Product, StockMove
@@ -16,6 +16,9 @@ from storage.services.base import Provenance, audit
 from storage.vocab import State
 
 T = TypeVar("T")
+
+#: products one combined match may read (see :func:`match_products`)
+MATCH_CAP = 200
 
 
 @dataclass(frozen=True)
@@ -60,32 +63,49 @@ async def match_product(uow: UnitOfWork, text: str) -> Match[Product]:
 
 
 async def match_products(uow: UnitOfWork, texts: Sequence[str]) -> list[Match[Product]]:
-    """:func:`match_product` for each of ``texts``: the exact SKUs and names of all in one statement.
+    """:func:`match_product` for each of ``texts``, all in one statement.
 
-    An order's lines name their products by SKU or name, so the common case is that one
-    statement; only a text that is neither looks for containment, with a statement of its own.
+    Every product an exact or a containing match can find contains the text in its SKU or name
+    (any case), so one statement reads those of all the texts, in SKU order, and each text is
+    matched among them. Only when a text is so short that it is in more than ``MATCH_CAP``
+    products do the texts look up one by one (exact SKU, exact name, then the first 11 containing).
     """
     keys = [text.strip() for text in texts]
     if not keys:
         return []
-    exact = list((await uow.session.execute(
-        select(Product).where(func.lower(Product.sku).in_({k.lower() for k in keys}) | Product.name.in_(set(keys)))
-        .order_by(Product.id))).scalars())
+    contains = [f"%{_escape_like(key.lower())}%" for key in keys]
+    # the exact names too: SQLite's LIKE and lower() fold ASCII letters only
+    stmt = (select(Product)
+            .where(or_(Product.name.in_(set(keys)),
+                       *(func.lower(Product.sku).like(p, escape="\\") | func.lower(Product.name).like(p, escape="\\")
+                         for p in contains)))
+            .order_by(Product.sku).limit(MATCH_CAP + 1))
+    rows = list((await uow.session.execute(stmt)).scalars())
+    if len(rows) > MATCH_CAP:
+        return [await _match_one(uow, key) for key in keys]
     out: list[Match[Product]] = []
     for key in keys:
-        by_sku = next((p for p in exact if p.sku.lower() == key.lower()), None)
-        by_name = [p for p in exact if p.name == key]
+        low = key.lower()
+        by_sku = next((p for p in rows if p.sku.lower() == low), None)
+        by_name = [p for p in rows if p.name == key]
         if by_sku is not None:
             out.append(Match(found=by_sku))
         elif len(by_name) == 1:
             out.append(Match(found=by_name[0]))
         else:
-            out.append(await _containing(uow, key))
+            out.append(_one_or_candidates([p for p in rows if low in p.sku.lower() or low in p.name.lower()][:11]))
     return out
 
 
-async def _containing(uow: UnitOfWork, text: str) -> Match[Product]:
-    """The one product whose SKU or name contains ``text`` (any case), or the candidates."""
+async def _match_one(uow: UnitOfWork, text: str) -> Match[Product]:
+    """Exact SKU, exact name, then containment: a statement each (a text found in very many products)."""
+    by_sku = (await uow.session.execute(
+        select(Product).where(func.lower(Product.sku) == text.lower()).order_by(Product.id).limit(1))).scalar()
+    if by_sku is not None:
+        return Match(found=by_sku)
+    by_name = list((await uow.session.execute(select(Product).where(Product.name == text))).scalars())
+    if len(by_name) == 1:
+        return Match(found=by_name[0])
     pattern = f"%{_escape_like(text.lower())}%"
     rows = list(
         (
@@ -100,9 +120,11 @@ async def _containing(uow: UnitOfWork, text: str) -> Match[Product]:
             )
         ).scalars()
     )
-    if len(rows) == 1:
-        return Match(found=rows[0])
-    return Match(candidates=tuple(rows))
+    return _one_or_candidates(rows)
+
+
+def _one_or_candidates(rows: list[Product]) -> Match[Product]:
+    return Match(found=rows[0]) if len(rows) == 1 else Match(candidates=tuple(rows))
 
 
 def _escape_like(text: str) -> str:
