@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.errors import InputError
 from bot.events import DirectoryEvent
 from bot.outbound import ActionData
+from storage import catalog_units
 
 if TYPE_CHECKING:
     from bot.context import DispatcherLike
@@ -119,15 +120,12 @@ class Router:
 def parsing(parser: ArgParser[P], handler: ParsedHandler[P]) -> Handler:
     """The handler the dispatcher calls: parse the arguments, then run ``handler`` with them.
 
-    A parser that accepts the catalogue's units gets them from a reader (on SQLite it takes no write
-    lock), before the command's own transaction.
+    A parser that accepts the catalogue's units gets them from the in-process cache
+    (``storage.catalog_units``; a reader when it is stale), before the command's own transaction.
     """
 
     async def run(ctx: Context, cmd: commands.CommandText) -> None:
-        units: tuple[str, ...] = ()
-        if parser.units:
-            async with ctx.db.reader() as uow:
-                units = tuple(await uow.catalog.units())
+        units = await catalog_units.units(ctx.db) if parser.units else ()
         try:
             parsed = parser(cmd.args, ParseContext(ctx.now(), units, ctx.person.roles))
         except ArgError as err:

@@ -11,7 +11,7 @@ from handlers.args import LineArg, OrderFields
 from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
-from storage.models import Customer, Order
+from storage.models import Customer, Order, Product
 from storage.services import catalog
 from storage.services.orders import LineInput, OrderInput
 
@@ -28,6 +28,14 @@ def refusing(no: int | None) -> Iterator[None]:
 async def load_order(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order:
     """The order #no (row-locked for this transaction), or a NotFound reply."""
     order = await uow.orders.by_no(no, lock=lock)
+    if order is None:
+        raise NotFound(t.order_not_found(no))
+    return order
+
+
+async def load_order_card(uow: UnitOfWork, no: int) -> Order:
+    """The order #no with what its card shows, unlocked (one statement), or a NotFound reply."""
+    order = await uow.orders.for_card(no)
     if order is None:
         raise NotFound(t.order_not_found(no))
     return order
@@ -57,8 +65,9 @@ async def resolve_fields(uow: UnitOfWork, fields: OrderFields, owner_id: int) ->
             new_customer = customer.name
     lines = []
     free = []
-    for line in fields.lines:
-        resolved, is_free = await _resolve_line(uow, line)
+    matches = await catalog.match_products(uow, [line.product for line in fields.lines])
+    for line, product in zip(fields.lines, matches, strict=True):
+        resolved, is_free = _resolve_line(line, product)
         lines.append(resolved)
         if is_free:
             free.append(line.product)
@@ -67,8 +76,7 @@ async def resolve_fields(uow: UnitOfWork, fields: OrderFields, owner_id: int) ->
     return Resolved(data, new_customer, tuple(free))
 
 
-async def _resolve_line(uow: UnitOfWork, line: LineArg) -> tuple[LineInput, bool]:
-    match = await catalog.match_product(uow, line.product)
+def _resolve_line(line: LineArg, match: catalog.Match[Product]) -> tuple[LineInput, bool]:
     if match.candidates:
         raise UserError(t.candidates("product", line.product, [f"{p.sku}({p.name})" if p.name else p.sku
                                                            for p in match.candidates]))

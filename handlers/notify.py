@@ -34,14 +34,17 @@ class Target:
 
 async def dispatch_events(ctx: Context, uow: UnitOfWork, order: Order, events: Sequence[ev.DomainEvent]) -> None:
     """Queue every notification, card and card update the events call for."""
+    topics = [e.topic for e in events if isinstance(e, ev.OrderEvent) and e.topic is not None]
+    subscribed = await people.subscribers(uow, topics) if topics else {}
     for event in events:
         if isinstance(event, ev.ShortageFound):
             await shortage_notice(ctx, uow, event)
         elif isinstance(event, ev.OrderEvent):
-            await _one(ctx, uow, order, event)
+            await _one(ctx, uow, order, event, subscribed)
 
 
-async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: ev.OrderEvent) -> None:
+async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: ev.OrderEvent,
+               subscribed: dict[str, list[tuple[str, str, str]]]) -> None:
     here = (ctx.chat.platform, ctx.chat.chat_id)
     seen: set[tuple[str, str]] = {here}
     key = f"{event.kind}:{order.no}:{ctx.inbound.event_id}"
@@ -65,8 +68,8 @@ async def _one(ctx: Context, uow: UnitOfWork, order: Order, event: ev.OrderEvent
     origin = Target(order.origin_platform, order.origin_chat_id, order.origin_chat_type)
     targets.append((origin, (mention,) if origin.chat_type == "group" else ()))
     if event.topic is not None:
-        for chat in await people.subscribed_chats(uow, event.topic):
-            targets.append((Target(chat.platform, chat.chat_id, chat.chat_type), ()))
+        for platform, chat_id, chat_type in subscribed.get(event.topic, ()):
+            targets.append((Target(platform, chat_id, chat_type), ()))
     # the owner is @mentioned in the group the order came from; only an order made in someone
     # else's 1:1 chat (or handed over) needs a 1:1 message to reach its owner
     if event.owner_told is not ev.OwnerTold.NEVER and owner.id != ctx.person.id and (

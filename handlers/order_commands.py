@@ -8,7 +8,7 @@ from bot.errors import UserError
 from bot.routing import Router
 from handlers import args
 from handlers.args import command_parsers as parsers
-from handlers.common import load_order, refusing, resolve_fields
+from handlers.common import load_order, load_order_card, refusing, resolve_fields
 from handlers.notify import dispatch_events
 from handlers.order_flow import on_order
 from handlers.purchase_commands import order_card_shortage
@@ -86,7 +86,7 @@ async def change_order(ctx: Context, cmd: CommandText, parsed: tuple[int, args.C
 @router.command("查单", aliases=("查询", "查看"), read_only=True, parse=parsers.ORDER_QUERY, **help_of("查单"))
 async def show_order(ctx: Context, cmd: CommandText, no: int) -> None:
     async with ctx.uow() as uow:
-        order = await load_order(uow, no, lock=False)
+        order = await load_order_card(uow, no)
         history = await uow.orders.history(order, last=6)
         card = ot.order_card(order, ctx.today(), history, ctx.settings.tz)
         short = await order_card_shortage(uow, order)

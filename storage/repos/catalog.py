@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import Customer, Product
+
+_PRODUCTS_CHANGED = "gendan_products_changed"
+#: moves whenever a session of this process commits a change to a product (see :func:`catalog_version`)
+_version = [0]
+
+
+def catalog_version() -> int:
+    """A number that moves whenever this process commits a change to any product: caches of
+    catalogue facts (``storage.catalog_units``) compare against it."""
+    return _version[0]
+
+
+@event.listens_for(Session, "after_flush")
+def _note_product_change(session: Session, _flush: Any) -> None:
+    if not session.info.get(_PRODUCTS_CHANGED) and any(
+            isinstance(obj, Product) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_PRODUCTS_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _products_committed(session: Session) -> None:
+    if session.info.pop(_PRODUCTS_CHANGED, False):
+        _version[0] += 1
 
 
 class CatalogRepository:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage.models import Chat, ChatSubscription, Person
 
@@ -28,6 +29,10 @@ class PersonRepository:
     async def by_id(self, person_id: int) -> Person:
         """The person with this primary key (it exists: a row refers to it)."""
         return await self.session.get_one(Person, person_id)
+
+    async def with_roles(self, person_id: int) -> Person:
+        """:meth:`by_id` with the roles joined: one statement instead of two (none if the session holds it)."""
+        return await self.session.get_one(Person, person_id, options=[joinedload(Person.roles)])
 
     @staticmethod
     def subscribe(chat: Chat, topics: Iterable[str]) -> list[str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from storage.db import UnitOfWork
 from storage.models import Customer, Order, OrderLine, Product, StockMove
@@ -15,6 +16,9 @@ from storage.services.base import Provenance, audit
 from storage.vocab import State
 
 T = TypeVar("T")
+
+#: products one combined match may read (see :func:`match_products`)
+MATCH_CAP = 200
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,48 @@ async def exact_product(uow: UnitOfWork, text: str) -> Product | None:
 
 async def match_product(uow: UnitOfWork, text: str) -> Match[Product]:
     """SKU exact (any case), then name exact, then unique containment in SKU or name."""
-    text = text.strip()
-    by_sku = (
-        await uow.session.execute(select(Product).where(func.lower(Product.sku) == text.lower()))
-    ).scalar_one_or_none()
+    return (await match_products(uow, [text]))[0]
+
+
+async def match_products(uow: UnitOfWork, texts: Sequence[str]) -> list[Match[Product]]:
+    """:func:`match_product` for each of ``texts``, all in one statement.
+
+    Every product an exact or a containing match can find contains the text in its SKU or name
+    (any case), so one statement reads those of all the texts, in SKU order, and each text is
+    matched among them. Only when a text is so short that it is in more than ``MATCH_CAP``
+    products do the texts look up one by one (exact SKU, exact name, then the first 11 containing).
+    """
+    keys = [text.strip() for text in texts]
+    if not keys:
+        return []
+    contains = [f"%{_escape_like(key.lower())}%" for key in keys]
+    # the exact names too: SQLite's LIKE and lower() fold ASCII letters only
+    stmt = (select(Product)
+            .where(or_(Product.name.in_(set(keys)),
+                       *(func.lower(Product.sku).like(p, escape="\\") | func.lower(Product.name).like(p, escape="\\")
+                         for p in contains)))
+            .order_by(Product.sku).limit(MATCH_CAP + 1))
+    rows = list((await uow.session.execute(stmt)).scalars())
+    if len(rows) > MATCH_CAP:
+        return [await _match_one(uow, key) for key in keys]
+    out: list[Match[Product]] = []
+    for key in keys:
+        low = key.lower()
+        by_sku = next((p for p in rows if p.sku.lower() == low), None)
+        by_name = [p for p in rows if p.name == key]
+        if by_sku is not None:
+            out.append(Match(found=by_sku))
+        elif len(by_name) == 1:
+            out.append(Match(found=by_name[0]))
+        else:
+            out.append(_one_or_candidates([p for p in rows if low in p.sku.lower() or low in p.name.lower()][:11]))
+    return out
+
+
+async def _match_one(uow: UnitOfWork, text: str) -> Match[Product]:
+    """Exact SKU, exact name, then containment: a statement each (a text found in very many products)."""
+    by_sku = (await uow.session.execute(
+        select(Product).where(func.lower(Product.sku) == text.lower()).order_by(Product.id).limit(1))).scalar()
     if by_sku is not None:
         return Match(found=by_sku)
     by_name = list((await uow.session.execute(select(Product).where(Product.name == text))).scalars())
@@ -78,9 +120,11 @@ async def match_product(uow: UnitOfWork, text: str) -> Match[Product]:
             )
         ).scalars()
     )
-    if len(rows) == 1:
-        return Match(found=rows[0])
-    return Match(candidates=tuple(rows))
+    return _one_or_candidates(rows)
+
+
+def _one_or_candidates(rows: list[Product]) -> Match[Product]:
+    return Match(found=rows[0]) if len(rows) == 1 else Match(candidates=tuple(rows))
 
 
 def _escape_like(text: str) -> str:

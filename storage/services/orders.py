@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from storage import approval_chain, lifecycle
 from storage.db import UnitOfWork
 from storage.domain_events import Confirmed, Created, DomainEvent, Edited, Submitted, Withdrawn
@@ -91,7 +93,10 @@ async def create(
     if order.payment_terms is None:
         order.payment_terms = (data.customer.payment_terms if data.customer else None) or DEFAULT_PAYMENT_TERMS
     await uow.session.flush()
-    await uow.session.refresh(order, ["customer", "owner"])
+    # the customer is the one matched (or none); the owner is loaded once, without reloading the order
+    set_committed_value(order, "owner", await uow.people.with_roles(order.owner_id))
+    if data.customer is None:
+        set_committed_value(order, "customer", None)
     audit(uow, prov, "create", order, now, after=content_snapshot(order))
     events: list[DomainEvent] = [Created(order.id, order.no, missing=tuple(lifecycle.missing(order)))]
     if not lifecycle.missing(order):

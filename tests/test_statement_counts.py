@@ -1,0 +1,96 @@
+"""The SQL statements the hot commands cost, so that a return to one query per line, per relation
+or per event (an N+1) fails here. Counts, not timings.
+
+Counted are the command's own statements: those of the inbox, the outbox and the local mailbox
+(the transaction's frame, whatever its shape) and transaction control are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import Bot
+
+#: the frame every event has, whatever the command: not the command's cost
+FRAME = re.compile(r"\b(inbox|outbox|local_messages)\b")
+CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+
+
+@contextmanager
+def command_statements(bot: Bot) -> Iterator[list[str]]:
+    """The statements sent to the app's database meanwhile, frame and transaction control left out."""
+    seen: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not FRAME.search(statement) and not CONTROL.match(statement):
+            seen.append(" ".join(statement.split())[:90])
+
+    engine = bot.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+
+
+@pytest.fixture(autouse=True)
+def _long_identity_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a loaded machine may take seconds between two commands; these tests count statements, not the TTL
+    monkeypatch.setattr("bot.identity.IDENTITY_TTL", 600.0)
+    monkeypatch.setattr("storage.catalog_units.UNITS_TTL", 600.0)
+
+
+async def test_a_repeated_order_query_is_two_statements(team: Bot) -> None:
+    await team.text("w1", "/入库 A100 10", chat="wh")  # a stock-tracked line: its shortage is looked up too
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 B200×1@150 C300×4@20 交期12-15")
+    assert "#1" in await team.text("u1", "/跟进 #1 客户催货")
+    await team.text("u1", "/查单 #1")  # this sender in this chat is known from here on
+    with command_statements(team) as seen:
+        reply = await team.text("u1", "/查单 #1")
+    assert reply.startswith("#1 ") and "华为" in reply and "C300" in reply, reply
+    # the order with its customer, owner and lines; its history; the stock of its one stocked product and
+    # the orders waiting for it: no statement per line, per relation or for the owner's roles
+    # (before: order, lines, customer, owner, owner's roles, history, … each a statement of its own)
+    assert len(seen) <= 4, seen
+
+
+async def test_an_order_query_without_stocked_products_is_two_statements(team: Bot) -> None:
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 B200×1@150 交期12-15")
+    await team.text("u1", "/查单 #1")
+    with command_statements(team) as seen:
+        assert (await team.text("u1", "/查单 #1")).startswith("#1 ")
+    assert len(seen) == 2, seen  # before: 6
+
+
+async def test_a_new_order_costs_no_statement_per_line_but_its_insert(team: Bot) -> None:
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")  # 华为 and u1 known from here on
+    with command_statements(team) as two:
+        assert (await team.text("u1", "/下单 华为 A100×2@300 B200×1@150 交期12-15")).startswith("#2 ")
+    with command_statements(team) as four:
+        reply = await team.text("u1", "/下单 华为 A100×2@300 B200×1@150 C300×1@10 D400×1@10 交期12-15")
+    assert reply.startswith("#3 "), reply
+    # customer, products (all lines in one), counter, order, its lines, owner, audit, the state's update,
+    # the subscribed groups (all topics in one); SQLite inserts lines and audit rows one by one
+    # (before: 19 on SQLite, 16 on PostgreSQL: a units reader, up to three product look-ups per line,
+    # the order reloaded with its owner and the owner's roles, one subscription look-up per event)
+    assert len(two) <= 11, two
+    assert not any("DISTINCT products.unit" in s for s in two), two  # the units came from the cache
+    extra = [s for s in four if s not in two]
+    assert len(four) - len(two) <= 2 and all(s.startswith("INSERT INTO order_lines") for s in extra), (two, four)
+
+
+async def test_a_product_added_here_is_seen_by_the_next_order_at_once(team: Bot) -> None:
+    """The units cache is emptied by a change of products committed in this process (no waiting for its TTL)."""
+    from storage.models import Product
+
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")  # units read and kept: none yet
+    async with team.db.uow() as uow:
+        uow.session.add(Product(sku="SC-1", name="门卡", unit="卡", price=20, stock=50, track_stock=True))
+    reply = await team.text("u1", "/下单 华为 SC-1 3卡 交期12-15")
+    assert "· SC-1(门卡) ×3卡 @¥20 = ¥60" in reply, reply
