@@ -20,7 +20,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import conflicts, lifecycle
+from storage import conflicts, stage_sql
 from storage.models import (
     Approval,
     AuditEvent,
@@ -28,7 +28,6 @@ from storage.models import (
     Customer,
     KeyValue,
     Order,
-    OrderLine,
     Person,
     Purchase,
     Quote,
@@ -126,15 +125,10 @@ class PageRepository:
         if where.owner:
             stmt = stmt.join(Person, Person.id == Order.owner_id).where(Person.user_id == where.owner)
         if where.overdue and where.today is not None:
-            unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
-            stmt = stmt.where(Order.state == State.CONFIRMED, Order.due_date < where.today, Order.id.in_(unshipped))
-        if not where.stage:
-            return await self._page(stmt, page, Order.no.desc())
-        # the stage is computed: filter among confirmed orders in Python
-        rows = [o for o in (await self.session.execute(
-            stmt.where(Order.state == State.CONFIRMED).order_by(Order.no.desc()))).scalars()
-            if (s := lifecycle.stage(o)) and s.value == where.stage]
-        return rows[page.offset: page.offset + page.size], len(rows)
+            stmt = stmt.where(Order.state == State.CONFIRMED, Order.due_date < where.today, stage_sql.unshipped_line())
+        if where.stage:
+            stmt = stmt.where(stage_sql.stage_is(where.stage))
+        return await self._page(stmt, page, Order.no.desc())
 
     async def order_events(self, order_id: int) -> list[AuditEvent]:
         """An order's audit trail, oldest first."""
