@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, select, text
 
 from storage.models import Order, OrderLine
 from storage.vocab import Stage, State
@@ -81,3 +81,12 @@ def stage_of(production: str, code: int | None) -> Stage:
     if production == "STARTED":
         return Stage.IN_PRODUCTION
     return Stage.PREPARING
+
+
+async def without_jit(session: Any) -> None:
+    """PostgreSQL: no JIT compilation for the rest of this transaction.
+
+    The dashboard's aggregates cost more than ``jit_above_cost`` in the planner's eyes, and compiling
+    them takes 0.2–0.5 s, longer than running them (measured at 1,000,000 orders). A no-op on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))

@@ -115,6 +115,7 @@ class PageRepository:
 
     async def search_orders(self, where: OrderFilter, page: Page) -> tuple[list[Order], int]:
         """One page of the orders that match, newest first, and how many match in all."""
+        await stage_sql.without_jit(self.session)
         stmt = select(Order)
         if where.state:
             stmt = stmt.where(Order.state == where.state)

@@ -29,8 +29,8 @@ COLUMNS: tuple[str, ...] = (State.DRAFT, State.REJECTED, State.PENDING_APPROVAL,
                             State.ON_HOLD)
 OPEN_STATES = (State.DRAFT, State.REJECTED, State.PENDING_APPROVAL, State.CONFIRMED, State.ON_HOLD)
 FINISHED_STATES = (State.COMPLETED, State.CLOSED, State.CANCELLED)
-#: cards shown per column; a phone cannot scroll through more, the rest is counted
-COLUMN_LIMIT = 100
+#: cards shown per column (the most urgent); the rest is counted and listed on the column's own pages
+COLUMN_LIMIT = 30
 #: receivables aging buckets by days past the payment due date: (key, first day, last day)
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("current", -(10**6), 0), ("d1_30", 1, 30), ("d31_60", 31, 60), ("d61_90", 61, 90), ("d90_plus", 91, None))
@@ -155,6 +155,7 @@ async def column_counts(uow: UnitOfWork) -> dict[str, int]:
 async def kanban(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentDue,
                  limit: int = COLUMN_LIMIT) -> Kanban:
     """Every column's count and its first ``limit`` cards, earliest 交期 first (no 交期 last)."""
+    await stage_sql.without_jit(uow.session)
     counts = await column_counts(uow)
     ids = {key: await column_order_ids(uow, key, limit) if counts[key] else [] for key in COLUMNS}
     orders = await _orders_by_id(uow, [i for key in COLUMNS for i in ids[key]])
@@ -170,6 +171,7 @@ async def kanban(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentD
 async def column_page(uow: UnitOfWork, key: str, page: int, size: int, today: date, tz: tzinfo,
                       payment_due: PaymentDue) -> Column:
     """One page of one kanban column (the full list behind its first cards), in the kanban's order."""
+    await stage_sql.without_jit(uow.session)
     total = (await uow.session.execute(select(func.count(Order.id)).where(
         Order.state.in_(OPEN_STATES), column_filter(key)))).scalar_one()
     ids = await column_order_ids(uow, key, size, (page - 1) * size)

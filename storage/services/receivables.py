@@ -115,6 +115,7 @@ def _terms_in(texts: list[str | None]) -> ColumnElement[bool]:
 
 async def receivables(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentDue) -> Receivables:
     """Aging of every open balance, the payment-overdue list (most late first) and the delivery-overdue list."""
+    await stage_sql.without_jit(uow.session)
     grouped: dict[_Kind, list[str | None]] = {}
     for (terms,) in await uow.session.execute(select(Order.payment_terms).where(_owing()).distinct()):
         grouped.setdefault(_kind(terms, today, tz, payment_due), []).append(terms)

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select
 from storage.db import UnitOfWork
 from storage.models import Order, Payment, Person, Shipment
 from storage.services.reports import COUNTED, PersonTotals, SalesReport, day_bounds
+from storage.stage_sql import without_jit
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -68,6 +69,7 @@ class MonthFigures:
 async def sales_grid(uow: UnitOfWork, start: date, end: date,
                      tz: tzinfo) -> tuple[SalesReport, list[MonthFigures]]:
     """Totals of [start, end] by person (``overdue`` left 0) and by month."""
+    await without_jit(uow.session)
     months = months_of(start, end)
     lo, hi = day_bounds(start, end, tz)
     moments = [datetime.combine(m, time(), tz) for m in months[1:]]

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, func, select
 from storage.db import UnitOfWork
 from storage.models import Order, OrderLine, Product, Purchase
 from storage.services.purchasing import RESERVING, Waiting
+from storage.stage_sql import without_jit
 from storage.vocab import PurchaseStatus
 
 MILLI = Decimal("0.001")
@@ -62,6 +63,7 @@ class ShortRow:
 
 async def short_products(uow: UnitOfWork, shown: int = SHOWN) -> list[ShortRow]:
     """Every short stock-tracked product (in catalogue order) with its first ``shown`` waiting orders."""
+    await without_jit(uow.session)
     coming = (select(Purchase.product_id.label("pid"), func.sum(_milli(Purchase.qty - Purchase.received_qty))
                      .label("milli")).where(Purchase.status == PurchaseStatus.OPEN)
               .group_by(Purchase.product_id).subquery())
