@@ -9,10 +9,12 @@ cards and a column's pages with a sort of all the column's orders in Python.
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from schedules.terms import payment_due
@@ -22,6 +24,8 @@ from storage.models import Customer, Order, OrderLine, Person, Product, Purchase
 from storage.services import dashboard, purchasing, receivables, shortage_board
 from storage.services.dashboard import BUCKETS, BoardCard
 from storage.vocab import PurchaseStatus, State
+from tests.conftest import Bot
+from web import dashboard_pages
 
 D = Decimal
 TZ = ZoneInfo("Asia/Shanghai")
@@ -167,3 +171,23 @@ async def test_kanban_cards_and_column_pages_follow_the_urgency_order(db: Databa
         pages = [await dashboard.column_page(uow, "PREPARING", page, 9, TODAY, TZ, payment_due) for page in range(1, 6)]
     assert [p.total for p in pages] == [40] * 5
     assert [n for p in pages for n in _nos(p.cards)] == want  # the undated ones last, across a page boundary
+
+
+async def test_a_full_column_links_to_its_own_pages(team: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    for day in (20, 15, 18):
+        await team.text("u1", f"/下单 华为 A100×10@300 交期12-{day}")  # #1..#3, all preparing
+    monkeypatch.setattr(dashboard, "COLUMN_LIMIT", 2)
+    monkeypatch.setattr(dashboard_pages, "COLUMN_PAGE", 2)
+    ok = {"Authorization": "Bearer test-token"}
+    html = await (await team.client.get("/board/", headers=ok)).text()
+    column = html.split('id="col-PREPARING"', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r'data-no="(\d+)"', column) == ["2", "3"]  # the two most urgent
+    assert 'href="columns/PREPARING"' in column and "还有 1 单" in column
+    first = await team.client.get("/board/columns/PREPARING", headers=ok)
+    body = await first.text()
+    assert first.status == 200 and re.findall(r'<tr data-no="(\d+)"', body) == ["2", "3"]
+    assert "第 1 / 2 页，共 3 单" in body and 'href="?page=2"' in body
+    body = await (await team.client.get("/board/columns/PREPARING?page=2", headers=ok)).text()
+    assert re.findall(r'<tr data-no="(\d+)"', body) == ["1"] and 'href="?page=1"' in body
+    assert (await team.client.get("/board/columns/NOPE", headers=ok)).status == 404
+    assert (await team.client.get("/board/columns/PREPARING")).status == 401

@@ -153,9 +153,10 @@ async def column_counts(uow: UnitOfWork) -> dict[str, int]:
 
 
 async def kanban(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentDue,
-                 limit: int = COLUMN_LIMIT) -> Kanban:
-    """Every column's count and its first ``limit`` cards, earliest 交期 first (no 交期 last)."""
+                 limit: int | None = None) -> Kanban:
+    """Every column's count and its first ``limit`` (:data:`COLUMN_LIMIT`) cards, earliest 交期 first."""
     await stage_sql.without_jit(uow.session)
+    limit = COLUMN_LIMIT if limit is None else limit
     counts = await column_counts(uow)
     ids = {key: await column_order_ids(uow, key, limit) if counts[key] else [] for key in COLUMNS}
     orders = await _orders_by_id(uow, [i for key in COLUMNS for i in ids[key]])
