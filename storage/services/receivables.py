@@ -156,8 +156,12 @@ async def receivables(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: Pay
     overdue_delivery = and_(Order.state.in_((State.PENDING_APPROVAL, State.CONFIRMED)), Order.due_date < today,
                             stage_sql.not_fully_shipped())
     delivery_total = (await uow.session.execute(select(func.count(Order.id)).where(overdue_delivery))).scalar_one()
-    ids = list((await uow.session.execute(select(Order.id).where(overdue_delivery)
-                                          .order_by(Order.due_date, Order.no).limit(LIST_LIMIT))).scalars())
+    # one read per state, each walking ix_orders_state_due in 交期 order and stopping at the limit
+    firsts = [row for state in (State.PENDING_APPROVAL, State.CONFIRMED) for row in await uow.session.execute(
+        select(Order.due_date, Order.no, Order.id).where(Order.state == state, Order.due_date < today,
+                                                         stage_sql.not_fully_shipped())
+        .order_by(Order.due_date, Order.no).limit(LIST_LIMIT))]
+    ids = [oid for _, _, oid in sorted(firsts)[:LIST_LIMIT]]
     delivering = await _cards(uow, await _orders_by_id(uow, ids), today, tz, payment_due)
     return Receivables(sum(counts.values()), buckets, counts, sum(buckets.values(), ZERO),
                        [c for c in paying if c.pay_late_days], delivering,

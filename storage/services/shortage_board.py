@@ -64,6 +64,11 @@ class ShortRow:
 async def short_products(uow: UnitOfWork, shown: int = SHOWN) -> list[ShortRow]:
     """Every short stock-tracked product (in catalogue order) with its first ``shown`` waiting orders."""
     await without_jit(uow.session)
+    product: Any = OrderLine.product_id
+    if uow.session.get_bind().dialect.name == "sqlite":
+        # "+ 0": SQLite would walk every line of each product (every year of the history) by its index;
+        # so the open orders lead and their lines come from ix_order_lines_progress (PostgreSQL hashes)
+        product = product + 0
     coming = (select(Purchase.product_id.label("pid"), func.sum(_milli(Purchase.qty - Purchase.received_qty))
                      .label("milli")).where(Purchase.status == PurchaseStatus.OPEN)
               .group_by(Purchase.product_id).subquery())
@@ -72,7 +77,7 @@ async def short_products(uow: UnitOfWork, shown: int = SHOWN) -> list[ShortRow]:
                    _milli(OrderLine.qty - OrderLine.shipped_qty).label("need"))
             .join(Order, Order.id == OrderLine.order_id)
             .where(Order.state.in_(RESERVING), OrderLine.shipped_qty < OrderLine.qty,
-                   OrderLine.product_id.in_(select(Product.id).where(Product.track_stock.is_(True)))).subquery())
+                   product.in_(select(Product.id).where(Product.track_stock.is_(True)))).subquery())
     line_order = (need.c.at, need.c.no)
     running = (select(*need.c, func.sum(need.c.need).over(partition_by=need.c.pid, order_by=line_order,
                                                        rows=(None, 0)).label("upto"),
