@@ -125,11 +125,21 @@ class PageRepository:
                 (Customer.name.contains(c)) | (Customer.id == (int(c) if c.isdigit() else -1)))
         if where.owner:
             stmt = stmt.join(Person, Person.id == Order.owner_id).where(Person.user_id == where.owner)
-        if where.overdue and where.today is not None:
-            stmt = stmt.where(Order.state == State.CONFIRMED, Order.due_date < where.today, stage_sql.unshipped_line())
-        if where.stage:
-            stmt = stmt.where(stage_sql.stage_is(where.stage))
-        return await self._page(stmt, page, Order.no.desc())
+        derived = where.stage or (where.overdue and where.today is not None)
+        if not derived:
+            return await self._page(stmt, page, Order.no.desc())
+        found = []
+        for state in (Order.state, stage_sql.unindexed_state()):  # the count by the index, the page by number
+            query = stmt
+            if where.overdue and where.today is not None:
+                query = query.where(state == State.CONFIRMED, Order.due_date < where.today, stage_sql.unshipped_line())
+            if where.stage:
+                query = query.where(stage_sql.stage_is(where.stage, state))
+            found.append(query)
+        total = (await self.session.execute(select(func.count()).select_from(found[0].subquery()))).scalar_one()
+        rows = (await self.session.execute(
+            found[1].order_by(Order.no.desc()).offset(page.offset).limit(page.size))).scalars()
+        return list(rows), total
 
     async def order_events(self, order_id: int) -> list[AuditEvent]:
         """An order's audit trail, oldest first."""
