@@ -25,7 +25,7 @@ async def test_searches_page_newest_first_and_count_all(team: Bot) -> None:
         assert total == 1 and rows[0].customer is not None and rows[0].customer.name == "小米"
         rows, total = await uow.pages.search_orders(OrderFilter(owner="u1", state="CONFIRMED"), Page())
         assert total == 3
-        # the stage is computed: filtered in Python, paged all the same
+        # the stage is computed: filtered in SQL (storage.stage_sql), paged all the same
         rows, total = await uow.pages.search_orders(OrderFilter(stage="PREPARING"), Page(1, 1))
         assert total == 4 and [o.no for o in rows] == [4]
         assert (await uow.orders.by_no(2, lock=False)) is not None and await uow.orders.by_no(99, lock=False) is None

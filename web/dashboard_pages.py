@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.config import Settings
 from handlers.texts import board as texts
 from storage.db import Database
-from storage.services import dashboard, purchasing, reports
+from storage.services import dashboard, purchasing, receivables, sales_grid, shortage_board
 from storage.services import quotes as quote_svc
 from storage.vocab import QUOTE_EXPIRED_LABEL, QUOTE_STATUS_LABELS, STAGE_LABELS, STATE_LABELS
 from web import signed_links as tokens
@@ -39,6 +39,8 @@ _STATUS = {"missing": 401, "session": 401, "expired": 401, "forged": 403, "left"
 #: months shown on the sales page by default (this one and the eleven before)
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 60
+#: orders per page of a kanban column's full list
+COLUMN_PAGE = 50
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -160,6 +162,18 @@ class _Board:
             board = await dashboard.kanban(uow, self._today(), self._tz, self._due)
             return self._page("kanban.html", board=board, base="")
 
+    async def column(self, request: web.Request) -> web.StreamResponse:
+        """``GET /board/columns/{key}?page=N``: every order of one kanban column, a page at a time."""
+        key = request.match_info["key"]
+        raw = request.query.get("page", "1")
+        page = int(raw) if raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+        if key not in dashboard.COLUMNS:
+            return self._page("denied.html", 404, heading=texts.labels()["not_found"], message="", base="../")
+        async with self._db.reader() as uow:
+            col = await dashboard.column_page(uow, key, page, COLUMN_PAGE, self._today(), self._tz, self._due)
+            pages = max(1, -(-col.total // COLUMN_PAGE))
+            return self._page("column.html", col=col, page=page, pages=pages, base="../")
+
     async def order(self, request: web.Request) -> web.StreamResponse:
         """``GET /board/orders/{no}``: lines, progress, audit timeline, change diffs."""
         raw = request.match_info["no"].lstrip("#")
@@ -176,9 +190,8 @@ class _Board:
         today = self._today()
         start, end = sales_period(request.query, today)
         async with self._db.reader() as uow:
-            rep = await reports.sales_report(uow, start, end, today, self._tz)
-            months = await dashboard.sales_by_month(uow, start, end, self._tz)
-            recv = await dashboard.receivables(uow, today, self._tz, self._due)
+            rep, months = await sales_grid.sales_grid(uow, start, end, self._tz)
+            recv = await receivables.receivables(uow, today, self._tz, self._due)
             people = sorted(rep.by_person.values(), key=lambda p: (-p.sales, p.name))
             money = texts.money
             return self._page(
@@ -194,7 +207,7 @@ class _Board:
         async with self._db.reader() as uow:
             recent = await quote_svc.recent(uow, 50)
             rates = await quote_svc.win_rates(uow, today.replace(day=1), today, self._tz)
-            short = await purchasing.all_shortages(uow)
+            short = await shortage_board.short_products(uow)
             open_purchases = await purchasing.open_purchases(uow)
             return self._page("quotes.html", base="", quotes=recent, today=today, short=short,
                               purchases=open_purchases,
@@ -215,5 +228,6 @@ def setup_routes(app: web.Application, db: Database, settings: Settings, key_pro
     app.router.add_get("/board", board.open_link)
     app.router.add_get("/board/", board.guarded(board.kanban))
     app.router.add_get("/board/orders/{no}", board.guarded(board.order))
+    app.router.add_get("/board/columns/{key}", board.guarded(board.column))
     app.router.add_get("/board/sales", board.guarded(board.sales))
     app.router.add_get("/board/quotes", board.guarded(board.quotes))

@@ -19,6 +19,8 @@ class Shipment(Base):
     """One shipment (partial or full) of an order."""
 
     __tablename__ = "shipments"
+    # the sales page sums a period of shipments from the index alone (migration 0009)
+    __table_args__ = (Index("ix_shipments_shipped", "shipped_at", "order_id", "amount"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -47,6 +49,8 @@ class Payment(Base):
     """A payment received for an order."""
 
     __tablename__ = "payments"
+    # the sales page sums a period of payments from the index alone (migration 0009)
+    __table_args__ = (Index("ix_payments_paid", "paid_on", "order_id", "amount"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)

@@ -26,6 +26,8 @@ class Order(Base):
         Index("ix_orders_owner_state", "owner_id", "state"),
         # exports, statements and reports select a period of orders by creation time
         Index("ix_orders_created", "created_at"),
+        # the sales page sums a period of confirmed orders from the index alone (migration 0009)
+        Index("ix_orders_confirmed", "confirmed_at", "state", "owner_id", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,9 +82,11 @@ class OrderLine(Base):
     """One product line of an order."""
 
     __tablename__ = "order_lines"
+    # by order, with what the stage and the reservations read (storage/stage_sql.py; migration 0009)
+    __table_args__ = (Index("ix_order_lines_progress", "order_id", "qty", "shipped_qty", "product_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     line_no: Mapped[int] = mapped_column(Integer)
     #: indexed: a product's reservation sums its open lines (storage/services/purchasing.py)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)

@@ -20,7 +20,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import conflicts, lifecycle
+from storage import conflicts, stage_sql
 from storage.models import (
     Approval,
     AuditEvent,
@@ -28,7 +28,6 @@ from storage.models import (
     Customer,
     KeyValue,
     Order,
-    OrderLine,
     Person,
     Purchase,
     Quote,
@@ -116,6 +115,7 @@ class PageRepository:
 
     async def search_orders(self, where: OrderFilter, page: Page) -> tuple[list[Order], int]:
         """One page of the orders that match, newest first, and how many match in all."""
+        await stage_sql.without_jit(self.session)
         stmt = select(Order)
         if where.state:
             stmt = stmt.where(Order.state == where.state)
@@ -125,16 +125,21 @@ class PageRepository:
                 (Customer.name.contains(c)) | (Customer.id == (int(c) if c.isdigit() else -1)))
         if where.owner:
             stmt = stmt.join(Person, Person.id == Order.owner_id).where(Person.user_id == where.owner)
-        if where.overdue and where.today is not None:
-            unshipped = select(OrderLine.order_id).where(OrderLine.shipped_qty < OrderLine.qty)
-            stmt = stmt.where(Order.state == State.CONFIRMED, Order.due_date < where.today, Order.id.in_(unshipped))
-        if not where.stage:
+        derived = where.stage or (where.overdue and where.today is not None)
+        if not derived:
             return await self._page(stmt, page, Order.no.desc())
-        # the stage is computed: filter among confirmed orders in Python
-        rows = [o for o in (await self.session.execute(
-            stmt.where(Order.state == State.CONFIRMED).order_by(Order.no.desc()))).scalars()
-            if (s := lifecycle.stage(o)) and s.value == where.stage]
-        return rows[page.offset: page.offset + page.size], len(rows)
+        found = []
+        for state in (Order.state, stage_sql.unindexed_state()):  # the count by the index, the page by number
+            query = stmt
+            if where.overdue and where.today is not None:
+                query = query.where(state == State.CONFIRMED, Order.due_date < where.today, stage_sql.unshipped_line())
+            if where.stage:
+                query = query.where(stage_sql.stage_is(where.stage, state))
+            found.append(query)
+        total = (await self.session.execute(select(func.count()).select_from(found[0].subquery()))).scalar_one()
+        rows = (await self.session.execute(
+            found[1].order_by(Order.no.desc()).offset(page.offset).limit(page.size))).scalars()
+        return list(rows), total
 
     async def order_events(self, order_id: int) -> list[AuditEvent]:
         """An order's audit trail, oldest first."""

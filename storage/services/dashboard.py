@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal_column, select
 
-from storage import lifecycle
+from storage import lifecycle, stage_sql
 from storage.db import UnitOfWork
-from storage.models import AuditEvent, ChangeRequest, Chat, Order, OrderVersion, Payment, Person, Shipment
-from storage.services.base import money
-from storage.services.reports import COUNTED, ZERO, day_bounds
+from storage.models import AuditEvent, ChangeRequest, Chat, Order, OrderVersion, Person, Shipment
+from storage.services import sales_grid
 from storage.vocab import Stage, State
 
 #: (payment terms, confirmed at, full shipment at, business zone) → payment due date (``schedules.terms``)
@@ -30,8 +29,8 @@ COLUMNS: tuple[str, ...] = (State.DRAFT, State.REJECTED, State.PENDING_APPROVAL,
                             State.ON_HOLD)
 OPEN_STATES = (State.DRAFT, State.REJECTED, State.PENDING_APPROVAL, State.CONFIRMED, State.ON_HOLD)
 FINISHED_STATES = (State.COMPLETED, State.CLOSED, State.CANCELLED)
-#: cards shown per column; a phone cannot scroll through more, the rest is counted
-COLUMN_LIMIT = 100
+#: cards shown per column (the most urgent); the rest is counted and listed on the column's own pages
+COLUMN_LIMIT = 30
 #: receivables aging buckets by days past the payment due date: (key, first day, last day)
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("current", -(10**6), 0), ("d1_30", 1, 30), ("d31_60", 31, 60), ("d61_90", 61, 90), ("d90_plus", 91, None))
@@ -106,24 +105,78 @@ async def _cards(uow: UnitOfWork, orders: list[Order], today: date, tz: tzinfo,
     return cards
 
 
-async def kanban(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentDue) -> Kanban:
-    """Every open order in its column, earliest 交期 first (no 交期 last)."""
-    orders = list((await uow.session.execute(select(Order).where(Order.state.in_(OPEN_STATES)))).scalars())
-    orders.sort(key=lambda o: (o.due_date is None, o.due_date or date.max, o.no))
-    columns = {key: Column(key) for key in COLUMNS}
-    shown = []
-    for order in orders:
-        column = columns[column_key(order)]
-        column.total += 1
-        if column.total <= COLUMN_LIMIT:
-            shown.append(order)
-    for card in await _cards(uow, shown, today, tz, payment_due):
-        columns[column_key(card.order)].cards.append(card)
+def column_filter(key: str) -> ColumnElement[bool]:
+    """The orders of one kanban column (a state, or a stage of the confirmed orders), in SQL."""
+    if key in Stage.__members__:
+        return stage_sql.stage_is(key)
+    return Order.state == key
+
+
+async def column_order_ids(uow: UnitOfWork, key: str, limit: int, offset: int = 0) -> list[int]:
+    """Ids of one column's orders, earliest 交期 first (no 交期 last), then by number.
+
+    Two reads, with and without a 交期, so that each walks ``ix_orders_state_due`` in its order and
+    stops after ``limit`` rows instead of sorting the whole column (SQLite sorts NULL first)."""
+    where = column_filter(key)
+    dated = select(Order.id).where(where, Order.due_date.is_not(None))
+    ids = list((await uow.session.execute(
+        dated.order_by(Order.due_date, Order.no).offset(offset).limit(limit))).scalars())
+    if len(ids) < limit:
+        skip = 0
+        if offset:
+            skip = max(0, offset - (await uow.session.execute(
+                select(func.count()).select_from(dated.subquery()))).scalar_one())
+        ids += (await uow.session.execute(select(Order.id).where(where, Order.due_date.is_(None))
+                                          .order_by(Order.no).offset(skip).limit(limit - len(ids)))).scalars()
+    return ids
+
+
+async def _orders_by_id(uow: UnitOfWork, ids: list[int]) -> list[Order]:
+    found = {o.id: o for o in (await uow.session.execute(select(Order).where(Order.id.in_(ids)))).scalars()}
+    return [found[i] for i in ids if i in found]
+
+
+async def column_counts(uow: UnitOfWork) -> dict[str, int]:
+    """How many open orders each kanban column holds (counted in the database)."""
+    counts = {key: 0 for key in COLUMNS}
+    others = [s for s in OPEN_STATES if s is not State.CONFIRMED]
+    for state, n in await uow.session.execute(
+            select(Order.state, func.count()).where(Order.state.in_(others)).group_by(Order.state)):
+        counts[state] = int(n)
+    # confirmed orders by production and line progress: a handful of groups, one lookup of lines per order
+    code = stage_sql.progress().label("code")
+    for production, progress, n in await uow.session.execute(
+            select(Order.production, code, func.count()).where(Order.state == State.CONFIRMED)
+            .group_by(Order.production, literal_column("code"))):
+        counts[stage_sql.stage_of(production, progress)] += int(n)
+    return counts
+
+
+async def kanban(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentDue,
+                 limit: int | None = None) -> Kanban:
+    """Every column's count and its first ``limit`` (:data:`COLUMN_LIMIT`) cards, earliest 交期 first."""
+    await stage_sql.without_jit(uow.session)
+    limit = COLUMN_LIMIT if limit is None else limit
+    counts = await column_counts(uow)
+    ids = {key: await column_order_ids(uow, key, limit) if counts[key] else [] for key in COLUMNS}
+    orders = await _orders_by_id(uow, [i for key in COLUMNS for i in ids[key]])
+    cards = {card.order.id: card for card in await _cards(uow, orders, today, tz, payment_due)}
+    columns = [Column(key, [cards[i] for i in ids[key] if i in cards], counts[key]) for key in COLUMNS]
     finished = {state.value: 0 for state in FINISHED_STATES}
     for state, count in await uow.session.execute(
             select(Order.state, func.count(Order.id)).where(Order.state.in_(FINISHED_STATES)).group_by(Order.state)):
         finished[state] = int(count)
-    return Kanban(list(columns.values()), finished)
+    return Kanban(columns, finished)
+
+
+async def column_page(uow: UnitOfWork, key: str, page: int, size: int, today: date, tz: tzinfo,
+                      payment_due: PaymentDue) -> Column:
+    """One page of one kanban column (the full list behind its first cards), in the kanban's order."""
+    await stage_sql.without_jit(uow.session)
+    total = (await uow.session.execute(select(func.count(Order.id)).where(
+        Order.state.in_(OPEN_STATES), column_filter(key)))).scalar_one()
+    ids = await column_order_ids(uow, key, size, (page - 1) * size)
+    return Column(key, await _cards(uow, await _orders_by_id(uow, ids), today, tz, payment_due), int(total))
 
 
 @dataclass
@@ -195,95 +248,14 @@ async def order_detail(uow: UnitOfWork, no: int, today: date, tz: tzinfo,
     return OrderDetail(order, card, shipped_share(order), percent(order.paid_amount, order.amount), timeline, changes)
 
 
-@dataclass
-class MonthRow:
-    """Sales (confirmed), shipped and collected amounts of one business-zone month."""
-
-    month: date  # the first day of the month
-    orders: int = 0
-    sales: Decimal = ZERO
-    shipped: Decimal = ZERO
-    collected: Decimal = ZERO
-
-
-def months_between(start: date, end: date) -> list[date]:
-    """First days of the months from ``start``'s to ``end``'s, inclusive."""
-    out, cur = [], start.replace(day=1)
-    while cur <= end:
-        out.append(cur)
-        cur = date(cur.year + cur.month // 12, cur.month % 12 + 1, 1)
-    return out
+MonthRow = sales_grid.MonthFigures
+months_between = sales_grid.months_of
 
 
 async def sales_by_month(uow: UnitOfWork, start: date, end: date, tz: tzinfo) -> list[MonthRow]:
     """Per month of [start, end]: the same figures as ``reports.sales_report``, bucketed in the business zone."""
-    lo, hi = day_bounds(start, end, tz)
-    rows = {m: MonthRow(m) for m in months_between(start, end)}
-
-    def row(day: date) -> MonthRow:
-        return rows[day.replace(day=1)]
-
-    for confirmed, amount in await uow.session.execute(select(Order.confirmed_at, Order.amount).where(
-            Order.confirmed_at >= lo, Order.confirmed_at < hi, Order.state.in_(COUNTED))):
-        if confirmed is None:  # the filter excludes it; the column is nullable
-            continue
-        r = row(confirmed.astimezone(tz).date())
-        r.orders += 1
-        r.sales += money(amount)
-    for at, amount in await uow.session.execute(select(Shipment.shipped_at, Shipment.amount).where(
-            Shipment.shipped_at >= lo, Shipment.shipped_at < hi)):
-        row(at.astimezone(tz).date()).shipped += money(amount)
-    for day, amount in await uow.session.execute(select(Payment.paid_on, Payment.amount).where(
-            Payment.paid_on >= start, Payment.paid_on <= end)):
-        row(day).collected += money(amount)
-    return list(rows.values())
-
-
-@dataclass
-class Receivables:
-    """Open balances (confirmed or held orders) with their aging and the overdue lists."""
-
-    cards: list[BoardCard]
-    buckets: dict[str, Decimal]
-    counts: dict[str, int]
-    total: Decimal
-    payment_overdue: list[BoardCard]
-    delivery_overdue: list[BoardCard]
-    #: how many are overdue in all (the lists show the most overdue LIST_LIMIT)
-    payment_overdue_total: int = 0
-    delivery_overdue_total: int = 0
+    return (await sales_grid.sales_grid(uow, start, end, tz))[1]
 
 
 #: a page a phone can show: the most overdue first, the rest counted
 LIST_LIMIT = 200
-
-
-def bucket_of(card: BoardCard) -> str:
-    """The aging bucket: days past the payment due date (no due date yet counts as current)."""
-    days = card.pay_late_days or 0
-    for key, first, last in BUCKETS:
-        if days >= first and (last is None or days <= last):
-            return key
-    return BUCKETS[-1][0]
-
-
-async def receivables(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentDue) -> Receivables:
-    """Aging of every open balance, the payment-overdue list (most late first) and the delivery-overdue list."""
-    live = (State.CONFIRMED, State.ON_HOLD)
-    owing = [o for o in (await uow.session.execute(select(Order).where(
-        Order.state.in_(live), Order.amount - Order.paid_amount - Order.written_off > 0))).scalars()
-        if lifecycle.balance(o) > 0]  # SQLite subtracts floats: 0.3 - 0.1 - 0.2 is not quite 0 there
-    late = list((await uow.session.execute(select(Order).where(
-        Order.state.in_((State.PENDING_APPROVAL, State.CONFIRMED)), Order.due_date < today))).scalars())
-    cards = await _cards(uow, owing, today, tz, payment_due)
-    buckets = {key: ZERO for key, _, _ in BUCKETS}
-    counts = {key: 0 for key, _, _ in BUCKETS}
-    for card in cards:
-        key = bucket_of(card)
-        buckets[key] += lifecycle.balance(card.order)
-        counts[key] += 1
-    paying = sorted((c for c in cards if c.pay_late_days), key=lambda c: (-(c.pay_late_days or 0), c.order.no))
-    delivering = sorted((c for c in await _cards(uow, late, today, tz, payment_due) if c.late_days),
-                        key=lambda c: (-(c.late_days or 0), c.order.no))
-    return Receivables(cards, buckets, counts, sum(buckets.values(), ZERO), paying[:LIST_LIMIT],
-                       delivering[:LIST_LIMIT], len(paying), len(delivering))
