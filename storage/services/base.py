@@ -107,6 +107,21 @@ async def next_number(uow: UnitOfWork, name: str) -> int:
     return int((await uow.session.execute(stmt)).scalar_one())
 
 
+async def reserve_numbers(uow: UnitOfWork, name: str, count: int) -> int:
+    """Take ``count`` consecutive values of a named counter at once; the first of them.
+
+    A bulk writer (the historic-order import) calls it in a short transaction of its own, so the counter
+    row is held only for that transaction, never while the numbers are being used."""
+    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Counter)
+        .values(name=name, value=count)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + count})
+        .returning(Counter.value)
+    )
+    return int((await uow.session.execute(stmt)).scalar_one()) - count + 1
+
+
 async def order_by_no(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order | None:
     """Load an order by its number; ``lock`` takes the row lock (PostgreSQL) for the transaction."""
     stmt = select(Order).where(Order.no == no)
