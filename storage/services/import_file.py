@@ -26,7 +26,9 @@ class _Rollback(Exception):
 
 
 async def run(db: Database, kind: Kind, rows: Sequence[Any], report: Report, ctx: ImportContext) -> Report:
-    """Check and write ``rows`` in one transaction; roll back on a dry run or any error in ``report``."""
+    """Check and write ``rows`` (all or nothing: nothing on a dry run or with any error in ``report``)."""
+    # an earlier order import that died half-way is undone first: its orders would make this one skip them
+    await import_batch.undo_abandoned(db)
     ticker = Ticker(len(rows), ctx.progress)
     report.rows = len(rows)
     if kind == "orders":
@@ -45,8 +47,6 @@ async def run(db: Database, kind: Kind, rows: Sequence[Any], report: Report, ctx
 
 
 async def _orders(db: Database, rows: Sequence[Any], report: Report, ctx: ImportContext, ticker: Ticker) -> Report:
-    # an earlier import that died half-way is undone first: its orders would make this one skip them
-    await import_batch.undo_abandoned(db)
     # the check reads (half of the progress bar); the write is the other half
     ticker.weight = 0.5
     async with db.reader() as uow:
