@@ -51,14 +51,16 @@ class Rules:
 
 def jsonable(value: Any) -> Any:
     """Decimals, dates and nested containers as JSON-safe values (audit before/after)."""
+    if value is None or isinstance(value, str | int | float):
+        return value  # the common case first: an import snapshots every order it writes
     if isinstance(value, Decimal):
         return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return value
 
 

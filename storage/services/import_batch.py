@@ -246,7 +246,8 @@ class _Chunk:
                 "actor_platform": prov.platform, "actor_user_id": prov.user_id, "actor_name": prov.name,
                 "actor_roles": sorted(prov.roles), "chat_platform": prov.chat_platform, "chat_id": prov.chat_id,
                 "source": prov.source, "source_ref": prov.source_ref, "before": None,
-                "after": jsonable({**content_snapshot(snapshot), **state_snapshot(snapshot), "external_ref": plan.ref}),
+                # content_snapshot is JSON-safe already
+                "after": {**content_snapshot(snapshot), **jsonable(state_snapshot(snapshot)), "external_ref": plan.ref},
             })
 
     async def insert(self, uow: UnitOfWork) -> None:
