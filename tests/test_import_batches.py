@@ -159,3 +159,22 @@ async def test_other_writers_get_in_between_chunks(db: Database, tmp_path: Path,
     async with db.reader() as uow:
         nos = list((await uow.session.execute(select(Order.no).order_by(Order.no))).scalars())
     assert nos == list(range(1, ORDERS_IN_FILE + 1))
+
+
+async def test_a_failure_whose_undo_fails_too_reports_the_failure_and_leaves_the_batch_recorded(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database going away mid-import: the user sees the import's own error, and the batch stays
+    recorded for the next import to undo (no silent half-import)."""
+
+    async def fail(k: int) -> None:
+        if k == 1:
+            raise OSError("disk full")
+
+    async def undo_fails(db: Database, batch: import_batch.Batch) -> None:
+        raise RuntimeError("database gone")
+
+    hook(monkeypatch, fail)
+    monkeypatch.setattr(import_batch, "undo", undo_fails)
+    with pytest.raises(OSError, match="disk full"):
+        await import_all(db, tmp_path, trim=True)
+    assert await count_orders(db) == 20 and len(await batches(db)) == 1

@@ -109,7 +109,10 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
         async with db.uow() as uow:
             await uow.session.execute(delete(KeyValue).where(KeyValue.key == batch.key))
     except BaseException:
-        await undo(db, batch)
+        try:
+            await undo(db, batch)
+        except Exception:  # the database went away too: the batch stays recorded, the next import undoes it
+            log.exception("import batch %s not undone now; the next gendan import will", batch.key)
         raise
 
 
