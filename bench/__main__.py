@@ -33,7 +33,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                    help="ingest: only POST /local/message, or only the signed WeCom AI-bot callback (default: both)")
     p.add_argument("--import-rows", type=int, default=100_000, help="batch: order rows in the imported file")
     p.add_argument("--requests", type=int, default=REQUESTS, help="batch: timed requests per page (after a warm-up)")
-    p.add_argument("--part", choices=("import", "pages"), default=None, help="batch: only the import, or the pages")
+    p.add_argument("--part", choices=("import", "pages", "export"), default=None,
+                   help="batch: only the import, or the pages (with the export), or the export alone")
     return p.parse_args(argv)
 
 

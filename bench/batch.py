@@ -306,6 +306,48 @@ async def measure_import(backend: str, db_url: str, rows: int, sqlite_path: str 
     return res
 
 
+async def measure_export(backend: str, db_url: str, history: History, sqlite_path: str | None,
+                         pg_url: str | None) -> list[BatchResult]:
+    """``--part export``: the pages part's history and its one-month export, without serving the pages."""
+    res: list[BatchResult] = []
+    now = datetime.now(TZ)
+    with tempfile.TemporaryDirectory() as cwd:
+        env = _env(db_url)
+        done = await asyncio.to_thread(_cli, env, cwd, "migrate")
+        if done.returncode:
+            raise RuntimeError(f"gendan migrate exited {done.returncode}: {done.stderr}")
+        t0 = time.perf_counter()
+        if sqlite_path:
+            loaded = await asyncio.to_thread(load_sqlite_chunks, sqlite_path, history_chunks(history, now))
+        else:
+            assert pg_url
+            engine = create_async_engine(pg_url)
+            try:
+                loaded = await load_postgres_chunks(engine, history_chunks(history, now))
+            finally:
+                await engine.dispose()
+        res.append(BatchResult(backend, f"bulk load {history.orders:,} orders", time.perf_counter() - t0, "s", None,
+                               f"{loaded:,} rows; {_load_avg()}"))
+        month_end = now.date().replace(day=1) - timedelta(days=1)
+        out = Path(cwd) / "orders.xlsx"
+        name = f"gendan export orders (one month, {month_end:%Y-%m})"
+        t0 = time.perf_counter()
+        try:
+            done = await asyncio.to_thread(_cli, env, cwd, "export", "orders", str(out), "--from",
+                                           month_end.replace(day=1).isoformat(), "--to", month_end.isoformat(),
+                                           timeout=EXPORT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            res.append(BatchResult(backend, name, time.perf_counter() - t0, "s", None,
+                                   error=f"did not finish in {EXPORT_TIMEOUT_S:.0f} s (killed)"))
+        else:
+            size = out.stat().st_size / 1024 if out.exists() else 0
+            res.append(BatchResult(backend, name, time.perf_counter() - t0, "s", None,
+                                   f"{size:,.0f} KiB; {(done.stdout or done.stderr).strip().split('到 /')[0][:70]}; "
+                                   f"{_load_avg()}",
+                                   f"exit {done.returncode}: {done.stderr.strip()[-120:]}" if done.returncode else ""))
+    return res
+
+
 async def _count_orders(sqlite_path: str | None, pg_dsn: str | None) -> int:
     sql = "SELECT count(*) FROM orders WHERE external_ref LIKE 'H%'"
     if sqlite_path:
@@ -521,6 +563,8 @@ async def run_batch(pg_url: str | None, sqlite: bool, import_rows: int, history:
                 url = f"sqlite+aiosqlite:///{path}"
                 if part == "import":
                     await guarded("sqlite", "import", measure_import("sqlite", url, import_rows, path, None))
+                elif part == "export":
+                    await guarded("sqlite", "export", measure_export("sqlite", url, history, path, None))
                 else:
                     await guarded("sqlite", "pages", measure_pages("sqlite", url, history, requests, path, None))
         if pg_url:
@@ -529,6 +573,8 @@ async def run_batch(pg_url: str | None, sqlite: bool, import_rows: int, history:
                 if part == "import":
                     await guarded("postgresql", "import",
                                   measure_import("postgresql", url, import_rows, None, _dsn(url)))
+                elif part == "export":
+                    await guarded("postgresql", "export", measure_export("postgresql", url, history, None, url))
                 else:
                     await guarded("postgresql", "pages",
                                   measure_pages("postgresql", url, history, requests, None, url))

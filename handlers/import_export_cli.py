@@ -8,6 +8,7 @@ accept Excel dates, ``2026-12-15``, ``2026/12/15``, ``2026.12.15`` and ``2026年
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import re
 from collections.abc import Callable
@@ -35,6 +36,11 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_RE = re.compile(rf"(\d{{4}})\s*[-/.{t.YEAR}]\s*(\d{{1,2}})\s*[-/.{t.MONTH}]\s*(\d{{1,2}})\s*{t.DAY}?"
                       r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
 _COMPACT_DATE_RE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+# A file repeats its cells (customers, products, dates, quantities): each distinct text is parsed once.
+# The results are immutable (str, Decimal, date, tuples of them); an exception is not cached.
+_prep = functools.lru_cache(maxsize=65536)(prep)
+_try_money = functools.lru_cache(maxsize=65536)(try_money)
+_try_qty = functools.lru_cache(maxsize=65536)(try_qty)
 
 
 class Cells:
@@ -52,7 +58,7 @@ class Cells:
         col = self.columns.get(name)
         value = self.values[col] if col is not None and col < len(self.values) else None
         if isinstance(value, str):
-            value = prep(value)
+            value = _prep(value)
         return None if value == "" else value
 
     def _fail(self, code: str, name: str, value: Any) -> None:
@@ -81,7 +87,7 @@ class Cells:
                 # repr: the shortest text that is this float, so 0.1 stays 0.1
                 parsed = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
             else:
-                found = try_money(str(value)) if money else try_qty(str(value))
+                found = _try_money(str(value)) if money else _try_qty(str(value))
                 parsed = found[0] if isinstance(found, tuple) else found
         except (ArgError, InvalidOperation):
             self._fail("too_large", name, value)
@@ -97,7 +103,7 @@ class Cells:
     def unit(self, name: str) -> str | None:
         """The unit written after a quantity in a text cell (``20台``), if any."""
         value = self.raw(name)
-        found = try_qty(value) if isinstance(value, str) else None
+        found = _try_qty(value) if isinstance(value, str) else None
         return found[1] if found else None
 
     def date(self, name: str) -> date | None:
@@ -109,7 +115,7 @@ class Cells:
             return value.date()
         if isinstance(value, date):
             return value
-        day = parse_day(value)
+        day = _parse_day(value) if isinstance(value, str) else parse_day(value)
         if day is None:
             self._fail("not_date", name, value)
         return day
@@ -139,6 +145,9 @@ def parse_day(value: Any) -> date | None:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return None
+
+
+_parse_day = functools.lru_cache(maxsize=65536)(parse_day)
 
 
 def _customer(c: Cells) -> CustomerRow:

@@ -51,14 +51,16 @@ class Rules:
 
 def jsonable(value: Any) -> Any:
     """Decimals, dates and nested containers as JSON-safe values (audit before/after)."""
+    if value is None or isinstance(value, str | int | float):
+        return value  # the common case first: an import snapshots every order it writes
     if isinstance(value, Decimal):
         return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return value
 
 
@@ -105,6 +107,21 @@ async def next_number(uow: UnitOfWork, name: str) -> int:
         .returning(Counter.value)
     )
     return int((await uow.session.execute(stmt)).scalar_one())
+
+
+async def reserve_numbers(uow: UnitOfWork, name: str, count: int) -> int:
+    """Take ``count`` consecutive values of a named counter at once; the first of them.
+
+    A bulk writer (the historic-order import) calls it in a short transaction of its own, so the counter
+    row is held only for that transaction, never while the numbers are being used."""
+    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Counter)
+        .values(name=name, value=count)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + count})
+        .returning(Counter.value)
+    )
+    return int((await uow.session.execute(stmt)).scalar_one()) - count + 1
 
 
 async def order_by_no(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order | None:

@@ -1,7 +1,8 @@
 """Export orders to an .xlsx workbook: a sheet of orders and a sheet of their lines.
 
 :func:`collect` reads (async, one transaction); :func:`write_workbook` writes the file
-(blocking: call it in a thread). Column titles come from the caller (``handlers/texts``).
+(blocking: call it in a thread), streaming its rows (openpyxl's write-only mode: a month of a large
+company is tens of thousands of rows). Column titles come from the caller (``handlers/texts``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -22,7 +24,8 @@ from sqlalchemy import select
 
 from storage import lifecycle
 from storage.db import UnitOfWork
-from storage.models import Order
+from storage.models import Customer, Order, OrderLine, Person
+from storage.models.orders import ZERO
 from storage.vocab import STAGE_LABELS, STATE_LABELS
 
 MONEY_FORMAT = "#,##0.00"
@@ -51,38 +54,123 @@ class Export:
 
 
 async def collect(uow: UnitOfWork, start: date | None, end: date | None, tz: tzinfo) -> Export:
-    """Orders created from ``start`` to ``end`` (inclusive, business dates in ``tz``), by number."""
-    stmt = select(Order).order_by(Order.no)
+    """Orders created from ``start`` to ``end`` (inclusive, business dates in ``tz``), by number.
+
+    Two Core queries (the orders with their customer and owner, then their lines), no ORM objects."""
+    period = []
     if start is not None:
-        stmt = stmt.where(Order.created_at >= datetime.combine(start, time(0), tzinfo=tz))
+        period.append(Order.created_at >= datetime.combine(start, time(0), tzinfo=tz))
     if end is not None:
-        stmt = stmt.where(Order.created_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz))
+        period.append(Order.created_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz))
+    line_stmt = (select(OrderLine.order_id, OrderLine.line_no, OrderLine.sku, OrderLine.name, OrderLine.qty,
+                        OrderLine.unit, OrderLine.unit_price, OrderLine.shipped_qty)
+                 .join(Order, OrderLine.order_id == Order.id).where(*period).order_by(Order.no, OrderLine.line_no))
+    by_order: dict[int, list[_Line]] = {}
+    for row in await uow.session.execute(line_stmt):
+        by_order.setdefault(row[0], []).append(_Line(*row[1:]))
+    order_stmt = (select(Order.id, Order.no, Order.state, Order.production, Order.amount, Order.paid_amount,
+                         Order.written_off, Order.due_date, Order.created_at, Order.external_ref, Customer.name,
+                         Person.name, Person.user_id)
+                  .outerjoin(Customer, Order.customer_id == Customer.id).join(Person, Order.owner_id == Person.id)
+                  .where(*period).order_by(Order.no))
     orders: list[tuple[Any, ...]] = []
     lines: list[tuple[Any, ...]] = []
-    for order in (await uow.session.execute(stmt)).scalars():
-        stage = lifecycle.stage(order)
+    for (id_, no, state, production, amount, paid, written_off, due, created, ref, customer, owner_name,
+         owner_id) in await uow.session.execute(order_stmt):
+        view = _View(state, production, amount, paid, written_off, due, by_order.get(id_, []))
+        stage = lifecycle.stage(view)
         orders.append((
-            order.no, STATE_LABELS.get(order.state, order.state), STAGE_LABELS[stage] if stage else "",
-            order.customer.name if order.customer else "", order.owner.label, order.amount, order.paid_amount,
-            lifecycle.balance(order), order.due_date,
+            no, STATE_LABELS.get(state, state), STAGE_LABELS[stage] if stage else "", customer or "",
+            owner_name or owner_id, amount, paid, lifecycle.balance(view), due,
             # Excel has no time zones: the business time, without offset
-            order.created_at.astimezone(tz).replace(tzinfo=None), order.external_ref or "",
+            created.astimezone(tz).replace(tzinfo=None), ref or "",
         ))
-        for line in order.lines:
-            lines.append((order.no, line.line_no, line.sku, line.name, line.qty, line.unit or "", line.unit_price,
+        for line in view.lines:
+            lines.append((no, line.line_no, line.sku, line.name, line.qty, line.unit or "", line.unit_price,
                           line.line_amount, line.shipped_qty))
     return Export(orders, lines)
 
 
+@dataclass(frozen=True)
+class _Line:
+    """An order line as the export reads it (what ``lifecycle.stage`` reads of one, too)."""
+
+    line_no: int
+    sku: str
+    name: str
+    qty: Decimal
+    unit: str | None
+    unit_price: Decimal | None
+    shipped_qty: Decimal
+
+    @property
+    def line_amount(self) -> Decimal:
+        """As ``OrderLine.line_amount``."""
+        return ZERO if self.unit_price is None else (self.qty * self.unit_price).quantize(Decimal("0.01"))
+
+
+@dataclass
+class _View:
+    """What ``lifecycle.stage`` and ``lifecycle.balance`` read of an order."""
+
+    state: str
+    production: str
+    amount: Decimal
+    paid_amount: Decimal
+    written_off: Decimal
+    due_date: date | None
+    lines: list[_Line]
+    owner_id: int = 0
+    customer_id: int | None = None
+
+
 def write_workbook(path: Path, data: Export, order_sheet: Sheet, line_sheet: Sheet) -> None:
     """Write the two sheets: bold frozen header row, typed cells, widths that fit the content."""
-    book = Workbook()
-    first = book.active
-    assert isinstance(first, Worksheet)
-    fill_sheet(first, order_sheet, ORDER_COLUMNS, data.orders)
-    fill_sheet(book.create_sheet(), line_sheet, LINE_COLUMNS, data.lines)
+    book = Workbook(write_only=True)
+    stream_sheet(book, order_sheet, ORDER_COLUMNS, data.orders)
+    stream_sheet(book, line_sheet, LINE_COLUMNS, data.lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
+
+
+def stream_sheet(book: Workbook, sheet: Sheet, kinds: Sequence[str], rows: list[tuple[Any, ...]], *,
+                 max_width: int = 50) -> None:
+    """:func:`fill_sheet`'s sheet, written row by row into a write-only workbook (linear, little memory):
+    the widths are measured first, since a streamed sheet takes its column settings before its rows."""
+    if len(sheet.columns) != len(kinds):
+        raise ValueError(f"{sheet.title}: {len(sheet.columns)} titles for {len(kinds)} columns")
+    ws = book.create_sheet(sheet.title)
+    widths = [_width(title) for title in sheet.columns]
+    for values in rows:
+        for i, value in enumerate(values):
+            widths[i] = max(widths[i], _width(_shown(value, kinds[i])))
+    for i, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), max_width)
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for title in sheet.columns:
+        cell = WriteOnlyCell(ws, title)
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    formats = [_FORMATS.get(kind) for kind in kinds]
+    for values in rows:
+        ws.append([_stream_cell(ws, value, fmt) for value, fmt in zip(values, formats, strict=True)])
+
+
+def _stream_cell(ws: Any, value: Any, number_format: str | None) -> Any:
+    value = _cell_value(value)
+    if isinstance(value, str):
+        # text people typed (a customer called "=HYPERLINK(…)") must stay text, never a formula
+        cell = WriteOnlyCell(ws, value)
+        cell.data_type = "s"
+        return cell
+    if number_format is not None and value is not None:
+        cell = WriteOnlyCell(ws, value)
+        cell.number_format = number_format
+        return cell
+    return value
 
 
 _FORMATS = {"money": MONEY_FORMAT, "qty": QTY_FORMAT, "date": DATE_FORMAT, "datetime": DATETIME_FORMAT}

@@ -1,10 +1,12 @@
 """Import one file's rows, already read and typed by the caller: customers, products or historic orders.
 
-One file is one transaction, all or nothing: every row is checked and either all of it is
-written or (any error, or a dry run) none of it. A dry run executes exactly the same code and
-rolls back, so its report is the report of the real run. Re-importing the same rows changes
-nothing: customers match by exact name, products by SKU (any case), historic orders by their
-external 订单号 (``orders.external_ref``).
+One file is all or nothing: every row is checked and either all of it is written or (any error,
+or a dry run) none of it. Customers and products are one transaction; a dry run executes exactly
+the same code and rolls back, so its report is the report of the real run. Historic orders are
+checked as a whole first (a read, no write lock) and then written in short bulk transactions as one
+import batch (:mod:`storage.services.import_batch`), undone if the import fails or dies.
+Re-importing the same rows changes nothing: customers match by exact name, products by SKU (any case),
+historic orders by their external 订单号 (``orders.external_ref``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.db import Database
+from storage.services import import_batch
 from storage.services.import_catalogue import import_customers, import_products
-from storage.services.import_orders import import_orders
+from storage.services.import_orders import plan_orders
 from storage.services.import_report import ImportContext, Kind, Report, Ticker
 
 
@@ -23,19 +26,32 @@ class _Rollback(Exception):
 
 
 async def run(db: Database, kind: Kind, rows: Sequence[Any], report: Report, ctx: ImportContext) -> Report:
-    """Check and write ``rows`` in one transaction; roll back on a dry run or any error in ``report``."""
+    """Check and write ``rows`` (all or nothing: nothing on a dry run or with any error in ``report``)."""
+    # an earlier order import that died half-way is undone first: its orders would make this one skip them
+    await import_batch.undo_abandoned(db)
     ticker = Ticker(len(rows), ctx.progress)
     report.rows = len(rows)
+    if kind == "orders":
+        return await _orders(db, rows, report, ctx, ticker)
     try:
         async with db.uow() as uow:
             if kind == "customers":
                 await import_customers(uow, rows, report, ticker)
-            elif kind == "products":
-                await import_products(uow, rows, report, ctx, ticker)
             else:
-                await import_orders(uow, rows, report, ctx, ticker)
+                await import_products(uow, rows, report, ctx, ticker)
             if not report.written:
                 raise _Rollback
     except _Rollback:
         pass
+    return report
+
+
+async def _orders(db: Database, rows: Sequence[Any], report: Report, ctx: ImportContext, ticker: Ticker) -> Report:
+    # the check reads (half of the progress bar); the write is the other half
+    ticker.weight = 0.5
+    async with db.reader() as uow:
+        plans = await plan_orders(uow, rows, report, ctx, ticker)
+    if report.written:
+        await import_batch.write_orders(db, plans, ctx, ticker)
+    ticker.finish()
     return report

@@ -6,25 +6,27 @@ invariants: shipped ≤ quantity, paid ≤ amount, and a fully shipped and paid 
 Each gets a normal number from the order counter, its shipped quantities as one shipment and its
 payments as one payment (both dated on the order date, so statements add up), and an ``import``
 audit event.
+
+This module checks the whole file and plans every order (:class:`Planned`) without writing anything;
+:mod:`storage.services.import_batch` writes the plans in short bulk transactions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from storage import lifecycle
 from storage.db import UnitOfWork
-from storage.models import Customer, Order, OrderLine, Payment, Person, Product, Shipment, ShipmentLine
+from storage.models import Customer, Order, Person, Product
 from storage.services import catalog, people
-from storage.services.base import CENT, MAX_AMOUNT, audit, content_snapshot, next_number, state_snapshot
+from storage.services.base import CENT, MAX_AMOUNT
 from storage.services.import_report import ImportContext, Report, Ticker, check_amount, check_length
-from storage.vocab import DEFAULT_PAYMENT_TERMS, State
+from storage.vocab import State
 
 #: the states a historic order may have (the others need a live approval chain)
 IMPORTABLE = (State.CONFIRMED, State.ON_HOLD, State.COMPLETED, State.CLOSED, State.CANCELLED)
@@ -59,18 +61,56 @@ class OrderRow:
 
 
 @dataclass
+class Line:
+    """One checked order line, as it will be written (``line_no`` from 1 in the file's order)."""
+
+    product_id: int | None
+    sku: str
+    name: str
+    qty: Decimal
+    unit: str | None
+    unit_price: Decimal
+    shipped_qty: Decimal
+    floor_price: Decimal | None
+    line_no: int = 0
+
+    @property
+    def line_amount(self) -> Decimal:
+        """qty × price, rounded to cents (as ``OrderLine.line_amount``)."""
+        return (self.qty * self.unit_price).quantize(CENT)
+
+
+@dataclass
+class Planned:
+    """One order of the file, checked: everything the writer needs."""
+
+    ref: str
+    head: dict[str, Any]
+    customer: Customer
+    owner: Person
+    lines: list[Line]
+    paid: Decimal
+    state: State
+    #: the file's row count of this order (for the progress bar)
+    rows: int
+
+
+@dataclass
 class _Cache:
     customers: dict[str, Customer | None]
     owners: dict[str, list[Person]]
     products: dict[str, Product | None]
+    #: 订单号 already in the database (looked up for the whole file at once)
+    existing: set[str] = field(default_factory=set)
+    by_id: dict[int, Person] = field(default_factory=dict)
     #: first rows of the orders that have no 负责人 at all (one error for the file says what to do)
     ownerless: list[int] = field(default_factory=list)
 
 
-async def import_orders(
+async def plan_orders(
     uow: UnitOfWork, rows: Sequence[OrderRow], report: Report, ctx: ImportContext, ticker: Ticker
-) -> None:
-    """Check and write every order of the file (the caller rolls back when there are errors)."""
+) -> list[Planned]:
+    """Check every order of the file and plan the new ones; writes nothing (errors go to ``report``)."""
     groups: dict[str, list[OrderRow]] = {}
     for r in rows:
         if r.ref:
@@ -80,25 +120,33 @@ async def import_orders(
         if not r.bad:
             report.error(r.row, "missing", field="ref")
     cache = _Cache({}, {}, {})
+    refs = list(groups)
+    for i in range(0, len(refs), 500):
+        stmt = select(Order.external_ref).where(Order.external_ref.in_(refs[i:i + 500]))
+        cache.existing.update(ref for ref in (await uow.session.execute(stmt)).scalars() if ref is not None)
+    plans: list[Planned] = []
     for ref, group in groups.items():
-        await _one(uow, ref, group, report, ctx, cache)
+        planned = await _one(uow, ref, group, report, ctx, cache)
+        if planned is not None:
+            plans.append(planned)
         ticker.tick(len(group))
     if cache.ownerless:
         # one error for the file, not one per row: the fix is one option or one column
         report.error(0, "no_owner", count=len(cache.ownerless), rows=cache.ownerless)
+    return plans
 
 
 async def _one(uow: UnitOfWork, ref: str, group: list[OrderRow], report: Report, ctx: ImportContext,
-               cache: _Cache) -> None:
+               cache: _Cache) -> Planned | None:
     # Every problem of every row is reported in one pass; an unreadable cell (already reported by the
     # reader) only skips the checks that would repeat it (its line, and the totals that need that line).
     unreadable = any(r.bad for r in group)
     first = group[0].row
     if not check_length(report, first, {"ref": ref}, LINE_LIMITS):
-        return
-    if (await uow.session.execute(select(Order.id).where(Order.external_ref == ref))).first() is not None:
+        return None
+    if ref in cache.existing:
         report.unchanged += 1
-        return
+        return None
     errors = len(report.errors)
     head = _head(group, report)
     customer = await _customer(uow, head, first, report, cache)
@@ -106,16 +154,18 @@ async def _one(uow: UnitOfWork, ref: str, group: list[OrderRow], report: Report,
     lines = [line for r in group if not r.bad and (line := await _line(uow, r, report, cache)) is not None]
     _check_duplicates(group, report)
     if unreadable or len(lines) < len(group):
-        return  # the totals of an order with a broken line would be wrong, and so would their errors
+        return None  # the totals of an order with a broken line would be wrong, and so would their errors
     amount = sum((line.line_amount for line in lines), Decimal("0.00")).quantize(CENT)
     paid = (head.get("paid") or Decimal(0)).quantize(CENT)
     state = _state(head, lines, amount, paid, ref, first, report)
     if state is None or not check_amount(report, first, "amount", amount):
-        return
+        return None
     if len(report.errors) > errors or customer is None or owner is None:
-        return
-    await _write(uow, ref, head, customer, owner, lines, paid, state, ctx)
+        return None
+    for no, line in enumerate(lines, 1):
+        line.line_no = no
     report.created += 1
+    return Planned(ref, head, customer, owner, lines, paid, state, len(group))
 
 
 def _head(group: list[OrderRow], report: Report) -> dict[str, Any]:
@@ -156,19 +206,22 @@ async def _owner(uow: UnitOfWork, head: dict[str, Any], customer: Customer | Non
     ref: str | None = head.get("owner") or ctx.default_owner
     if ref is None:
         if customer is not None and customer.owner_id is not None:
-            return await people.person(uow, customer.owner_id)
+            if customer.owner_id not in cache.by_id:
+                cache.by_id[customer.owner_id] = await people.person(uow, customer.owner_id)
+            return cache.by_id[customer.owner_id]
         cache.ownerless.append(row)
         return None
     if ref not in cache.owners:
-        cache.owners[ref] = await people.find_people(uow, ref)
-    found = [p for p in cache.owners[ref] if p.active]  # an order must not go to someone who left
+        # an order must not go to someone who left
+        cache.owners[ref] = [p for p in await people.find_people(uow, ref) if p.active]
+    found = cache.owners[ref]
     if len(found) != 1:
         report.error(row, "ambiguous_owner" if found else "unknown_owner", value=ref, count=len(found))
         return None
     return found[0]
 
 
-async def _line(uow: UnitOfWork, r: OrderRow, report: Report, cache: _Cache) -> OrderLine | None:
+async def _line(uow: UnitOfWork, r: OrderRow, report: Report, cache: _Cache) -> Line | None:
     errors = len(report.errors)
     for name in ("product", "qty", "unit_price"):
         if getattr(r, name) is None:
@@ -197,7 +250,7 @@ async def _line(uow: UnitOfWork, r: OrderRow, report: Report, cache: _Cache) -> 
     if product is None:
         # a discontinued product is still history: keep it as a free-text line, like chat orders do
         report.note(r.row, "free_product", value=r.product)
-    return OrderLine(
+    return Line(
         product_id=product.id if product else None, sku=product.sku if product else r.product,
         name=product.name if product else "", qty=r.qty, unit=r.unit or (product.unit if product else None),
         unit_price=r.unit_price, shipped_qty=shipped, floor_price=product.floor_price if product else None,
@@ -215,7 +268,7 @@ def _check_duplicates(group: list[OrderRow], report: Report) -> None:
         seen.setdefault(key, r.row)
 
 
-def _state(head: dict[str, Any], lines: list[OrderLine], amount: Decimal, paid: Decimal, ref: str, row: int,
+def _state(head: dict[str, Any], lines: list[Line], amount: Decimal, paid: Decimal, ref: str, row: int,
            report: Report) -> State | None:
     """The state to store, consistent with what was shipped and paid."""
     given: State | None = head.get("state")
@@ -244,42 +297,3 @@ def _state(head: dict[str, Any], lines: list[OrderLine], amount: Decimal, paid: 
         report.error(row, "missing", field="due")
         return None
     return state
-
-
-async def _write(uow: UnitOfWork, ref: str, head: dict[str, Any], customer: Customer, owner: Person,
-                 lines: list[OrderLine], paid: Decimal, state: State, ctx: ImportContext) -> None:
-    ordered: date = head.get("ordered") or ctx.now.astimezone(ctx.tz).date()
-    at = datetime.combine(ordered, time(0), tzinfo=ctx.tz)
-    for no, line in enumerate(lines, 1):
-        line.line_no = no
-    order = Order(
-        no=await next_number(uow, "order"), external_ref=ref, customer_id=customer.id, customer=customer,
-        owner_id=owner.id, owner=owner, state=State.DRAFT.value, due_date=head.get("due"),
-        payment_terms=customer.payment_terms or DEFAULT_PAYMENT_TERMS, address=customer.address,
-        contact=customer.contact, amount=sum((line.line_amount for line in lines), Decimal("0.00")),
-        paid_amount=paid, approval_round=0,
-        # an imported order has no chat: its notices go to the owner in a 1:1 chat
-        origin_platform=owner.platform, origin_chat_id=owner.user_id, origin_chat_type="single",
-        submitted_at=at, confirmed_at=at, created_at=at, updated_at=ctx.now, lines=lines,
-    )
-    lifecycle.set_state(order, state)
-    if state is State.COMPLETED:
-        order.completed_at = at
-    if state is State.CLOSED:
-        # a closed order ended early: what was not collected is written off, as /关闭 does
-        order.written_off = order.amount - order.paid_amount
-    uow.session.add(order)
-    await uow.session.flush()
-    shipped = [line for line in lines if line.shipped_qty > 0]
-    if shipped:
-        order.shipped_at = at
-        uow.session.add(Shipment(
-            order_id=order.id, seq=1, shipped_by=owner.id, shipped_at=at,
-            amount=sum((line.shipped_qty * (line.unit_price or 0) for line in shipped), Decimal(0)).quantize(CENT),
-            lines=[ShipmentLine(order_line_id=line.id, qty=line.shipped_qty) for line in shipped]))
-    if paid > 0:
-        uow.session.add(Payment(order_id=order.id, amount=paid, paid_on=ordered, recorded_by=owner.id,
-                                created_at=ctx.now))
-    audit(uow, ctx.prov, "import", order, ctx.now, summary=ref,
-          after={**content_snapshot(order), **state_snapshot(order), "external_ref": ref})
-    await uow.session.flush()

@@ -76,15 +76,24 @@ class Ticker:
 
     def __init__(self, total: int, progress: Progress | None) -> None:
         self.total = total
-        self.done = 0
+        self.done = 0.0
+        #: the share of the bar one row moves it by (an import that passes over its rows twice: 0.5)
+        self.weight = 1.0
         self._progress = progress
         self.tick(0)
 
     def tick(self, n: int = 1) -> None:
         """``n`` more rows are done."""
-        self.done += n
+        self.done += n * self.weight
         if self._progress is not None:
-            self._progress(self.done, self.total)
+            self._progress(round(self.done), self.total)
+
+    def finish(self) -> None:
+        """Everything is done (also what a second pass skipped: nothing to write)."""
+        if self.done < self.total:
+            self.done = self.total
+            if self._progress is not None:
+                self._progress(self.total, self.total)
 
 
 def check_length(report: Report, row: int, values: dict[str, str | None], limits: dict[str, int]) -> bool:

@@ -1,0 +1,180 @@
+"""A historic-order import in short bulk transactions (storage/services/import_batch.py): the same rows as
+the per-row import wrote, nothing left behind by a failure or a killed import, other writers let in."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import KeyValue, Order
+from storage.services import import_batch, people
+from storage.services.base import next_number
+from tests.import_golden import GOLDEN, dump, import_all
+
+ORDERS_IN_FILE = 93
+
+
+async def count_orders(db: Database) -> int:
+    async with db.reader() as uow:
+        return int((await uow.session.execute(select(func.count()).select_from(Order))).scalar_one())
+
+
+async def batches(db: Database) -> list[str]:
+    async with db.reader() as uow:
+        stmt = select(KeyValue.key).where(KeyValue.key.startswith(import_batch.PREFIX))
+        return list((await uow.session.execute(stmt)).scalars())
+
+
+def hook(monkeypatch: pytest.MonkeyPatch, action: Callable[[int], Awaitable[None]]) -> None:
+    """Chunks of 10 orders (the file has 93), ``action`` after each committed one."""
+    monkeypatch.setattr(import_batch, "CHUNK_ORDERS", 10)
+    monkeypatch.setattr(import_batch, "TARGET_S", None)
+    monkeypatch.setattr(import_batch, "SQLITE_PAUSE_S", 0.0)
+    monkeypatch.setattr(import_batch, "after_chunk", action)
+
+
+async def test_the_batch_import_writes_exactly_the_rows_the_per_row_import_wrote(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every row of every table the import touches, ids included, against the per-row import's dump
+    (tests/import_golden.py), in chunks smaller than the file so that chunk boundaries are crossed."""
+    monkeypatch.setattr(import_batch, "CHUNK_ORDERS", 7)
+    monkeypatch.setattr(import_batch, "TARGET_S", None)
+    results = await import_all(db, tmp_path)
+    assert [status for _, status in results] == [0, 0, 0], results
+    assert f"新增订单 {ORDERS_IN_FILE}" in results[-1][0]
+    assert await dump(db) == json.loads(GOLDEN.read_text())
+
+
+async def test_a_failure_in_the_middle_leaves_no_order_behind(db: Database, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    async def fail_on_third(k: int) -> None:
+        seen.append(await count_orders(db))
+        if k == 2:
+            raise OSError("disk full")
+
+    hook(monkeypatch, fail_on_third)
+    with pytest.raises(OSError, match="disk full"):
+        await import_all(db, tmp_path, trim=True)
+    assert seen == [10, 20, 30]  # three chunks were committed before the failure ...
+    assert await count_orders(db) == 0  # ... and undone
+    assert await batches(db) == []
+    left = await dump(db)
+    # no row in any table the import writes; its block of numbers stays taken (numbers are never reused)
+    assert left.pop("counters") == [{"name": "order", "value": ORDERS_IN_FILE}]
+    assert left == {table: [] for table in left}
+    monkeypatch.setattr(import_batch, "after_chunk", None)
+    (tmp_path / "again").mkdir()
+    text, status = (await import_all(db, tmp_path / "again", trim=True))[-1]
+    assert status == 0 and f"新增订单 {ORDERS_IN_FILE}" in text, text
+
+
+def dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("how", ["process gone", "heartbeat stale"])
+async def test_a_batch_left_by_a_killed_import_is_undone_by_the_next_import(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """The import dies after two chunks (its batch row left as a killed process leaves it); the next
+    ``gendan import`` undoes the orders before it checks its file, then imports every order."""
+
+    class Killed(BaseException):
+        pass
+
+    async def die(k: int) -> None:
+        if k == 1:
+            raise Killed
+
+    hook(monkeypatch, die)
+    real_undo = import_batch.undo
+
+    async def no_undo(db: Database, batch: import_batch.Batch) -> None:  # kill -9 runs no handler
+        pass
+
+    monkeypatch.setattr(import_batch, "undo", no_undo)
+    with pytest.raises(Killed):
+        await import_all(db, tmp_path, trim=True)
+    assert await count_orders(db) == 20
+    (key,) = await batches(db)
+    async with db.uow() as uow:
+        row = await uow.session.get(KeyValue, key)
+        assert row is not None
+        value = json.loads(row.value)
+        if how == "process gone":
+            value["pid"] = dead_pid()
+        else:
+            value["host"] = "another-host"
+            value["beat"] = (datetime.now(UTC) - import_batch.STALE - timedelta(seconds=1)).isoformat()
+        row.value = json.dumps(value)
+    monkeypatch.setattr(import_batch, "undo", real_undo)
+    monkeypatch.setattr(import_batch, "after_chunk", None)
+    (tmp_path / "again").mkdir()
+    text, status = (await import_all(db, tmp_path / "again", trim=True))[-1]
+    assert status == 0 and f"新增订单 {ORDERS_IN_FILE}" in text, text
+    assert await count_orders(db) == ORDERS_IN_FILE and await batches(db) == []
+
+
+async def test_a_running_import_is_not_taken_for_dead(db: Database, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second import (or its cleanup) while one runs on this host leaves the running batch alone."""
+    undone: list[int] = []
+
+    async def look(k: int) -> None:
+        if k == 0:
+            undone.append(await import_batch.undo_abandoned(db))
+
+    hook(monkeypatch, look)
+    text, status = (await import_all(db, tmp_path, trim=True))[-1]
+    assert status == 0 and undone == [0] and await count_orders(db) == ORDERS_IN_FILE, text
+
+
+async def test_other_writers_get_in_between_chunks(db: Database, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the import runs, a plain write transaction and the order counter (what /下单 takes first)
+    commit between two chunks; the import's numbers were reserved before, so nothing collides."""
+    written: list[int] = []
+
+    async def write_meanwhile(k: int) -> None:
+        if k == 3:
+            async with db.uow() as uow:
+                written.append(await next_number(uow, "order"))
+                await people.register(uow, "local", f"meanwhile{k}", "路人", tenant="local")
+
+    hook(monkeypatch, write_meanwhile)
+    text, status = (await import_all(db, tmp_path, trim=True))[-1]
+    assert status == 0 and f"新增订单 {ORDERS_IN_FILE}" in text, text
+    assert written == [ORDERS_IN_FILE + 1]  # after the import's block, though the import had not finished
+    async with db.reader() as uow:
+        nos = list((await uow.session.execute(select(Order.no).order_by(Order.no))).scalars())
+    assert nos == list(range(1, ORDERS_IN_FILE + 1))
+
+
+async def test_a_failure_whose_undo_fails_too_reports_the_failure_and_leaves_the_batch_recorded(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database going away mid-import: the user sees the import's own error, and the batch stays
+    recorded for the next import to undo (no silent half-import)."""
+
+    async def fail(k: int) -> None:
+        if k == 1:
+            raise OSError("disk full")
+
+    async def undo_fails(db: Database, batch: import_batch.Batch) -> None:
+        raise RuntimeError("database gone")
+
+    hook(monkeypatch, fail)
+    monkeypatch.setattr(import_batch, "undo", undo_fails)
+    with pytest.raises(OSError, match="disk full"):
+        await import_all(db, tmp_path, trim=True)
+    assert await count_orders(db) == 20 and len(await batches(db)) == 1
