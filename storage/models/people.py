@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -98,6 +98,8 @@ class ChatSubscription(Base):
     """A notification topic (新订单 审批 生产 发货 回款 逾期 售后 日报) a group receives."""
 
     __tablename__ = "chat_subscriptions"
+    # every notification looks up the groups of its topics: by topic, not by the primary key's chat first
+    __table_args__ = (Index("ix_chat_subscriptions_topic", "topic", "chat_pk"),)
 
     chat_pk: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(16), primary_key=True)
