@@ -52,8 +52,8 @@ CHUNK_ORDERS = 500
 #: ``CHUNK_BOUNDS`` orders: short enough that no other writer waits long, long enough to be efficient
 TARGET_S: float | None = 0.2
 CHUNK_BOUNDS = (100, 2000)
-#: SQLite: the pause between two chunks, longer than its busy handler's longest sleep (100 ms), so a
-#: writer of another process that waits for the lock gets it before the next chunk
+#: SQLite: the shortest pause between two chunks, longer than its busy handler's longest sleep (100 ms),
+#: so a writer of another process that waits for the lock gets it before the next chunk
 SQLITE_PAUSE_S = 0.12
 #: a batch whose heartbeat is older than this is abandoned, whoever wrote it
 STALE = timedelta(minutes=10)
@@ -84,12 +84,15 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
         batch = Batch(first, first + len(plans) - 1)
         uow.session.add(KeyValue(key=batch.key, value=_state(batch)))
     try:
-        start, size, k, rate = 0, CHUNK_ORDERS, 0, 0.0
+        start, size, k, rate, took = 0, CHUNK_ORDERS, 0, 0.0, 0.0
         while start < len(plans):
             began = time.monotonic()
             chunk = _Chunk(plans[start:start + size], batch.first + start, ctx)
             if k and db.dialect == "sqlite":
-                await asyncio.sleep(max(0.0, SQLITE_PAUSE_S - (time.monotonic() - began)))
+                # at least half as long as the last chunk held the lock: on a busy machine, where the
+                # waiting writer also wakes late, the gaps grow with the chunks
+                pause = max(SQLITE_PAUSE_S, took / 2)
+                await asyncio.sleep(max(0.0, pause - (time.monotonic() - began)))
             began = time.monotonic()
             async with db.uow() as uow:
                 await chunk.insert(uow)
