@@ -47,6 +47,8 @@ class Dispatcher(Registry):
         self.db = db
         self._tasks: set[asyncio.Task[Any]] = set()
         self.leases = Leases(db, self.clock)
+        #: inbox rows of concurrent events go in together (one INSERT, one commit, every ack after it)
+        self.inbox = inbox.Recorder(db)
         self.identities = Identities(db, settings)
         self._wake: Callable[[], None] = lambda: None
         #: called with the seconds each event took (the metrics histogram); set by the composition root
@@ -76,8 +78,8 @@ class Dispatcher(Registry):
     # ---- 1. inbox ----------------------------------------------------------------------
     async def record(self, inbound: Inbound) -> bool:
         """Insert into the inbox under this instance's lease; False when this platform event id was seen before."""
-        fresh = await inbox.record(self.db, inbound.platform, inbound.event_id, inbound.to_dict(), self.clock(),
-                                   self.instance_id)
+        fresh = await self.inbox.record(inbound.platform, inbound.event_id, inbound.to_dict(), self.clock(),
+                                        self.instance_id)
         if not fresh:
             log.info("duplicate inbound %s:%s ignored", inbound.platform, inbound.event_id)
         return fresh
@@ -129,6 +131,7 @@ class Dispatcher(Registry):
 
     async def drain(self) -> None:
         """Wait for every background task (shutdown, tests)."""
+        await self.inbox.close()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

@@ -14,21 +14,27 @@ from a processor that was merely slow) only one commits its effect and its repli
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from storage.conflicts import DuplicateRow
 from storage.db import Database, UnitOfWork
 from storage.models import InboxEvent
 from storage.models.messaging import InboxStatus
 
+log = logging.getLogger("gendan.inbox")
+
 #: how long a lease holds without renewal: an event of a dead instance waits at most this long
 LEASE = timedelta(seconds=15)
+#: inbox rows inserted by one statement at most (far below any driver's parameter limit)
+MAX_BATCH = 200
 
 
 class AlreadyProcessed(Exception):
@@ -46,14 +52,98 @@ class Replay:
 async def record(db: Database, platform: str, event_id: str, payload: dict[str, Any], now: datetime,
                  owner: str, lease: timedelta = LEASE) -> bool:
     """Insert the event with ``owner``'s lease; False when this platform event id was seen before."""
-    try:
-        async with db.uow(urgent=True) as uow:  # the platform's ack waits for this row: it goes first
-            uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload,
-                                       status=InboxStatus.PENDING, received_at=now, lease_owner=owner,
-                                       lease_until=now + lease))
-    except DuplicateRow:
-        return False
-    return True
+    row = _row(platform, event_id, payload, now, owner, lease)
+    return (platform, event_id) in await record_many(db, [row])
+
+
+def _row(platform: str, event_id: str, payload: dict[str, Any], now: datetime, owner: str,
+         lease: timedelta) -> dict[str, Any]:
+    return {"platform": platform, "event_id": event_id, "payload": payload, "status": InboxStatus.PENDING,
+            "attempts": 0, "received_at": now, "lease_owner": owner, "lease_until": now + lease}
+
+
+async def record_many(db: Database, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Insert many events in one statement and one commit; the (platform, event id) of those new.
+
+    ``ON CONFLICT DO NOTHING``: an id seen before (a platform retry, or another instance's
+    insert of the same event, which on PostgreSQL waits for that one's commit) is simply not
+    new; a repeat inside ``rows`` counts once, for its first occurrence.
+    """
+    fresh: set[tuple[str, str]] = set()
+    async with db.uow(urgent=True) as uow:  # the platform's ack waits for these rows: they go first
+        insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+        for start in range(0, len(rows), MAX_BATCH):
+            stmt = (insert(InboxEvent).values(rows[start:start + MAX_BATCH])
+                    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+                    .returning(InboxEvent.platform, InboxEvent.event_id))
+            fresh.update((p, e) for p, e in await uow.session.execute(stmt))
+    return fresh
+
+
+class Recorder:
+    """Group commit of inbox rows: the events that arrive while a batch is being written go in the next one.
+
+    Each caller waits for the commit of the batch that holds its row, so "inbox before ack"
+    holds for every caller; under load one INSERT and one commit answer dozens of acks, and a
+    lone event waits for nothing (its batch starts at once). One per dispatcher.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, platform: str, event_id: str, payload: dict[str, Any], now: datetime, owner: str,
+                     lease: timedelta = LEASE) -> bool:
+        """Insert the event (with the others waiting now); False when its id was seen before."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((_row(platform, event_id, payload, now, owner, lease), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="inbox-recorder")
+        # shielded: a caller that gives up (its client went away) leaves the batch to finish for the others
+        return await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            first: dict[tuple[str, str], tuple[dict[str, Any], asyncio.Future[bool]]] = {}
+            for row, done in batch:
+                key = (row["platform"], row["event_id"])
+                if key in first:
+                    _settle(done, False)  # the same event twice in one batch: the second is a duplicate
+                else:
+                    first[key] = (row, done)
+            try:
+                fresh = await record_many(self.db, [row for row, _ in first.values()])
+            except Exception as exc:
+                if len(first) == 1:
+                    _settle(next(iter(first.values()))[1], exc)
+                    continue
+                # one bad row must not refuse the others: each alone, so that only its own ack fails
+                log.warning("inbox batch of %s failed (%r); recording one by one", len(first), exc)
+                for row, done in first.values():
+                    try:
+                        _settle(done, bool(await record_many(self.db, [row])))
+                    except Exception as alone:
+                        _settle(done, alone)
+                continue
+            for key, (_row, done) in first.items():
+                _settle(done, key in fresh)
+
+    async def close(self) -> None:
+        """Wait for the batch being written (shutdown)."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+
+def _settle(done: asyncio.Future[bool], outcome: bool | BaseException) -> None:
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+        done.exception()  # retrieved here: a caller that went away must not leave a warning behind
+    else:
+        done.set_result(outcome)
 
 
 class AlreadyRecorded(Exception):
