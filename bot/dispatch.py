@@ -1,9 +1,11 @@
 """The dispatcher: every inbound event takes one path, inbox → context → handler → outbox.
 
-1. inbox: recorded under this instance's lease before the ack (``storage/inbox.py``; leases: ``bot/recovery.py``);
+1. inbox: recorded under this instance's lease before the ack (``storage/inbox.py``; leases: ``bot/recovery.py``),
+   concurrent events in one INSERT and one commit (``inbox.Recorder``, a ``storage.db.GroupCommit``);
 2. context: sender and chat registered (``bot/identity.py``), a ``Context`` made (``bot/context.py``);
 3. handler: limits, lookup, role gate, run (``bot/registry.py``); errors → replies (``bot/error_replies.py``);
-4. outbox: replies written with the commit and the inbox's done mark (``storage/outbox.py``), sent by ``bot/sender.py``.
+4. outbox: replies written with the commit and the inbox's done mark (``storage/outbox.py``), sent by ``bot/sender.py``;
+   an event whose handler committed nothing closes in a group commit with the others closing at once.
 """
 
 from __future__ import annotations
