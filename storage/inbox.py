@@ -77,6 +77,9 @@ async def _insert(uow: UnitOfWork, rows: list[dict[str, Any]]) -> set[tuple[str,
     """INSERT … ON CONFLICT DO NOTHING; the (platform, event id) of the rows inserted."""
     fresh: set[tuple[str, str]] = set()
     insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    # in key order: two instances inserting the same events (a platform's retry sent to the other) wait
+    # on each other's keys in one order, never in a deadlock
+    rows = sorted(rows, key=lambda r: (r["platform"], r["event_id"]))
     for start in range(0, len(rows), MAX_BATCH):
         stmt = (insert(InboxEvent).values(rows[start:start + MAX_BATCH])
                 .on_conflict_do_nothing(index_elements=["platform", "event_id"])
@@ -192,6 +195,7 @@ async def close_batch(db: Database, items: list[Closing], now: datetime) -> list
                     for i in new]
             taken |= await _insert(uow, rows)
         for platform, ids in recorded.items():
+            ids.sort()  # rows locked in one order by every instance
             for start in range(0, len(ids), MAX_BATCH):
                 result = await uow.session.execute(
                     update(InboxEvent)
