@@ -306,17 +306,14 @@ async def settle(db: Database, rows: list[OutboxMessage], status: OutboxStatus, 
     """
     if not rows:
         return []
-    values: dict[str, Any] = {"status": status, "lease_until": None}
-    if error is not None:
-        values["last_error"] = error
-    if count_attempt:
-        values["attempts"] = OutboxMessage.attempts + 1
-    if retry_in is not None:
-        values["next_attempt_at"] = now + timedelta(seconds=retry_in)
-    if merged_into is not None:
-        values["merged_into"] = merged_into
-    if status in SETTLED:
-        values["sent_at"] = now
+    col = OutboxMessage  # every column the outcome does not name keeps its value
+    outcome = update(OutboxMessage).values(
+        status=status, lease_until=None,
+        last_error=error if error is not None else col.last_error,
+        attempts=col.attempts + 1 if count_attempt else col.attempts,
+        next_attempt_at=now + timedelta(seconds=retry_in) if retry_in is not None else col.next_attempt_at,
+        merged_into=merged_into if merged_into is not None else col.merged_into,
+        sent_at=now if status in SETTLED else col.sent_at)
     claims: dict[tuple[str | None, datetime | None], list[int]] = {}
     for row in rows:
         claims.setdefault((row.claimed_by, row.claimed_at), []).append(row.id)
@@ -324,10 +321,9 @@ async def settle(db: Database, rows: list[OutboxMessage], status: OutboxStatus, 
     async with db.uow() as uow:
         for (owner, claimed_at), ids in claims.items():
             result = await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING,
-                       OutboxMessage.claimed_by == owner, OutboxMessage.claimed_at == claimed_at)
-                .values(**values).returning(OutboxMessage.id, OutboxMessage.created_at)
+                outcome.where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING,
+                              OutboxMessage.claimed_by == owner, OutboxMessage.claimed_at == claimed_at)
+                .returning(OutboxMessage.id, OutboxMessage.created_at)
                 .execution_options(synchronize_session=False))
             settled.update((row_id, created) for row_id, created in result)
         uow.session.add_all([SentCard(card_key=c.card_key, platform=c.platform, chat_id=c.chat_id, ref=c.ref,
