@@ -65,6 +65,9 @@ class IngestResult:
     drain_s: float = 0.0
     #: wecom: callbacks the generator had to encrypt during the run (0 when the pre-made ones sufficed)
     live: int = 0
+    #: CPU time of the server process per answered request, in ms (wecom: the drain included); unlike
+    #: req/s it hardly depends on what else the machine runs
+    cpu_ms: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -109,6 +112,19 @@ def _rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _per_event_ms(cpu_s: float, events: int) -> float:
+    return cpu_s * 1000 / events if events else 0.0
 
 
 async def _load(url: str, body: dict[str, Any], conns: int, seconds: float, *extra: str) -> dict[str, Any]:
@@ -179,14 +195,17 @@ async def _aibot_order(url: str, receiver: aibot.Receiver) -> int:
 async def _wecom_figure(backend: str, url: str, proc: subprocess.Popen[bytes], receiver: aibot.Receiver,
                         tag: str, command: str, goal: float, conns: int, seconds: float) -> IngestResult:
     bare = await _bare(conns, seconds, "wecom", command)
+    cpu = _cpu_s(proc.pid)
     got = await _load(url + aibot.PATH, {"text": command}, conns, seconds,
                       "--aibot", tag, "--bodies", str(_bodies(bare, seconds)))
     rss = _rss_mb(proc.pid)
     await receiver.wait(tag, int(got["ok"]))
+    cpu = _cpu_s(proc.pid) - cpu
     return IngestResult(backend, command.split()[0], got["rps"], bare, got["p50"], got["p99"], got["errors"],
                         max(rss, _rss_mb(proc.pid)), goal, "wecom", acked=int(got["ok"]),
                         replies=receiver.replies[tag], duplicates=receiver.duplicates[tag],
-                        drain_s=receiver.last.get(tag, got["ended"]) - got["ended"], live=int(got.get("live", 0)))
+                        drain_s=receiver.last.get(tag, got["ended"]) - got["ended"], live=int(got.get("live", 0)),
+                        cpu_ms=_per_event_ms(cpu, int(got["ok"])))
 
 
 async def _gendan(backend: str, db_url: str, conns: int, seconds: float,
@@ -216,11 +235,14 @@ async def _gendan(backend: str, db_url: str, conns: int, seconds: float,
                         assert resp.status == 200, await resp.text()
                     for command, goal in ((READ, READ_GOAL), (WRITE, WRITE_GOAL)):
                         bare = await _bare(conns, seconds)
+                        cpu = _cpu_s(proc.pid)
                         # every answer must be the command's own (an order's "#n …"), not a refusal
                         got = await _load(url + "/local/message", _body(command), conns, seconds,
                                           "--expect", '"text": "#')
+                        cpu = _cpu_s(proc.pid) - cpu
                         results.append(IngestResult(backend, command.split()[0], got["rps"], bare, got["p50"],
-                                                    got["p99"], got["errors"], _rss_mb(proc.pid), goal))
+                                                    got["p99"], got["errors"], _rss_mb(proc.pid), goal,
+                                                    cpu_ms=_per_event_ms(cpu, int(got["ok"]))))
                 if "wecom" in variants:
                     number = await _aibot_order(url, receiver)
                     for tag, command, goal in (("read", f"/查单 #{number}", READ_GOAL), ("write", WRITE, WRITE_GOAL)):
@@ -257,7 +279,8 @@ async def run_ingest(pg_url: str | None, sqlite: bool = True, conns: int = 32, s
 def print_ingest(results: list[IngestResult]) -> None:
     """The table for bench/README.md; ``replies`` and ``drain s`` only for the WeCom rows."""
     print(f"{'variant':<7} {'backend':<11} {'command':<6} {'req/s':>8} {'bare req/s':>10} {'ratio':>7} {'goal':>5} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'RSS MB':>7} {'replies':>13} {'drain s':>7}  result")
+          f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'RSS MB':>7} {'replies':>13} {'drain s':>7} {'CPU ms':>6}"
+          "  result")
     for r in results:
         wecom = r.variant == "wecom"
         replies = f"{r.replies}/{r.acked}" if wecom else "—"
@@ -266,5 +289,6 @@ def print_ingest(results: list[IngestResult]) -> None:
         if r.live:
             notes.append(f"{r.live} callbacks encrypted during the run")
         print(f"{r.variant:<7} {r.backend:<11} {r.command:<6} {r.rps:>8.0f} {r.bare_rps:>10.0f} {r.ratio:>7.1%} "
-              f"{r.goal:>5.0%} {r.p50:>7.1f} {r.p99:>7.1f} {r.errors:>6} {r.rss_mb:>7.0f} {replies:>13} {drain:>7}  "
+              f"{r.goal:>5.0%} {r.p50:>7.1f} {r.p99:>7.1f} {r.errors:>6} {r.rss_mb:>7.0f} {replies:>13} {drain:>7} "
+              f"{r.cpu_ms:>6.1f}  "
               + " ".join(["ok" if r.ok else "MISSED", *notes]))

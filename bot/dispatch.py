@@ -1,9 +1,11 @@
 """The dispatcher: every inbound event takes one path, inbox → context → handler → outbox.
 
-1. inbox: recorded under this instance's lease before the ack (``storage/inbox.py``; leases: ``bot/recovery.py``);
+1. inbox: recorded under this instance's lease before the ack (``storage/inbox.py``; leases: ``bot/recovery.py``),
+   concurrent events in one INSERT and one commit (``inbox.Recorder``, a ``storage.db.GroupCommit``);
 2. context: sender and chat registered (``bot/identity.py``), a ``Context`` made (``bot/context.py``);
 3. handler: limits, lookup, role gate, run (``bot/registry.py``); errors → replies (``bot/error_replies.py``);
-4. outbox: replies written with the commit and the inbox's done mark (``storage/outbox.py``), sent by ``bot/sender.py``.
+4. outbox: replies written with the commit and the inbox's done mark (``storage/outbox.py``), sent by ``bot/sender.py``;
+   an event whose handler committed nothing closes in a group commit with the others closing at once.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from bot.outbound import Message
 from bot.recovery import Leases
 from bot.registry import Registry
 from storage import inbox
-from storage.db import Database
+from storage.db import Database, GroupCommit
 from storage.inbox import AlreadyProcessed, AlreadyRecorded
-from storage.outbox import enqueue
+from storage.outbox import LOCAL_PLATFORM, enqueue
 
 log = logging.getLogger("gendan.dispatch")
 
@@ -47,6 +49,11 @@ class Dispatcher(Registry):
         self.db = db
         self._tasks: set[asyncio.Task[Any]] = set()
         self.leases = Leases(db, self.clock)
+        #: inbox rows of concurrent events go in together (one INSERT, one commit, every ack after it)
+        self.inbox = inbox.Recorder(db)
+        #: the closing writes of events whose handlers committed nothing, grouped the same way
+        self._closing: GroupCommit[inbox.Closing, bool | None] = GroupCommit(
+            lambda items: inbox.close_batch(db, items, self.clock()), "inbox-closing")
         self.identities = Identities(db, settings)
         self._wake: Callable[[], None] = lambda: None
         #: called with the seconds each event took (the metrics histogram); set by the composition root
@@ -76,8 +83,8 @@ class Dispatcher(Registry):
     # ---- 1. inbox ----------------------------------------------------------------------
     async def record(self, inbound: Inbound) -> bool:
         """Insert into the inbox under this instance's lease; False when this platform event id was seen before."""
-        fresh = await inbox.record(self.db, inbound.platform, inbound.event_id, inbound.to_dict(), self.clock(),
-                                   self.instance_id)
+        fresh = await self.inbox.record(inbound.platform, inbound.event_id, inbound.to_dict(), self.clock(),
+                                        self.instance_id)
         if not fresh:
             log.info("duplicate inbound %s:%s ignored", inbound.platform, inbound.event_id)
         return fresh
@@ -129,6 +136,8 @@ class Dispatcher(Registry):
 
     async def drain(self) -> None:
         """Wait for every background task (shutdown, tests)."""
+        await self.inbox.close()
+        await self._closing.close()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -214,29 +223,38 @@ class Dispatcher(Registry):
     async def _finish(self, ctx: Context) -> bool | None:
         """Write what is left (replies after the last commit) and mark the inbox row.
 
-        False if the event was settled by another processor, None if it turned out a duplicate.
+        An event whose handler committed nothing (a read, a refusal, an error) closes in a
+        group commit with the others closing now: its inbox row (inserted, or marked done)
+        and its replies in one transaction shared by the batch. False if the event was
+        settled by another processor, None if it turned out a duplicate.
         """
         if ctx.inbox_done and not ctx.has_pending:
             return True  # the handler's own commit wrote everything: no transaction for nothing
+        inbound = ctx.inbound
         try:
-            async with self.db.uow() as uow:
-                await ctx._record(uow)
-                enqueue(uow, ctx._take_pending(), self.clock())
-                if not ctx.inbox_done:
-                    await inbox.mark_done(uow, ctx.inbound.platform, ctx.inbound.event_id, self.clock())
-                    ctx.inbox_done = True
-            if uow.outbox_pending:
-                self.wake_sender()
-        except AlreadyRecorded:
-            log.info("duplicate inbound %s:%s ignored", ctx.inbound.platform, ctx.inbound.event_id)
-            return None
-        except AlreadyProcessed:
-            log.info("inbound %s was processed elsewhere; its replies stand, not ours", ctx.inbound.event_id)
-            return False
+            envelopes = ctx._take_pending()
+            if ctx.inbox_done:  # replies written after the handler's commit: they go alone
+                async with self.db.uow() as uow:
+                    enqueue(uow, envelopes, self.clock())
+                outcome: bool | None = True
+            else:
+                outcome = await self._closing.submit(inbox.Closing(
+                    inbound.platform, inbound.event_id, envelopes,
+                    None if ctx.inbox_recorded else inbound.to_dict(), self.instance_id))
         except Exception:
-            log.exception("could not record the outcome of %s", ctx.inbound.event_id)
+            log.exception("could not record the outcome of %s", inbound.event_id)
             if not ctx.inbox_recorded:
-                await self._keep_for_recovery(ctx.inbound)
+                await self._keep_for_recovery(inbound)
+            return True
+        if outcome is None:
+            log.info("duplicate inbound %s:%s ignored", inbound.platform, inbound.event_id)
+            return None
+        if not outcome:
+            log.info("inbound %s was processed elsewhere; its replies stand, not ours", inbound.event_id)
+            return False
+        ctx.inbox_done = ctx.inbox_recorded = True
+        if any(env.platform != LOCAL_PLATFORM for env in envelopes):
+            self.wake_sender()
         return True
 
     async def _directory(self, event: DirectoryEvent) -> None:

@@ -1,7 +1,9 @@
 """The outbox sender: delivers stored messages with retries, backoff, rate limits and digests.
 
 Rows are claimed in a short transaction (status SENDING, under a lease the pass renews), sent
-with no transaction open, then marked in another short transaction. A chat's rows go in the
+with no transaction open, then marked in another short transaction: the rows delivered are
+settled together (one transaction for up to :data:`SETTLE_EVERY` of them, and at the end of each
+chat), failures at once. A chat's rows go in the
 order they were written: one that must wait holds back the rows after it. When more messages
 wait for one rate-limited chat than its budget allows (the window lives in the database, so
 every instance counts the same sends), the leading text messages are merged into one digest,
@@ -46,6 +48,9 @@ MAX_ATTEMPTS = 2000
 MAX_BACKOFF = 30.0
 #: how often a sending pass renews its claims (well inside storage.outbox.CLAIM_LEASE)
 RENEW_EVERY = 5.0
+#: delivered rows settled in one transaction at most: a kill -9 between a send and its settle makes
+#: the row go out again, so the batch stays short (and a chat's batch is settled when it ends)
+SETTLE_EVERY = 20
 #: a digest must fit every platform's message size (WeCom robot markdown takes 4,096 bytes)
 DIGEST_MAX_BYTES = 3800
 
@@ -83,6 +88,9 @@ class OutboxSender:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        #: the rows of this pass delivered and not yet settled, with the card copies they made
+        self._delivered: list[OutboxMessage] = []
+        self._copies: list[outbox.CardCopy] = []
 
     def wake(self) -> None:
         """New rows were committed."""
@@ -137,7 +145,10 @@ class OutboxSender:
             try:
                 done = 0
                 for key, chat_rows in by_chat.items():
-                    done += await self._send_chat(key, chat_rows, webhooks.get(key))
+                    try:
+                        done += await self._send_chat(key, chat_rows, webhooks.get(key))
+                    finally:
+                        await self._settle_delivered()
                 return done
             finally:
                 # stopped, not cancelled: a cancelled database call leaves its driver worker behind
@@ -270,6 +281,7 @@ class OutboxSender:
         """Deliver one row; returns how it was settled (SENT, PARKED, or PENDING: retry) and the retry wait."""
         try:
             if delivery.op == "update":
+                await self._settle_delivered()  # the copies of the cards just sent are what it updates
                 ref = await self._update(transport, delivery)
             else:
                 ref = await transport.send(delivery)
@@ -292,7 +304,11 @@ class OutboxSender:
             wait = backoff(row.attempts)
             await self._settle([row], OutboxStatus.PENDING, retry_in=wait, error=repr(err), count_attempt=True)
             return OutboxStatus.PENDING, wait
-        await self._settle([row], OutboxStatus.SENT, card_ref=ref, delivery=delivery)
+        self._delivered.append(row)
+        if ref is not None and delivery.op == "send" and delivery.message.card_key:
+            self._copies.append(outbox.CardCopy(delivery.message.card_key, delivery.platform, delivery.chat_id, ref))
+        if len(self._delivered) >= SETTLE_EVERY:
+            await self._settle_delivered()
         return OutboxStatus.SENT, 0.0
 
     async def _update(self, transport: Transport, delivery: Delivery) -> dict[str, Any] | None:
@@ -319,15 +335,17 @@ class OutboxSender:
         return ref
 
     async def _settle(self, rows: list[OutboxMessage], status: OutboxStatus, *, retry_in: float | None = None,
-                      error: str | None = None, merged_into: int | None = None,
-                      card_ref: dict[str, Any] | None = None, delivery: Delivery | None = None,
-                      count_attempt: bool = False) -> None:
-        card = None
-        if card_ref is not None and delivery is not None and delivery.op == "send" and delivery.message.card_key:
-            card = outbox.CardCopy(delivery.message.card_key, delivery.platform, delivery.chat_id, card_ref)
-        ages = await outbox.settle(self.db, rows, status, self.clock(), retry_in=retry_in, error=error,
-                                   merged_into=merged_into, count_attempt=count_attempt, card=card)
-        for age in ages:
+                      error: str | None = None, merged_into: int | None = None, count_attempt: bool = False) -> None:
+        await outbox.settle(self.db, rows, status, self.clock(), retry_in=retry_in, error=error,
+                            merged_into=merged_into, count_attempt=count_attempt)
+
+    async def _settle_delivered(self) -> None:
+        """Mark the rows delivered so far SENT (one transaction), with the card copies they made."""
+        if not self._delivered:
+            return
+        rows, self._delivered = self._delivered, []
+        copies, self._copies = self._copies, []
+        for age in await outbox.settle(self.db, rows, OutboxStatus.SENT, self.clock(), cards=copies):
             self.on_sent(age)
 
 

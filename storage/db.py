@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -245,6 +245,73 @@ class UnitOfWork(Repositories):
         if self._gate is not None and self._holding:
             self._holding = False
             self._gate.release()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+#: items written by one batch at most
+GROUP_MAX = 200
+
+
+class GroupCommit(Generic[T, R]):
+    """Group commit: the items submitted while a batch is being written go together in the next one.
+
+    ``write(items)`` writes a batch in one transaction and returns one outcome per item (a
+    value, or an exception for that item alone). Each caller waits for the commit of the batch
+    that holds its item, so whatever it answers afterwards (an ack, an HTTP reply) follows a
+    durable write. A lone item waits for nothing: its batch starts at once; under load the
+    batch is whatever arrived during the previous one (no timer, so no added latency). Should a
+    whole batch fail, each item is written alone, so that one bad item fails only its caller.
+    """
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R | BaseException]]], name: str) -> None:
+        self._write = write
+        self._name = name
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        """Write ``item`` with the others waiting now; its outcome once the batch is committed."""
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run(), name=self._name)
+        # shielded: a caller that gives up (its client went away) leaves the batch to finish for the others
+        return await asyncio.shield(done)
+
+    async def _run(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:GROUP_MAX], self._waiting[GROUP_MAX:]
+            try:
+                outcomes = await self._write([item for item, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _resolve(batch[0][1], exc)
+                    continue
+                log.warning("%s: a batch of %s failed (%r); writing each alone", self._name, len(batch), exc)
+                for item, done in batch:
+                    try:
+                        _resolve(done, (await self._write([item]))[0])
+                    except Exception as alone:
+                        _resolve(done, alone)
+                continue
+            for (_item, done), outcome in zip(batch, outcomes, strict=True):
+                _resolve(done, outcome)
+
+    async def close(self) -> None:
+        """Wait for the batch being written (shutdown, tests)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+
+def _resolve(done: asyncio.Future[R], outcome: R | BaseException) -> None:
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+        done.exception()  # retrieved here: a caller that went away must not leave a warning behind
+    else:
+        done.set_result(outcome)
 
 
 class Database:

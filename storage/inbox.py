@@ -14,21 +14,27 @@ from a processor that was merely slow) only one commits its effect and its repli
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from storage.conflicts import DuplicateRow
-from storage.db import Database, UnitOfWork
+from storage.db import Database, GroupCommit, UnitOfWork
 from storage.models import InboxEvent
 from storage.models.messaging import InboxStatus
+from storage.outbox import Envelope, enqueue
+
+log = logging.getLogger("gendan.inbox")
 
 #: how long a lease holds without renewal: an event of a dead instance waits at most this long
 LEASE = timedelta(seconds=15)
+#: inbox rows inserted by one statement at most (far below any driver's parameter limit)
+MAX_BATCH = 200
 
 
 class AlreadyProcessed(Exception):
@@ -46,14 +52,73 @@ class Replay:
 async def record(db: Database, platform: str, event_id: str, payload: dict[str, Any], now: datetime,
                  owner: str, lease: timedelta = LEASE) -> bool:
     """Insert the event with ``owner``'s lease; False when this platform event id was seen before."""
-    try:
-        async with db.uow(urgent=True) as uow:  # the platform's ack waits for this row: it goes first
-            uow.session.add(InboxEvent(platform=platform, event_id=event_id, payload=payload,
-                                       status=InboxStatus.PENDING, received_at=now, lease_owner=owner,
-                                       lease_until=now + lease))
-    except DuplicateRow:
-        return False
-    return True
+    row = _row(platform, event_id, payload, now, owner, lease)
+    return (platform, event_id) in await record_many(db, [row])
+
+
+def _row(platform: str, event_id: str, payload: dict[str, Any], now: datetime, owner: str,
+         lease: timedelta) -> dict[str, Any]:
+    return {"platform": platform, "event_id": event_id, "payload": payload, "status": InboxStatus.PENDING,
+            "attempts": 0, "received_at": now, "lease_owner": owner, "lease_until": now + lease}
+
+
+async def record_many(db: Database, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Insert many events in one statement and one commit; the (platform, event id) of those new.
+
+    ``ON CONFLICT DO NOTHING``: an id seen before (a platform retry, or another instance's
+    insert of the same event, which on PostgreSQL waits for that one's commit) is simply not
+    new; a repeat inside ``rows`` counts once, for its first occurrence.
+    """
+    async with db.uow(urgent=True) as uow:  # the platform's ack waits for these rows: they go first
+        return await _insert(uow, rows)
+
+
+async def _insert(uow: UnitOfWork, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """INSERT … ON CONFLICT DO NOTHING; the (platform, event id) of the rows inserted."""
+    fresh: set[tuple[str, str]] = set()
+    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    # in key order: two instances inserting the same events (a platform's retry sent to the other) wait
+    # on each other's keys in one order, never in a deadlock
+    rows = sorted(rows, key=lambda r: (r["platform"], r["event_id"]))
+    for start in range(0, len(rows), MAX_BATCH):
+        stmt = (insert(InboxEvent).values(rows[start:start + MAX_BATCH])
+                .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+                .returning(InboxEvent.platform, InboxEvent.event_id))
+        fresh.update((p, e) for p, e in await uow.session.execute(stmt))
+    return fresh
+
+
+async def record_batch(db: Database, rows: list[dict[str, Any]]) -> list[bool | BaseException]:
+    """For :class:`storage.db.GroupCommit`: insert the events of ``rows`` together; whether each is new.
+
+    A repeat inside the batch (WeCom's retry arriving while the first is still being written)
+    is a duplicate, as is an id recorded before.
+    """
+    firsts = {(row["platform"], row["event_id"]): i for i, row in reversed(list(enumerate(rows)))}
+    fresh = await record_many(db, [rows[i] for i in sorted(firsts.values())])
+    return [firsts[(row["platform"], row["event_id"])] == i and (row["platform"], row["event_id"]) in fresh
+            for i, row in enumerate(rows)]
+
+
+class Recorder:
+    """Inbox rows of concurrent events written together: one INSERT and one commit for all of them.
+
+    Each caller returns after the commit that holds its row ("inbox before ack" holds for each);
+    under load one statement answers dozens of acks. One per dispatcher.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._group: GroupCommit[dict[str, Any], bool] = GroupCommit(lambda rows: record_batch(db, rows),
+                                                                     "inbox-recorder")
+
+    async def record(self, platform: str, event_id: str, payload: dict[str, Any], now: datetime, owner: str,
+                     lease: timedelta = LEASE) -> bool:
+        """Insert the event (with the others waiting now); False when its id was seen before."""
+        return await self._group.submit(_row(platform, event_id, payload, now, owner, lease))
+
+    async def close(self) -> None:
+        """Wait for the batch being written (shutdown, tests)."""
+        await self._group.close()
 
 
 class AlreadyRecorded(Exception):
@@ -87,6 +152,69 @@ async def mark_done(uow: UnitOfWork, platform: str, event_id: str, now: datetime
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyProcessed(f"{platform}:{event_id}")
+
+
+@dataclass(frozen=True)
+class Closing:
+    """The closing write of an event whose handler committed nothing: its replies and its done mark."""
+
+    platform: str
+    event_id: str
+    envelopes: list[Envelope]
+    #: the event's inbox row, when it was not recorded before processing (it is inserted already DONE)
+    payload: dict[str, Any] | None = None
+    owner: str = ""
+
+
+async def close_batch(db: Database, items: list[Closing], now: datetime) -> list[bool | BaseException | None]:
+    """For :class:`storage.db.GroupCommit`: the closing writes of many events in one transaction.
+
+    Per event: True once its replies are written and it is marked done; False when another
+    processor marked it first (its replies stand, not ours: none written); None when an event
+    not recorded before turns out to be in the inbox already (a duplicate: nothing written).
+    Two statements on the inbox for the whole batch (an INSERT of the new rows, an UPDATE of
+    the recorded ones, each telling which rows it took) and one INSERT of the outbox rows.
+    """
+    firsts: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(items):
+        firsts.setdefault((item.platform, item.event_id), i)
+    new: list[int] = []
+    recorded: dict[str, list[str]] = {}
+    for i, item in enumerate(items):
+        if firsts[(item.platform, item.event_id)] != i:
+            continue  # the same event twice in one batch: only its first closing write counts
+        if item.payload is not None:
+            new.append(i)
+        else:
+            recorded.setdefault(item.platform, []).append(item.event_id)
+    taken: set[tuple[str, str]] = set()
+    async with db.uow() as uow:
+        if new:
+            rows = [{**_row(items[i].platform, items[i].event_id, items[i].payload or {}, now, items[i].owner,
+                            LEASE), "status": InboxStatus.DONE, "processed_at": now, "lease_until": None}
+                    for i in new]
+            taken |= await _insert(uow, rows)
+        for platform, ids in recorded.items():
+            ids.sort()  # rows locked in one order by every instance
+            for start in range(0, len(ids), MAX_BATCH):
+                result = await uow.session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.platform == platform, InboxEvent.event_id.in_(ids[start:start + MAX_BATCH]),
+                           InboxEvent.status == InboxStatus.PENDING)
+                    .values(status=InboxStatus.DONE, processed_at=now, error=None, lease_until=None)
+                    .returning(InboxEvent.platform, InboxEvent.event_id)
+                    .execution_options(synchronize_session=False))
+                taken.update((p, e) for p, e in result)
+        outcomes: list[bool | BaseException | None] = []
+        envelopes: list[Envelope] = []
+        for i, item in enumerate(items):
+            key = (item.platform, item.event_id)
+            mine = firsts[key] == i and key in taken
+            if mine:
+                envelopes.extend(item.envelopes)
+            outcomes.append(True if mine else (None if item.payload is not None else False))
+        enqueue(uow, envelopes, now)
+    return outcomes
 
 
 async def renew(db: Database, owner: str, keys: Iterable[tuple[str, str]], now: datetime,

@@ -297,39 +297,41 @@ class CardCopy:
 
 async def settle(db: Database, rows: list[OutboxMessage], status: OutboxStatus, now: datetime, *,
                  retry_in: float | None = None, error: str | None = None, merged_into: int | None = None,
-                 count_attempt: bool = False, card: CardCopy | None = None) -> list[float]:
-    """Record how the claimed ``rows`` went; returns the age in seconds of each row now SENT.
+                 count_attempt: bool = False, cards: Sequence[CardCopy] = ()) -> list[float]:
+    """Record how the claimed ``rows`` went, in one transaction; returns the age in seconds of each row now SENT.
 
-    A row that another sender took over meanwhile (this pass outlived its claim) is left alone:
-    the other sender's outcome stands.
+    One UPDATE per claim (rows claimed together share their claim's time), so settling a whole
+    pass costs one transaction. A row that another sender took over meanwhile (this pass
+    outlived its claim) is left alone: the other sender's outcome stands.
     """
-    ages: list[float] = []
     if not rows:
-        return ages
+        return []
+    col = OutboxMessage  # every column the outcome does not name keeps its value
+    outcome = update(OutboxMessage).values(
+        status=status, lease_until=None,
+        last_error=error if error is not None else col.last_error,
+        attempts=col.attempts + 1 if count_attempt else col.attempts,
+        next_attempt_at=now + timedelta(seconds=retry_in) if retry_in is not None else col.next_attempt_at,
+        merged_into=merged_into if merged_into is not None else col.merged_into,
+        sent_at=now if status in SETTLED else col.sent_at)
+    claims: dict[tuple[str | None, datetime | None], list[int]] = {}
+    for row in rows:
+        claims.setdefault((row.claimed_by, row.claimed_at), []).append(row.id)
+    settled: dict[int, datetime] = {}
     async with db.uow() as uow:
-        for row in rows:
-            fresh = await uow.session.get_one(OutboxMessage, row.id, populate_existing=True)
-            if fresh.status != OutboxStatus.SENDING or fresh.claimed_at != row.claimed_at \
-                    or fresh.claimed_by != row.claimed_by:
-                log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
-                continue
-            fresh.status = status
-            fresh.last_error = error or fresh.last_error
-            if count_attempt:
-                fresh.attempts += 1
-            if retry_in is not None:
-                fresh.next_attempt_at = now + timedelta(seconds=retry_in)
-            if merged_into is not None:
-                fresh.merged_into = merged_into
-            if status in SETTLED:
-                fresh.sent_at = now
-            fresh.lease_until = None
-            if status == OutboxStatus.SENT:
-                ages.append((now - fresh.created_at).total_seconds())
-        if card is not None:
-            uow.session.add(SentCard(card_key=card.card_key, platform=card.platform, chat_id=card.chat_id,
-                                     ref=card.ref, created_at=now))
-    return ages
+        for (owner, claimed_at), ids in claims.items():
+            result = await uow.session.execute(
+                outcome.where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING,
+                              OutboxMessage.claimed_by == owner, OutboxMessage.claimed_at == claimed_at)
+                .returning(OutboxMessage.id, OutboxMessage.created_at)
+                .execution_options(synchronize_session=False))
+            settled.update((row_id, created) for row_id, created in result)
+        uow.session.add_all([SentCard(card_key=c.card_key, platform=c.platform, chat_id=c.chat_id, ref=c.ref,
+                                      created_at=now) for c in cards])
+    for row in rows:
+        if row.id not in settled:
+            log.warning("outbox %s was reclaimed by another sender; not settling it", row.id)
+    return [(now - created).total_seconds() for created in settled.values()] if status == OutboxStatus.SENT else []
 
 
 # ---- the local adapter's mailbox -------------------------------------------------------------

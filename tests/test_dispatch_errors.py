@@ -182,7 +182,7 @@ async def test_a_failing_closing_write_is_logged_and_the_event_stays_pending(
         raise ConnectionError("database went away")
 
     caplog.set_level(logging.ERROR, "gendan.dispatch")
-    monkeypatch.setattr(dispatch.inbox, "mark_done", broken)
+    monkeypatch.setattr(dispatch.inbox, "close_batch", broken)  # the closing write of a reply-only event
     replies = await wired.say("u1", "/不存在的命令", msg_id="e-close")  # a reply-only event
     assert replies and "/不存在的命令" in replies[0]["text"]
     assert any("could not record the outcome" in r.getMessage() for r in caplog.records)
