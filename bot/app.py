@@ -27,6 +27,7 @@ from bot.transport import Transport
 from schedules.scheduler import ReminderScheduler
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.services import import_batch
 from web import approval_pages, dashboard_pages, quote_sheet_pages, rest_api, signed_links, statement_download
 
 log = logging.getLogger("gendan.app")
@@ -97,6 +98,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     async def resources(app: web.Application) -> AsyncIterator[None]:
         if migrate:
             await upgrade(db.engine)
+        await _undo_abandoned_imports(db)
         app[HTTP] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         _platform_transports(sender, app[HTTP], settings)
         # long connections need no public URL; each platform adds its own when its keys are set
@@ -187,3 +189,15 @@ async def _healthz(request: web.Request) -> web.Response:
         # reported, not judged: a platform outage must not make an orchestrator restart a healthy server
         body["connections"] = connections.health()
     return web.json_response(body, status=200 if ok else 503)
+
+
+async def _undo_abandoned_imports(db: Database) -> None:
+    """An order import killed midway left a batch of its orders: undo it at start (as the next
+    ``gendan import`` would), so those orders don't linger until someone imports again."""
+    try:
+        undone = await import_batch.undo_abandoned(db)
+    except Exception:  # the server must come up: the next import or start tries again
+        log.exception("could not check for abandoned imports")
+        return
+    if undone:
+        log.warning("undid %d order import(s) left unfinished by a killed process", undone)

@@ -65,6 +65,11 @@ def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncE
         _sqlite_setup(engine, foreign_keys)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # no JIT: compiling a dashboard aggregate or an export's read took 0.2–0.5 s, longer than running it,
+    # and the bot's short statements never gain from it
+    connect_args = dict(kwargs.get("connect_args") or {})
+    connect_args["server_settings"] = {"jit": "off", **connect_args.get("server_settings", {})}
+    kwargs["connect_args"] = connect_args
     return create_async_engine(url, **kwargs)
 
 

@@ -11,12 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.app import create_app
 from storage.db import Database
+from storage.migrate import upgrade
 from storage.models import KeyValue, Order
 from storage.services import import_batch, people
 from storage.services.base import next_number
+from tests.conftest import Clock, make_settings
 from tests.import_golden import GOLDEN, dump, import_all
 
 ORDERS_IN_FILE = 93
@@ -178,3 +182,41 @@ async def test_a_failure_whose_undo_fails_too_reports_the_failure_and_leaves_the
     with pytest.raises(OSError, match="disk full"):
         await import_all(db, tmp_path, trim=True)
     assert await count_orders(db) == 20 and len(await batches(db)) == 1
+
+
+async def test_a_batch_left_by_a_killed_import_is_undone_when_the_server_starts(
+        db_url: tuple[str, dict[str, object]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    """Not only the next ``gendan import``: ``gendan serve`` undoes a killed import's orders when it starts."""
+    url, kwargs = db_url
+    db = Database(url, **kwargs)  # type: ignore[arg-type]
+    await upgrade(db.engine)
+
+    class Killed(BaseException):
+        pass
+
+    async def die(k: int) -> None:
+        if k == 1:
+            raise Killed
+
+    async def no_undo(db: Database, batch: import_batch.Batch) -> None:  # kill -9 runs no handler
+        pass
+
+    hook(monkeypatch, die)
+    real_undo = import_batch.undo
+    monkeypatch.setattr(import_batch, "undo", no_undo)
+    with pytest.raises(Killed):
+        await import_all(db, tmp_path, trim=True)
+    (key,) = await batches(db)
+    async with db.uow() as uow:
+        row = await uow.session.get(KeyValue, key)
+        assert row is not None
+        row.value = json.dumps({**json.loads(row.value), "pid": dead_pid()})
+    monkeypatch.setattr(import_batch, "undo", real_undo)
+    assert await count_orders(db) == 20
+    app = create_app(make_settings(url), clock=clock, run_sender=False, db=db)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        assert await count_orders(db) == 0 and await batches(db) == []
+    finally:
+        await client.close()
