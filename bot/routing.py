@@ -121,11 +121,17 @@ def parsing(parser: ArgParser[P], handler: ParsedHandler[P]) -> Handler:
     """The handler the dispatcher calls: parse the arguments, then run ``handler`` with them.
 
     A parser that accepts the catalogue's units gets them from the in-process cache
-    (``storage.catalog_units``; a reader when it is stale), before the command's own transaction.
+    (``storage.catalog_units``; a reader when it is stale, or when the text names a word after a
+    number that no cached unit begins: another process may have added it), before the command's
+    own transaction.
     """
 
     async def run(ctx: Context, cmd: commands.CommandText) -> None:
-        units = await catalog_units.units(ctx.db) if parser.units else ()
+        units: tuple[str, ...] = ()
+        if parser.units:
+            units = await catalog_units.units(ctx.db)
+            if not catalog_units.is_recent(ctx.db) and catalog_units.may_name_unknown_unit(cmd.args, units):
+                units = await catalog_units.units(ctx.db, fresh=True)
         try:
             parsed = parser(cmd.args, ParseContext(ctx.now(), units, ctx.person.roles))
         except ArgError as err:

@@ -7,7 +7,9 @@ Counted are the command's own statements: those of the inbox, the outbox and the
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -79,10 +81,14 @@ async def test_a_new_order_costs_no_statement_per_line_but_its_insert(team: Bot)
     # the subscribed groups (all topics in one); SQLite inserts lines and audit rows one by one
     # (before: 19 on SQLite, 16 on PostgreSQL: a units reader, up to three product look-ups per line,
     # the order reloaded with its owner and the owner's roles, one subscription look-up per event)
-    assert len(two) <= 11, two
+    sqlite = team.db.dialect == "sqlite"
+    assert len(two) <= (11 if sqlite else 9), two
     assert not any("DISTINCT products.unit" in s for s in two), two  # the units came from the cache
-    extra = [s for s in four if s not in two]
-    assert len(four) - len(two) <= 2 and all(s.startswith("INSERT INTO order_lines") for s in extra), (two, four)
+    # two more lines add at most their own INSERTs (SQLite inserts them one by one, PostgreSQL in one);
+    # counted as a multiset, so a per-line statement already in the two-line run still shows
+    extra = Counter(four) - Counter(two)
+    assert all(s.startswith("INSERT INTO order_lines") for s in extra), (two, four)
+    assert sum(extra.values()) <= (2 if sqlite else 0), (two, four)
 
 
 async def test_a_product_added_here_is_seen_by_the_next_order_at_once(team: Bot) -> None:
@@ -94,3 +100,39 @@ async def test_a_product_added_here_is_seen_by_the_next_order_at_once(team: Bot)
         uow.session.add(Product(sku="SC-1", name="门卡", unit="卡", price=20, stock=50, track_stock=True))
     reply = await team.text("u1", "/下单 华为 SC-1 3卡 交期12-15")
     assert "· SC-1(门卡) ×3卡 @¥20 = ¥60" in reply, reply
+
+
+async def test_a_unit_another_process_added_a_moment_ago_is_parsed_not_misread(team: Bot) -> None:
+    """The units cache may be seconds old for another process's change (no in-process signal): a word after a
+    number that no cached unit begins makes the command read the units afresh, so ``SC-1 3卡`` is a line, not a
+    new customer called 「华为 SC-1 3卡」 with an empty draft."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from storage.models import Product
+
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")  # the units read and cached
+    await asyncio.sleep(0.6)  # older than the "just read" window: the cache is what this process relies on
+    async with team.db.engine.begin() as conn:  # as another process writes: no ORM session, no version bump
+        await conn.execute(insert(Product.__table__).values(
+            sku="SC-1", name="门卡", unit="卡", price=Decimal(20), stock=Decimal(50), track_stock=True,
+            created_at=datetime.now(UTC)))
+    reply = await team.text("u1", "/下单 华为 SC-1 3卡 交期12-15")
+    assert "· SC-1(门卡) ×3卡 @¥20 = ¥60" in reply, reply
+    assert "新客户" not in reply, reply
+
+
+async def test_a_sku_typed_exactly_is_never_swapped_for_its_case_variant(team: Bot) -> None:
+    """SKUs are unique as typed, so ``AB-1`` and ``ab-1`` may both exist: the one typed is the one ordered,
+    and a case-folded match between two is a question, not a guess."""
+    from storage.models import Product
+
+    async with team.db.uow() as uow:
+        uow.session.add_all([Product(sku="AB-1", name="大门", unit="樘", price=100, stock=0, track_stock=False),
+                             Product(sku="ab-1", name="小门", unit="樘", price=50, stock=0, track_stock=False)])
+    assert "ab-1(小门) ×2" in await team.text("u1", "/下单 华为 ab-1×2@50 交期12-15")
+    assert "AB-1(大门) ×1" in await team.text("u1", "/下单 华为 AB-1×1@100 交期12-15")
+    asked = await team.text("u1", "/下单 华为 Ab-1×1@100 交期12-15")
+    assert "AB-1" in asked and "ab-1" in asked and "#3" not in asked, asked

@@ -53,7 +53,7 @@ async def exact_product(uow: UnitOfWork, text: str) -> Product | None:
     text = text.strip()
     found = (await uow.session.execute(
         select(Product).where((func.lower(Product.sku) == text.lower()) | (Product.name == text))
-        .order_by(Product.id).limit(1))).scalar_one_or_none()
+        .order_by((Product.sku == text).desc(), Product.id).limit(1))).scalar_one_or_none()  # as typed first
     return found
 
 
@@ -83,26 +83,31 @@ async def match_products(uow: UnitOfWork, texts: Sequence[str]) -> list[Match[Pr
     rows = list((await uow.session.execute(stmt)).scalars())
     if len(rows) > MATCH_CAP:
         return [await _match_one(uow, key) for key in keys]
-    out: list[Match[Product]] = []
-    for key in keys:
-        low = key.lower()
-        by_sku = next((p for p in rows if p.sku.lower() == low), None)
-        by_name = [p for p in rows if p.name == key]
-        if by_sku is not None:
-            out.append(Match(found=by_sku))
-        elif len(by_name) == 1:
-            out.append(Match(found=by_name[0]))
-        else:
-            out.append(_one_or_candidates([p for p in rows if low in p.sku.lower() or low in p.name.lower()][:11]))
-    return out
+    return [_pick(rows, key) for key in keys]
+
+
+def _pick(rows: Sequence[Product], key: str) -> Match[Product]:
+    """Among ``rows``: the SKU typed exactly, else the one SKU equal in any case (two such are a question,
+    never a guess: ``AB-1`` and ``ab-1`` may both exist), else the one exact name, else containment."""
+    low = key.lower()
+    exact = [p for p in rows if p.sku == key]
+    if exact:
+        return Match(found=exact[0])  # SKUs are unique as typed
+    folded = [p for p in rows if p.sku.lower() == low]
+    if folded:
+        return _one_or_candidates(folded)
+    by_name = [p for p in rows if p.name == key]
+    if len(by_name) == 1:
+        return Match(found=by_name[0])
+    return _one_or_candidates([p for p in rows if low in p.sku.lower() or low in p.name.lower()][:11])
 
 
 async def _match_one(uow: UnitOfWork, text: str) -> Match[Product]:
     """Exact SKU, exact name, then containment: a statement each (a text found in very many products)."""
-    by_sku = (await uow.session.execute(
-        select(Product).where(func.lower(Product.sku) == text.lower()).order_by(Product.id).limit(1))).scalar()
-    if by_sku is not None:
-        return Match(found=by_sku)
+    by_sku = list((await uow.session.execute(
+        select(Product).where(func.lower(Product.sku) == text.lower()).order_by(Product.id).limit(11))).scalars())
+    if by_sku:
+        return _pick(by_sku, text)
     by_name = list((await uow.session.execute(select(Product).where(Product.name == text))).scalars())
     if len(by_name) == 1:
         return Match(found=by_name[0])
