@@ -191,3 +191,33 @@ async def test_a_full_column_links_to_its_own_pages(team: Bot, monkeypatch: pyte
     assert re.findall(r'<tr data-no="(\d+)"', body) == ["1"] and 'href="?page=1"' in body
     assert (await team.client.get("/board/columns/NOPE", headers=ok)).status == 404
     assert (await team.client.get("/board/columns/PREPARING")).status == 401
+
+
+@pytest.mark.parametrize("limit", [2, 4, 5])
+async def test_a_list_cut_inside_one_due_date_keeps_the_lowest_numbers(db: Database, limit: int) -> None:
+    """月结: every shipment of one month falls due the same day, so the cut of a full list runs through one
+    due date; the orders kept are the lowest numbers (as the list is sorted), not the earliest shipments."""
+    async with db.uow() as uow:
+        owner = await _owner(uow)
+        customer = Customer(name="华为")
+        uow.session.add(customer)
+        await uow.session.flush()
+        for no in range(1, 7):
+            shipped = datetime(2026, 8, 20 - no, 4, tzinfo=UTC)  # #6 shipped first, #1 last: all due on one day
+            order = Order(no=no, owner_id=owner, customer_id=customer.id, state=State.CONFIRMED.value,
+                          payment_terms="月结30天", amount=D("100.00"), paid_amount=D(0), written_off=D(0),
+                          due_date=None, confirmed_at=shipped - timedelta(days=1), origin_platform="local",
+                          origin_chat_id="g1", created_at=shipped, updated_at=shipped,
+                          lines=[OrderLine(line_no=1, sku="A", qty=D(1), unit_price=D(100), shipped_qty=D(1))])
+            uow.session.add(order)
+            await uow.session.flush()
+            uow.session.add(Shipment(order_id=order.id, seq=1, amount=D(100), shipped_by=owner, shipped_at=shipped))
+    async with db.reader() as uow:
+        _, _, paying, _ = await _reference(uow)
+        setattr(receivables, "LIST_LIMIT", limit)  # noqa: B010
+        try:
+            got = await receivables.receivables(uow, TODAY, TZ, payment_due)
+        finally:
+            setattr(receivables, "LIST_LIMIT", dashboard.LIST_LIMIT)  # noqa: B010
+    assert paying == [1, 2, 3, 4, 5, 6]
+    assert _nos(got.payment_overdue) == paying[:limit] and got.payment_overdue_total == 6

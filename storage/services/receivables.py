@@ -143,13 +143,28 @@ async def receivables(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: Pay
         overdue = or_(*(and_(kind_col == i, _before(at, kind.cuts[0])) for i, (kind, _) in enumerate(kinds)))
         ranked = select(owing, func.row_number().over(partition_by=kind_col, order_by=(at, owing.c.no))
                         .label("rn")).where(overdue).subquery("ranked")
-        rows = await uow.session.execute(select(ranked.c.id, ranked.c.no, ranked.c.payment_terms, ranked.c.moment)
-                                         .where(ranked.c.rn <= LIST_LIMIT))
-        for oid, no, terms, when in rows:
+        rows = list(await uow.session.execute(
+            select(ranked.c.id, ranked.c.no, ranked.c.payment_terms, ranked.c.moment, ranked.c.kind)
+            .where(ranked.c.rn <= LIST_LIMIT)))
+        full = {kind for kind in {row[4] for row in rows} if sum(1 for row in rows if row[4] == kind) >= LIST_LIMIT}
+        found: dict[int, tuple[int, int, int]] = {}
+        for oid, no, terms, when, _kind_no in rows:
             # the moment stands for the confirmation or the full shipment, whichever the terms count from
             due = payment_due(terms, when, when, tz)
             if due is not None and due < today:
-                late.append(((today - due).days, int(no), int(oid)))
+                found[int(oid)] = ((today - due).days, int(no), int(oid))
+        for kind in full:
+            # a list cut at the limit ends inside one due date that many moments share (月结: a whole month's
+            # shipments): the earliest moments are not the lowest numbers, so that due date's rows are read again
+            # by number, as the list orders them
+            cut_rows = [found[int(row[0])] for row in rows if row[4] == kind and int(row[0]) in found]
+            if not cut_rows:
+                continue
+            least_late = min(days for days, _, _ in cut_rows)
+            for oid, no, days in await _due_on(uow, kinds[kind], today - timedelta(days=least_late), today, tz,
+                                               payment_due):
+                found[oid] = (days, no, oid)
+        late.extend(found.values())
     late.sort(key=lambda row: (-row[0], row[1]))
     paying = await _cards(uow, await _orders_by_id(uow, [oid for _, _, oid in late[:LIST_LIMIT]]), today, tz,
                           payment_due)
@@ -166,3 +181,33 @@ async def receivables(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: Pay
     return Receivables(sum(counts.values()), buckets, counts, sum(buckets.values(), ZERO),
                        [c for c in paying if c.pay_late_days], delivering,
                        sum(n for key, n in counts.items() if key != BUCKETS[0][0]), int(delivery_total))
+
+
+async def _due_on(uow: UnitOfWork, kind: tuple[_Kind, list[str | None]], due: date, today: date, tz: tzinfo,
+                  payment_due: PaymentDue) -> list[tuple[int, int, int]]:
+    """(id, no, days late) of the first LIST_LIMIT owing orders by number, of one kind, due exactly on ``due``."""
+    shape, texts = kind
+    out: list[tuple[int, int, int]] = []
+    for terms in texts:
+
+        def due_of(day: date, terms: str | None = terms) -> date | None:
+            moment = datetime.combine(day, time(12), tz)
+            return payment_due(terms, moment, None if shape.confirmed else moment, tz)
+
+        upto, before = _last_cut(due_of, due), _last_cut(due_of, due - timedelta(days=1))
+        if upto is None:
+            continue
+        moment: Any = Order.confirmed_at if shape.confirmed else _moment(shape)
+        stmt = (select(Order.id, Order.no, moment).where(_owing(), _terms_in([terms]),
+                                                         _before(moment, _day_after(upto, tz)))
+                .order_by(Order.no).limit(LIST_LIMIT))
+        if before is not None:
+            stmt = stmt.where(~_before(moment, _day_after(before, tz)))
+        for oid, no, when in await uow.session.execute(stmt):
+            if when is not None and payment_due(terms, when, when, tz) == due:
+                out.append((int(oid), int(no), (today - due).days))
+    return out
+
+
+def _day_after(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tz)
