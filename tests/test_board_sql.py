@@ -221,3 +221,24 @@ async def test_a_list_cut_inside_one_due_date_keeps_the_lowest_numbers(db: Datab
             setattr(receivables, "LIST_LIMIT", dashboard.LIST_LIMIT)  # noqa: B010
     assert paying == [1, 2, 3, 4, 5, 6]
     assert _nos(got.payment_overdue) == paying[:limit] and got.payment_overdue_total == 6
+
+
+async def test_an_order_covered_exactly_by_the_stock_is_not_listed_as_waiting(db: Database) -> None:
+    """The boundary of the running sum: stock 3 covers #1 (1) and #2 (2, running total exactly 3); only #3 waits."""
+    async with db.uow() as uow:
+        owner = await _owner(uow)
+        product = Product(sku="X1", name="门", unit="樘", stock=D(3), track_stock=True)
+        uow.session.add(product)
+        await uow.session.flush()
+        for no, qty in ((1, 1), (2, 2), (3, 1)):
+            at = NOW - timedelta(hours=10 - no)
+            uow.session.add(Order(no=no, owner_id=owner, state=State.CONFIRMED.value, amount=D(1),
+                                  origin_platform="local", origin_chat_id="g1", created_at=at, updated_at=at,
+                                  confirmed_at=at, lines=[OrderLine(line_no=1, sku="X1", product_id=product.id,
+                                                                    qty=D(qty), unit_price=D(1), shipped_qty=D(0))]))
+    async with db.reader() as uow:
+        want = await purchasing.all_shortages(uow)
+        got = await shortage_board.short_products(uow, shown=3)
+    assert [(w.sku, w.short, w.waiting_total if hasattr(w, "waiting_total") else len(w.waiting)) for w in want] == \
+        [("X1", D(1), 1)]
+    assert [(g.sku, g.short, g.waiting, g.waiting_total) for g in got] == [("X1", D(1), want[0].waiting, 1)]
