@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, func, select
 
 from storage import lifecycle, stage_sql
 from storage.db import UnitOfWork
@@ -143,11 +143,11 @@ async def column_counts(uow: UnitOfWork) -> dict[str, int]:
     for state, n in await uow.session.execute(
             select(Order.state, func.count()).where(Order.state.in_(others)).group_by(Order.state)):
         counts[state] = int(n)
-    # confirmed orders by production and line progress: a handful of groups, one lookup of lines per order
-    code = stage_sql.progress().label("code")
+    # confirmed orders by production and line progress: a handful of groups, from ix_orders_line_progress
+    code = stage_sql.progress()
     for production, progress, n in await uow.session.execute(
             select(Order.production, code, func.count()).where(Order.state == State.CONFIRMED)
-            .group_by(Order.production, literal_column("code"))):
+            .group_by(Order.production, code)):
         counts[stage_sql.stage_of(production, progress)] += int(n)
     return counts
 
