@@ -17,7 +17,8 @@ from sqlalchemy import delete, insert, select, update
 
 from storage import stage_sql
 from storage.db import Database
-from storage.models import Order, OrderLine, Person
+from storage.models import Order, OrderLine, OrderStateCount, Person
+from storage.services.dashboard import FINISHED_STATES
 from tests.conftest import Bot
 from tests.test_import_export import ORDERS, do_import, setup_catalog, xlsx
 
@@ -41,7 +42,16 @@ async def assert_no_drift(db: Database, step: str) -> set[int | None]:
             lines[oid].append((qty, shipped))
     wrong = {oid: (kept[oid], expected(ls)) for oid, ls in lines.items() if kept[oid] != expected(ls)}
     assert not wrong, f"after {step}: order id → (column, from the lines) {wrong}"
+    await assert_counts(db, step)
     return set(kept.values())
+
+
+async def assert_counts(db: Database, step: str) -> None:
+    """``order_state_counts`` holds the number of orders in each finished state."""
+    async with db.reader() as uow:
+        kept = dict((await uow.session.execute(select(OrderStateCount.state, OrderStateCount.n))).all())
+        states = list((await uow.session.execute(select(Order.state))).scalars())
+    assert kept == {s.value: states.count(s.value) for s in FINISHED_STATES}, f"after {step}: {kept}"
 
 
 async def test_chat_commands_keep_the_column(team: Bot) -> None:
@@ -61,6 +71,11 @@ async def test_chat_commands_keep_the_column(team: Bot) -> None:
         ("u1", "/变更 #1 A100 数量 8", None),  # down to what was shipped
         ("m1", "/审批 #1 通过", "m1"),
         ("w1", "/发货 #1", "wh"),  # the rest
+        ("f1", "/回款 #1 10800", "fin"),  # completed
+        ("m1", "/作废 #2 重复下单", "g1"),  # cancelled
+        ("admin", "/重开 #2 误作废", "admin"),  # back to a draft
+        ("u1", "/下单 华为 A100×1@100 交期12-30", None),
+        ("m1", "/关闭 #3 客户不要了", "g1"),  # closed
     ]
     seen: set[int | None] = set()
     for who, text, chat in steps:
@@ -69,8 +84,10 @@ async def test_chat_commands_keep_the_column(team: Bot) -> None:
     # the walk went through the codes the stage needs: unshipped, part shipped, all shipped
     assert {stage_sql.NOTHING_SHIPPED, stage_sql.PART_SHIPPED, 3} <= seen, seen
     order = await bot.api("/orders/1")  # the commands did what they say
-    assert [ln["qty"] for ln in order["lines"]] == ["8", "5"] and order["stage"] == "AWAITING_PAYMENT", order
+    assert [ln["qty"] for ln in order["lines"]] == ["8", "5"], order
     assert [ln["sku"] for ln in (await bot.api("/orders/2"))["lines"]] == ["A100", "B200"]
+    states = [(await bot.api(f"/orders/{no}"))["state"] for no in (1, 2, 3)]
+    assert states == ["COMPLETED", "DRAFT", "CLOSED"], states
 
 
 async def test_import_keeps_the_column(db: Database, tmp_path: Path) -> None:
@@ -92,7 +109,7 @@ async def test_orm_and_core_writes_keep_the_column(db: Database) -> None:
                   for no in range(1, 7)]
         uow.session.add_all(orders)
         await uow.session.flush()
-        ids = [o.id for o in orders]
+        ids, owner_id = [o.id for o in orders], owner.id
     seen |= await assert_no_drift(db, "ORM insert")
 
     async with db.uow() as uow:  # Core bulk insert (as the import), of several orders at once
@@ -115,6 +132,18 @@ async def test_orm_and_core_writes_keep_the_column(db: Database) -> None:
                                           .order_by(OrderLine.id).limit(1))).scalar_one()
         await uow.session.execute(update(OrderLine).values(order_id=ids[2]).where(OrderLine.id == line))
     seen |= await assert_no_drift(db, "Core update")
+
+    async with db.uow() as uow:  # orders finish and come back, by Core and by the ORM; finished orders inserted
+        await uow.session.execute(update(Order).values(state="COMPLETED").where(Order.id.in_(ids[:3])))
+        await uow.session.execute(update(Order).values(state="CONFIRMED").where(Order.id == ids[0]))
+        await uow.session.execute(update(Order).values(state="COMPLETED").where(Order.id == ids[2]))  # unchanged
+        order = (await uow.session.execute(select(Order).where(Order.id == ids[3]))).scalar_one()
+        order.state = "CANCELLED"
+        uow.session.add(Order(no=7, owner_id=owner_id, state="CLOSED", origin_platform="local", origin_chat_id="g1"))
+        await uow.session.execute(insert(Order), [
+            {"no": no, "owner_id": owner_id, "state": state, "origin_platform": "local", "origin_chat_id": "g1",
+             "row_version": 1} for no, state in ((8, "COMPLETED"), (9, "DRAFT"), (10, "CLOSED"))])
+    seen |= await assert_no_drift(db, "finishing")
 
     async with db.uow() as uow:  # ORM delete-orphan, Core delete, deleting an order with its lines
         order = (await uow.session.execute(select(Order).where(Order.id == ids[4]))).scalar_one()

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from storage import lifecycle, stage_sql
 from storage.db import UnitOfWork
-from storage.models import AuditEvent, ChangeRequest, Chat, Order, OrderVersion, Person, Shipment
+from storage.models import AuditEvent, ChangeRequest, Chat, Order, OrderStateCount, OrderVersion, Person, Shipment
 from storage.services import sales_grid
 from storage.vocab import Stage, State
 
@@ -162,11 +162,15 @@ async def kanban(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentD
     orders = await _orders_by_id(uow, [i for key in COLUMNS for i in ids[key]])
     cards = {card.order.id: card for card in await _cards(uow, orders, today, tz, payment_due)}
     columns = [Column(key, [cards[i] for i in ids[key] if i in cards], counts[key]) for key in COLUMNS]
+    return Kanban(columns, await finished_counts(uow))
+
+
+async def finished_counts(uow: UnitOfWork) -> dict[str, int]:
+    """How many orders are in each finished state: kept counts (``order_state_counts``, migration 0011)."""
     finished = {state.value: 0 for state in FINISHED_STATES}
-    for state, count in await uow.session.execute(
-            select(Order.state, func.count(Order.id)).where(Order.state.in_(FINISHED_STATES)).group_by(Order.state)):
+    for state, count in await uow.session.execute(select(OrderStateCount.state, OrderStateCount.n)):
         finished[state] = int(count)
-    return Kanban(columns, finished)
+    return finished
 
 
 async def column_page(uow: UnitOfWork, key: str, page: int, size: int, today: date, tz: tzinfo,
