@@ -1,32 +1,24 @@
 """``lifecycle.stage(order)`` and friends as SQL conditions, so lists can filter and count in the database.
 
 :func:`storage.lifecycle.stage` is the definition; each condition here says the same thing about an
-``orders`` row and its ``order_lines`` (``tests/test_stage_sql.py`` compares the two on varied
-orders, so they cannot drift). Every condition is a correlated ``EXISTS`` on ``order_lines`` by
-``order_id`` (:func:`unshipped_line`) or one correlated read of its lines (:func:`progress`),
-answered from the index ``ix_order_lines_progress`` (order_id, qty, shipped_qty) without reading
-the lines themselves.
+``orders`` row (``tests/test_stage_sql.py`` compares the two on varied orders, so they cannot drift).
+What the stage needs from the lines is kept on the order itself: ``orders.line_progress`` (see
+:func:`progress`), written by triggers on ``order_lines`` in the transaction of every change to them
+(migration 0011; ``tests/test_line_progress.py`` checks it against the lines after every kind of
+change), and indexed with the state (``ix_orders_line_progress``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, select, text
+from sqlalchemy import ColumnElement, and_, or_, text
 
-from storage.models import Order, OrderLine
+from storage.models import Order
 from storage.vocab import Stage, State
 
-
-def _lines(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    # EXISTS (SELECT 1 …): SQLite then answers from the index alone (``SELECT *`` makes it read the row)
-    return select(literal_column("1")).where(OrderLine.order_id == Order.id, *conditions).exists()
-
-
-def unshipped_line() -> ColumnElement[bool]:
-    """A line still has goods to ship (``shipped_qty < qty``)."""
-    return _lines(OrderLine.shipped_qty < OrderLine.qty)
-
+#: ``orders.line_progress`` (not an ORM attribute: the ORM neither loads nor writes it)
+LINE_PROGRESS: ColumnElement[Any] = Order.__table__.c.line_progress
 
 #: :func:`progress` codes: 1 = lines, none left to ship and none shipped (all of quantity 0),
 #: 3 = all shipped, 5 = goods left and nothing shipped, 7 = goods left and something shipped;
@@ -37,13 +29,16 @@ NOTHING_SHIPPED = 5
 
 
 def progress() -> ColumnElement[Any]:
-    """One read of an order's lines that says all the stage needs (see :data:`SHIPPED_IN_FULL`).
+    """What the stage needs from an order's lines, kept on the order (see :data:`SHIPPED_IN_FULL`).
 
-    ``1 + (4 if a line has goods left) + (2 if a line has shipped something)``, NULL without lines:
-    a single correlated subquery, so each order costs one index lookup however many flags are asked."""
-    left = func.max(case((OrderLine.shipped_qty < OrderLine.qty, 4), else_=0))
-    shipped = func.max(case((OrderLine.shipped_qty > 0, 2), else_=0))
-    return select(left + shipped + 1).where(OrderLine.order_id == Order.id).scalar_subquery()
+    ``1 + (4 if a line has goods left) + (2 if a line has shipped something)``, NULL without lines
+    (migration 0011 computes it in the triggers on ``order_lines``)."""
+    return LINE_PROGRESS
+
+
+def unshipped_line() -> ColumnElement[bool]:
+    """A line still has goods to ship (``shipped_qty < qty``)."""
+    return progress() >= NOTHING_SHIPPED
 
 
 def fully_shipped() -> ColumnElement[bool]:
@@ -53,7 +48,7 @@ def fully_shipped() -> ColumnElement[bool]:
 
 def not_fully_shipped() -> ColumnElement[bool]:
     """The negation of :func:`fully_shipped` (no lines, or a line with goods left)."""
-    return func.coalesce(progress(), NOTHING_SHIPPED) >= NOTHING_SHIPPED
+    return or_(progress().is_(None), progress() >= NOTHING_SHIPPED)
 
 
 def stage_is(stage: Stage | str, state: Any = Order.state) -> ColumnElement[bool]:
@@ -68,8 +63,7 @@ def stage_is(stage: Stage | str, state: Any = Order.state) -> ColumnElement[bool
         return and_(confirmed, progress() == PART_SHIPPED)
     production = {Stage.READY: Order.production == "FINISHED", Stage.IN_PRODUCTION: Order.production == "STARTED"}
     made = production.get(stage, Order.production.not_in(("FINISHED", "STARTED")))
-    # the production test first: the lines are read only for orders it lets through
-    return and_(confirmed, made, func.coalesce(progress(), NOTHING_SHIPPED) == NOTHING_SHIPPED)
+    return and_(confirmed, made, or_(progress().is_(None), progress() == NOTHING_SHIPPED))
 
 
 def stage_of(production: str, code: int | None) -> Stage:

@@ -21,7 +21,7 @@ from storage.models.messaging import (
     RateSlot,
     SentCard,
 )
-from storage.models.orders import ZERO, Approval, ChangeRequest, Order, OrderLine, OrderVersion
+from storage.models.orders import ZERO, Approval, ChangeRequest, Order, OrderLine, OrderStateCount, OrderVersion
 from storage.models.people import Chat, ChatSubscription, Person, PersonRole, Tenant
 from storage.models.quotes import Purchase, Quote, QuoteLine
 
@@ -41,6 +41,7 @@ __all__ = [
     "LocalMessage",
     "Order",
     "OrderLine",
+    "OrderStateCount",
     "OrderVersion",
     "OutboxMessage",
     "Payment",

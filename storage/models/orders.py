@@ -6,8 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
 from storage.models.base import Base, Money, Qty, UTCDateTime, utcnow
 from storage.models.catalog import Customer
@@ -28,6 +28,8 @@ class Order(Base):
         Index("ix_orders_created", "created_at"),
         # the sales page sums a period of confirmed orders from the index alone (migration 0009)
         Index("ix_orders_confirmed", "confirmed_at", "state", "owner_id", "amount"),
+        # the kanban counts and the late lists read the line progress from the index (migration 0011)
+        Index("ix_orders_line_progress", "state", "line_progress", "production", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +65,9 @@ class Order(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: the lines' progress (``storage.stage_sql.progress``), kept by triggers on ``order_lines``
+    #: (migration 0011): SQL reads it; the ORM neither loads nor writes it
+    line_progress: Unmapped[int | None] = unmapped_column(SmallInteger)
 
     lines: Mapped[list[OrderLine]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="OrderLine.line_no", back_populates="order"
@@ -113,6 +118,18 @@ class OrderLine(Base):
     def remaining(self) -> Decimal:
         """Quantity still to ship."""
         return self.qty - self.shipped_qty
+
+
+class OrderStateCount(Base):
+    """How many orders are in each finished state, kept by triggers on ``orders`` (migration 0011).
+
+    The kanban's footer reads three rows instead of counting ~900,000 orders; only the finished
+    states are counted, so creating and moving open orders never touches these rows."""
+
+    __tablename__ = "order_state_counts"
+
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class Approval(Base):

@@ -117,20 +117,18 @@ class PageRepository:
         """One page of the orders that match, newest first, and how many match in all."""
         await stage_sql.without_jit(self.session)
         stmt = select(Order)
-        if where.state:
-            stmt = stmt.where(Order.state == where.state)
         if where.customer:
             c = where.customer
             stmt = stmt.join(Customer, Customer.id == Order.customer_id).where(
                 (Customer.name.contains(c)) | (Customer.id == (int(c) if c.isdigit() else -1)))
         if where.owner:
             stmt = stmt.join(Person, Person.id == Order.owner_id).where(Person.user_id == where.owner)
-        derived = where.stage or (where.overdue and where.today is not None)
+        derived = where.state or where.stage or (where.overdue and where.today is not None)
         if not derived:
             return await self._page(stmt, page, Order.no.desc())
         found = []
         for state in (Order.state, stage_sql.unindexed_state()):  # the count by the index, the page by number
-            query = stmt
+            query = stmt if not where.state else stmt.where(state == where.state)
             if where.overdue and where.today is not None:
                 query = query.where(state == State.CONFIRMED, Order.due_date < where.today, stage_sql.unshipped_line())
             if where.stage:

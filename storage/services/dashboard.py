@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, func, select
 
 from storage import lifecycle, stage_sql
 from storage.db import UnitOfWork
-from storage.models import AuditEvent, ChangeRequest, Chat, Order, OrderVersion, Person, Shipment
+from storage.models import AuditEvent, ChangeRequest, Chat, Order, OrderStateCount, OrderVersion, Person, Shipment
 from storage.services import sales_grid
 from storage.vocab import Stage, State
 
@@ -143,11 +143,11 @@ async def column_counts(uow: UnitOfWork) -> dict[str, int]:
     for state, n in await uow.session.execute(
             select(Order.state, func.count()).where(Order.state.in_(others)).group_by(Order.state)):
         counts[state] = int(n)
-    # confirmed orders by production and line progress: a handful of groups, one lookup of lines per order
-    code = stage_sql.progress().label("code")
+    # confirmed orders by production and line progress: a handful of groups, from ix_orders_line_progress
+    code = stage_sql.progress()
     for production, progress, n in await uow.session.execute(
             select(Order.production, code, func.count()).where(Order.state == State.CONFIRMED)
-            .group_by(Order.production, literal_column("code"))):
+            .group_by(Order.production, code)):
         counts[stage_sql.stage_of(production, progress)] += int(n)
     return counts
 
@@ -162,11 +162,15 @@ async def kanban(uow: UnitOfWork, today: date, tz: tzinfo, payment_due: PaymentD
     orders = await _orders_by_id(uow, [i for key in COLUMNS for i in ids[key]])
     cards = {card.order.id: card for card in await _cards(uow, orders, today, tz, payment_due)}
     columns = [Column(key, [cards[i] for i in ids[key] if i in cards], counts[key]) for key in COLUMNS]
+    return Kanban(columns, await finished_counts(uow))
+
+
+async def finished_counts(uow: UnitOfWork) -> dict[str, int]:
+    """How many orders are in each finished state: kept counts (``order_state_counts``, migration 0011)."""
     finished = {state.value: 0 for state in FINISHED_STATES}
-    for state, count in await uow.session.execute(
-            select(Order.state, func.count(Order.id)).where(Order.state.in_(FINISHED_STATES)).group_by(Order.state)):
+    for state, count in await uow.session.execute(select(OrderStateCount.state, OrderStateCount.n)):
         finished[state] = int(count)
-    return Kanban(columns, finished)
+    return finished
 
 
 async def column_page(uow: UnitOfWork, key: str, page: int, size: int, today: date, tz: tzinfo,
