@@ -2,8 +2,10 @@
 
 Rows are claimed in a short transaction (status SENDING, under a lease the pass renews), sent
 with no transaction open, then marked in another short transaction: the rows delivered are
-settled together (one transaction for up to :data:`SETTLE_EVERY` of them, and at the end of each
-chat), failures at once. A chat's rows go in the
+settled together (one transaction for up to :data:`SETTLE_EVERY` of them, once the oldest is
+:data:`SETTLE_AFTER` old, and at the end of each chat), failures at once. A kill -9 re-sends only
+the rows delivered and not yet settled: at most the last second's (plus any delivered before the one
+send still under way). A settle that fails is retried; its rows stay in the next one. A chat's rows go in the
 order they were written: one that must wait holds back the rows after it. When more messages
 wait for one rate-limited chat than its budget allows (the window lives in the database, so
 every instance counts the same sends), the leading text messages are merged into one digest,
@@ -51,6 +53,12 @@ RENEW_EVERY = 5.0
 #: delivered rows settled in one transaction at most: a kill -9 between a send and its settle makes
 #: the row go out again, so the batch stays short (and a chat's batch is settled when it ends)
 SETTLE_EVERY = 20
+#: seconds a delivered row waits for its settle at most (checked at each send): a kill -9 re-sends
+#: only what was delivered in about the last second
+SETTLE_AFTER = 1.0
+#: tries of a settle of delivered rows, this many seconds apart (the renewer keeps their claims alive)
+SETTLE_TRIES = 3
+SETTLE_PAUSE = 0.2
 #: a digest must fit every platform's message size (WeCom robot markdown takes 4,096 bytes)
 DIGEST_MAX_BYTES = 3800
 
@@ -91,6 +99,7 @@ class OutboxSender:
         #: the rows of this pass delivered and not yet settled, with the card copies they made
         self._delivered: list[OutboxMessage] = []
         self._copies: list[outbox.CardCopy] = []
+        self._since = self.clock()  # when the first of them was delivered
 
     def wake(self) -> None:
         """New rows were committed."""
@@ -126,6 +135,7 @@ class OutboxSender:
     async def flush(self) -> int:
         """One pass over due rows; returns how many rows were settled."""
         async with self._lock:
+            await self._settle_delivered()  # rows a failed pass delivered and could not settle
             # most wake-ups and polls find nothing: ask in a reader first, so that an idle sender
             # never takes SQLite's write lock
             async with self.db.reader() as reader:
@@ -279,9 +289,16 @@ class OutboxSender:
     async def _send_one(self, key: tuple[str, str], transport: Transport, row: OutboxMessage,
                         delivery: Delivery) -> tuple[OutboxStatus, float]:
         """Deliver one row; returns how it was settled (SENT, PARKED, or PENDING: retry) and the retry wait."""
+        if self._delivered and (delivery.op == "update" or self._due_to_settle()):
+            # an update reads the copies of the cards just sent; and delivered rows wait a second at most
+            try:
+                await self._settle_delivered()
+            except Exception as err:  # still unsettled (kept for the next settle): this row waits
+                log.warning("outbox %s waits: settle of the delivered rows failed: %r", row.id, err)
+                await self._settle([row], OutboxStatus.PENDING, retry_in=backoff(0))
+                return OutboxStatus.PENDING, backoff(0)
         try:
             if delivery.op == "update":
-                await self._settle_delivered()  # the copies of the cards just sent are what it updates
                 ref = await self._update(transport, delivery)
             else:
                 ref = await transport.send(delivery)
@@ -304,12 +321,17 @@ class OutboxSender:
             wait = backoff(row.attempts)
             await self._settle([row], OutboxStatus.PENDING, retry_in=wait, error=repr(err), count_attempt=True)
             return OutboxStatus.PENDING, wait
+        if not self._delivered:
+            self._since = self.clock()
         self._delivered.append(row)
         if ref is not None and delivery.op == "send" and delivery.message.card_key:
             self._copies.append(outbox.CardCopy(delivery.message.card_key, delivery.platform, delivery.chat_id, ref))
-        if len(self._delivered) >= SETTLE_EVERY:
+        if len(self._delivered) >= SETTLE_EVERY or self._due_to_settle():
             await self._settle_delivered()
         return OutboxStatus.SENT, 0.0
+
+    def _due_to_settle(self) -> bool:
+        return bool(self._delivered) and (self.clock() - self._since).total_seconds() >= SETTLE_AFTER
 
     async def _update(self, transport: Transport, delivery: Delivery) -> dict[str, Any] | None:
         """Update every stored copy of the card in this chat; send a new card where that fails."""
@@ -345,7 +367,18 @@ class OutboxSender:
             return
         rows, self._delivered = self._delivered, []
         copies, self._copies = self._copies, []
-        for age in await outbox.settle(self.db, rows, OutboxStatus.SENT, self.clock(), cards=copies):
+        for attempt in range(1, SETTLE_TRIES + 1):
+            try:
+                ages = await outbox.settle(self.db, rows, OutboxStatus.SENT, self.clock(), cards=copies)
+                break
+            except Exception as err:
+                if attempt == SETTLE_TRIES:
+                    # kept (first) for the next settle: a delivered row must not be claimed and sent again
+                    self._delivered[:0], self._copies[:0] = rows, copies
+                    raise
+                log.warning("outbox settle of %s delivered rows failed (%r); trying again", len(rows), err)
+                await asyncio.sleep(SETTLE_PAUSE)
+        for age in ages:
             self.on_sent(age)
 
 

@@ -281,27 +281,38 @@ class GroupCommit(Generic[T, R]):
         self._waiting.append((item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._run(), name=self._name)
-        # shielded: a caller that gives up (its client went away) leaves the batch to finish for the others
-        return await asyncio.shield(done)
+        # the batch is the writer task's: a caller that gives up (its client went away) only stops waiting
+        return await done
 
     async def _run(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[:GROUP_MAX], self._waiting[GROUP_MAX:]
-            try:
-                outcomes = await self._write([item for item, _ in batch])
-            except Exception as exc:
-                if len(batch) == 1:
-                    _resolve(batch[0][1], exc)
-                    continue
-                log.warning("%s: a batch of %s failed (%r); writing each alone", self._name, len(batch), exc)
-                for item, done in batch:
-                    try:
-                        _resolve(done, (await self._write([item]))[0])
-                    except Exception as alone:
-                        _resolve(done, alone)
-                continue
-            for (_item, done), outcome in zip(batch, outcomes, strict=True):
-                _resolve(done, outcome)
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:GROUP_MAX], self._waiting[GROUP_MAX:]
+                await self._write_batch(batch)
+        except BaseException as exc:
+            # cancelled (loop teardown) or a bug: no caller may wait for ever
+            waiting, self._waiting = self._waiting, []
+            for _item, done in [*batch, *waiting]:
+                _resolve(done, exc)
+            raise
+
+    async def _write_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            outcomes = await self._write([item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _resolve(batch[0][1], exc)
+                return
+            log.warning("%s: a batch of %s failed (%r); writing each alone", self._name, len(batch), exc)
+            for item, done in batch:
+                try:
+                    _resolve(done, (await self._write([item]))[0])
+                except Exception as alone:
+                    _resolve(done, alone)
+            return
+        for (_item, done), outcome in zip(batch, outcomes, strict=True):
+            _resolve(done, outcome)
 
     async def close(self) -> None:
         """Wait for the batch being written (shutdown, tests)."""

@@ -194,8 +194,8 @@ async def close_batch(db: Database, items: list[Closing], now: datetime) -> list
                             LEASE), "status": InboxStatus.DONE, "processed_at": now, "lease_until": None}
                     for i in new]
             taken |= await _insert(uow, rows)
-        for platform, ids in recorded.items():
-            ids.sort()  # rows locked in one order by every instance
+        for platform in sorted(recorded):  # rows locked in one order by every instance
+            ids = sorted(recorded[platform])
             for start in range(0, len(ids), MAX_BATCH):
                 result = await uow.session.execute(
                     update(InboxEvent)

@@ -94,15 +94,54 @@ async def test_a_row_that_cannot_be_written_refuses_only_its_own_ack(db: Databas
     assert await inbox_rows(db) == {"ok1": "PENDING", "ok2": "PENDING"}
 
 
-async def test_a_caller_that_gives_up_leaves_the_batch_to_the_others(db: Database, clock: Clock) -> None:
+async def test_the_caller_that_started_a_batch_giving_up_does_not_stop_it(db: Database, clock: Clock) -> None:
+    """The batch is written by a task of its own, not by the caller that started it: that caller hanging
+    up (cancelled while its row is being written) neither aborts the others' writes nor its own."""
     recorder = inbox.Recorder(db)
     gone = asyncio.create_task(recorder.record("wecom", "gone", {}, clock(), "me"))
     stays = asyncio.create_task(recorder.record("wecom", "stays", {}, clock(), "me"))
-    await asyncio.sleep(0)
-    gone.cancel()  # the client hung up while its row was being written: never acked, maybe recorded
-    assert await stays is True
+    await asyncio.sleep(0)  # gone started the batch, stays joined it
+    gone.cancel()  # the client hung up while its row was being written: never acked, recorded all the same
+    outcomes = await asyncio.wait_for(asyncio.gather(gone, stays, return_exceptions=True), 5)
+    assert type(outcomes[0]) is asyncio.CancelledError and outcomes[1] is True
     await recorder.close()
-    assert (await inbox_rows(db)).get("stays") == "PENDING"
+    assert await inbox_rows(db) == {"gone": "PENDING", "stays": "PENDING"}
+
+
+async def test_a_writer_that_breaks_answers_every_caller_it_holds() -> None:
+    """A bug outside the write (here a wrong number of outcomes): the batch being written and the items
+    waiting for the next all get the error; none waits for ever."""
+    release = asyncio.Event()
+
+    async def write(items: list[str]) -> list[bool | BaseException]:
+        await release.wait()
+        return []  # one outcome short per item
+
+    group: GroupCommit[str, bool] = GroupCommit(write, "test-broken")
+    first = [asyncio.create_task(group.submit(i)) for i in ("a", "b")]
+    await asyncio.sleep(0)  # a and b are being written
+    later = asyncio.create_task(group.submit("c"))  # waits for the next batch
+    await asyncio.sleep(0)
+    release.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(*first, later, return_exceptions=True), 5)
+    assert [type(o) for o in outcomes] == [ValueError] * 3
+    await group.close()
+
+
+async def test_a_writer_cancelled_at_teardown_answers_every_caller_it_holds() -> None:
+    async def write(items: list[str]) -> list[bool | BaseException]:
+        await asyncio.Event().wait()  # never returns: the loop is being torn down
+        return [True] * len(items)
+
+    group: GroupCommit[str, bool] = GroupCommit(write, "test-cancelled")
+    first = asyncio.create_task(group.submit("a"))
+    await asyncio.sleep(0)
+    later = asyncio.create_task(group.submit("b"))
+    await asyncio.sleep(0)
+    assert group._writer is not None
+    group._writer.cancel()
+    outcomes = await asyncio.wait_for(asyncio.gather(first, later, return_exceptions=True), 5)
+    assert [type(o) for o in outcomes] == [asyncio.CancelledError] * 2
 
 
 async def test_delivered_rows_are_settled_in_one_transaction(db: Database, clock: Clock) -> None:
@@ -173,6 +212,50 @@ async def test_concurrent_closing_writes_share_one_commit(db: Database, clock: C
     statuses = await inbox_rows(db)
     assert {statuses[k] for k in ("n0", "n1", "n2", "n3", "n4", "r1", "r2")} == {"DONE"}
     assert statuses["seen"] == "PENDING"  # a duplicate's closing write touches nothing
+
+
+async def test_a_closing_that_cannot_be_stored_fails_alone_and_the_others_close(db: Database, clock: Clock) -> None:
+    """The batch fails on one closing (a reply that cannot be stored): each is then written alone, so that
+    one raises (its dispatcher keeps the event for recovery) and the others are written and come back True."""
+    recorder = inbox.Recorder(db)
+    for event_id in ("r-ok", "r-bad"):
+        assert await recorder.record("local", event_id, {}, clock(), "me")
+    bad = inbox.Closing("local", "r-bad", [Envelope("local", "g1", "group", {"text": object()}, reply_to="r-bad")],
+                        None, "me")
+    group: GroupCommit[inbox.Closing, bool | None] = GroupCommit(
+        lambda items: inbox.close_batch(db, items, clock()), "test-closing")
+    items = [closing("n1", "回复 n1"), closing("r-ok", "回复 r-ok", recorded=True), bad, closing("n2", "回复 n2")]
+    with counting(db) as seen:
+        outcomes = await asyncio.gather(*(group.submit(item) for item in items), return_exceptions=True)
+    assert outcomes[:2] == [True, True] and outcomes[3] is True
+    assert isinstance(outcomes[2], Exception)
+    assert seen["commit"] == 3, seen  # the failed batch, then each alone: three commits, one failure
+    assert sorted(await outbox_texts(db)) == ["回复 n1", "回复 n2", "回复 r-ok"]
+    # the bad one's row stays pending: the recovery pass runs the event again once its lease runs out
+    assert await inbox_rows(db) == {"n1": "DONE", "n2": "DONE", "r-ok": "DONE", "r-bad": "PENDING"}
+
+
+async def test_closing_writes_lock_the_recorded_rows_platform_by_platform_in_one_order(
+        db: Database, clock: Clock) -> None:
+    """Two instances closing the same events of two platforms must not lock them in opposite orders: the
+    recorded rows are marked platform by platform in sorted order, whatever order the closings came in."""
+    recorder = inbox.Recorder(db)
+    for platform in ("wecom", "dingtalk"):
+        assert await recorder.record(platform, "e1", {}, clock(), "me")
+    marked: list[str] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.split()[:2] == ["UPDATE", "inbox"]:
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            marked.extend(v for v in values if v in ("wecom", "dingtalk"))
+
+    items = [inbox.Closing(p, "e1", [], None, "me") for p in ("wecom", "dingtalk")]
+    event.listen(db.engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        assert await inbox.close_batch(db, items, clock()) == [True, True]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", on_statement)
+    assert marked == ["dingtalk", "wecom"]
 
 
 @pytest.fixture

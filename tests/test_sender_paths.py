@@ -281,3 +281,101 @@ async def test_stopping_a_sender_that_never_ran(db: Database, clock: Clock) -> N
     assert transport.sent == [] and await statuses(db) == ["PENDING"]
     assert await out.flush() == 1  # flushing by hand still delivers
     assert [d.message.text for d in transport.sent] == ["通知 0"]
+
+
+class FailingSettles:
+    """Stands in for ``outbox.settle``: the SENT settles fail ``times`` times (a locked database), then work."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+        self.sizes: list[int] = []  # the rows of every SENT settle tried
+        self.real = outbox.settle
+
+    async def __call__(self, db: Database, rows: list[OutboxMessage], status: str, now: datetime,
+                       **kw: Any) -> list[float]:
+        if status == "SENT":
+            self.sizes.append(len(rows))
+            if self.times:
+                self.times -= 1
+                raise OSError("database is locked")
+        return await self.real(db, rows, status, now, **kw)  # type: ignore[arg-type]
+
+
+async def test_a_failed_settle_is_retried_and_no_delivered_row_goes_out_twice(
+        db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.sender.SETTLE_PAUSE", 0.0)
+    settles = FailingSettles(1)
+    monkeypatch.setattr("storage.outbox.settle", settles)
+    await put(db, clock, 15, chat="u1", chat_type="single")
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    assert await out.flush() == 15
+    assert settles.sizes == [15, 15]  # the failed settle's rows went into the retry
+    assert await statuses(db) == ["SENT"] * 15
+    clock.advance(seconds=60)  # any claim left behind would have run out
+    await out.flush()
+    assert [d.message.text for d in transport.sent] == [f"通知 {i}" for i in range(15)]
+
+
+async def test_rows_whose_settle_keeps_failing_are_settled_by_the_next_pass_not_sent_again(
+        db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.sender import SETTLE_TRIES
+
+    monkeypatch.setattr("bot.sender.SETTLE_PAUSE", 0.0)
+    settles = FailingSettles(SETTLE_TRIES)
+    monkeypatch.setattr("storage.outbox.settle", settles)
+    await put(db, clock, 3, chat="u1", chat_type="single")
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    with pytest.raises(OSError):
+        await out.flush()
+    assert await statuses(db) == ["SENDING"] * 3
+    assert await out.flush() == 0  # nothing due: the kept rows are settled all the same
+    assert await statuses(db) == ["SENT"] * 3
+    clock.advance(seconds=60)
+    await out.flush()
+    assert [d.message.text for d in transport.sent] == [f"通知 {i}" for i in range(3)]
+
+
+async def test_delivered_rows_are_settled_once_the_oldest_is_a_second_old(
+        db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    settles = FailingSettles(0)
+    monkeypatch.setattr("storage.outbox.settle", settles)
+    transport = FakeTransport()
+    real = transport.send
+
+    async def slow(delivery: Delivery) -> dict[str, Any] | None:
+        clock.advance(seconds=0.4)  # each send takes 0.4 s
+        return await real(delivery)
+
+    transport.send = slow  # type: ignore[method-assign]
+    await put(db, clock, 7, chat="u1", chat_type="single")
+    out = sender(db, clock, transport)
+    assert await out.flush() == 7
+    # delivered at 0.4, 0.8, 1.2, 1.6 (the first is 1.2 s old): settled then, not only at the chat's end
+    assert settles.sizes == [4, 3]
+    assert await statuses(db) == ["SENT"] * 7
+
+
+async def test_a_failed_settle_before_a_card_update_makes_the_update_wait_not_the_pass_fail(
+        db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.sender import SETTLE_TRIES
+
+    monkeypatch.setattr("bot.sender.SETTLE_PAUSE", 0.0)
+    transport = FakeTransport()
+    out = sender(db, clock, transport)
+    decided = Message(kind="card", text="审批 #1：通过", card=Card("审批 #1：通过", "…", closed=True),
+                      card_key="appr:1")
+    await put(db, clock, 1, chat="m1", chat_type="single",
+              message=Message(kind="card", text="审批 #1", card=Card("审批 #1", "…"), card_key="appr:1"))
+    await put(db, clock, 1, chat="m1", chat_type="single", message=decided, op="update")
+    await put(db, clock, 1, chat="u2", chat_type="single")
+    settles = FailingSettles(SETTLE_TRIES)  # the settle before the update fails for good
+    monkeypatch.setattr("storage.outbox.settle", settles)
+    assert await out.flush() == 2  # the card, and the other chat's row
+    assert await statuses(db) == ["SENT", "PENDING", "SENT"]
+    assert transport.updated == [] and [d.message.text for d in transport.sent] == ["审批 #1", "通知 0"]
+    clock.advance(seconds=2)
+    assert await out.flush() == 1
+    assert transport.updated[0].card_ref == {"n": 1}  # the card's copy was stored with the late settle
+    assert await statuses(db) == ["SENT"] * 3
