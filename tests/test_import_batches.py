@@ -4,20 +4,24 @@ the per-row import wrote, nothing left behind by a failure or a killed import, o
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.app import create_app
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import KeyValue, Order
+from storage.models import KeyValue, Order, Product, StockMove
 from storage.services import import_batch, people
 from storage.services.base import next_number
 from tests.conftest import Clock, make_settings
@@ -220,3 +224,134 @@ async def test_a_batch_left_by_a_killed_import_is_undone_when_the_server_starts(
         assert await count_orders(db) == 0 and await batches(db) == []
     finally:
         await client.close()
+
+
+async def test_a_shipment_made_meanwhile_is_given_back_and_undone_with_the_import(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Someone ships imported order #15 (a stock move, no ON DELETE CASCADE; the product's stock lowered)
+    while the import runs; the import then fails: the undo gives the stock back, deletes the move with the
+    orders, names the changed order in a warning, and the next import runs."""
+
+    async def ship_then_fail(k: int) -> None:
+        if k == 1:
+            async with db.uow() as uow:
+                order = (await uow.session.execute(select(Order).where(Order.no == 15))).scalar_one()
+                product = (await uow.session.execute(select(Product).order_by(Product.id).limit(1))).scalar_one()
+                stock.append(product.stock)
+                product.stock = product.stock - 2
+                order.note = "shipped meanwhile"  # row_version 2
+                uow.session.add(StockMove(product_id=product.id, delta=Decimal(-2), reason="ship", order_id=order.id))
+        if k == 3:
+            raise OSError("disk full")
+
+    stock: list[Decimal] = []
+    hook(monkeypatch, ship_then_fail)
+    with caplog.at_level(logging.WARNING, logger="gendan.import"), pytest.raises(OSError, match="disk full"):
+        await import_all(db, tmp_path, trim=True)
+    assert await count_orders(db) == 0 and await batches(db) == []
+    async with db.reader() as uow:
+        moves = select(func.count()).select_from(StockMove).where(StockMove.order_id.isnot(None))
+        assert (await uow.session.execute(moves)).scalar_one() == 0
+        product = (await uow.session.execute(select(Product).order_by(Product.id).limit(1))).scalar_one()
+        assert product.stock == stock[0]
+    assert any("#15" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records), caplog.text
+    monkeypatch.setattr(import_batch, "after_chunk", None)
+    (tmp_path / "again").mkdir()
+    text, status = (await import_all(db, tmp_path / "again", trim=True))[-1]
+    assert status == 0 and f"新增订单 {ORDERS_IN_FILE}" in text, text
+
+
+async def test_an_abandoned_batch_that_cannot_be_undone_is_named_and_does_not_stop_the_others(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Two batches left by dead imports; one cannot be undone: the other still is, the error names the
+    stuck batch, and the import refuses with a clear message instead of a bare database error."""
+    dead = dead_pid()
+    async with db.uow() as uow:
+        for first in (1000, 2000):
+            uow.session.add(KeyValue(key=f"{import_batch.PREFIX}{first}", value=json.dumps({
+                "first": first, "last": first + 9, "host": socket.gethostname(), "pid": dead,
+                "beat": datetime.now(UTC).isoformat()})))
+    real_undo = import_batch.undo
+
+    async def undo(db: Database, batch: import_batch.Batch) -> None:
+        if batch.first == 1000:
+            raise RuntimeError("FOREIGN KEY constraint failed")
+        await real_undo(db, batch)
+
+    monkeypatch.setattr(import_batch, "undo", undo)
+    with caplog.at_level(logging.ERROR, logger="gendan.import"):
+        text, status = (await import_all(db, tmp_path, trim=True))[-1]
+    assert status == 1 and "import_batch:1000" in text and "撤销不了" in text, text
+    assert await batches(db) == ["import_batch:1000"] and await count_orders(db) == 0
+    assert any("import_batch:1000" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_on_this_host_the_process_decides_elsewhere_the_heartbeat() -> None:
+    """A live import on this host stalled past STALE (Ctrl-Z, a suspended VM, a long lock wait) is not
+    abandoned; a dead one is, however fresh its beat; another host's only by its heartbeat's age."""
+    old = (datetime.now(UTC) - import_batch.STALE - timedelta(minutes=1)).isoformat()
+    fresh = datetime.now(UTC).isoformat()
+    here = socket.gethostname()
+    assert not import_batch._abandoned({"host": here, "pid": os.getpid(), "beat": old})
+    assert import_batch._abandoned({"host": here, "pid": dead_pid(), "beat": fresh})
+    assert import_batch._abandoned({"host": "another-host", "pid": os.getpid(), "beat": old})
+    assert not import_batch._abandoned({"host": "another-host", "pid": dead_pid(), "beat": fresh})
+
+
+async def test_an_import_undone_by_a_cleanup_while_it_ran_reports_failure(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cleanup (on another host, say) undoes the running batch after its last chunk: the completing
+    DELETE finds no batch row, so the import reports that nothing was imported, not success."""
+
+    async def cleaner(k: int) -> None:
+        if k == 9:  # the last of ten chunks
+            (key,) = await batches(db)
+            await import_batch.undo(db, import_batch.Batch(int(key.removeprefix(import_batch.PREFIX)),
+                                                           ORDERS_IN_FILE))
+
+    hook(monkeypatch, cleaner)
+    text, status = (await import_all(db, tmp_path, trim=True))[-1]
+    assert status == 1 and "撤销" in text and "已导入。" not in text, text
+    assert await count_orders(db) == 0 and await batches(db) == []
+
+
+async def test_two_imports_of_the_same_orders_at_once(db: Database, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second import of the same file runs (and completes) while the first is between chunks: the first
+    then meets the second's 订单号, undoes itself and says so; imported again, every order is there once."""
+    inner: list[tuple[str, int]] = []
+
+    async def second_import(k: int) -> None:
+        if k == 0 and not inner:
+            inner.append((0, 0))  # type: ignore[arg-type]
+            (tmp_path / "second").mkdir()
+            inner[:] = [(await import_all(db, tmp_path / "second", trim=True))[-1]]
+
+    hook(monkeypatch, second_import)
+    text, status = (await import_all(db, tmp_path, trim=True))[-1]
+    assert inner[0][1] == 0, inner
+    assert status == 1 and "另一个导入" in text, text
+    assert await batches(db) == []
+    monkeypatch.setattr(import_batch, "after_chunk", None)
+    (tmp_path / "again").mkdir()
+    text, status = (await import_all(db, tmp_path / "again", trim=True))[-1]
+    assert status == 0, text
+    async with db.reader() as uow:
+        refs = list((await uow.session.execute(select(Order.external_ref))).scalars())
+    assert len(refs) == len(set(refs)) == ORDERS_IN_FILE
+
+
+async def test_deleting_order_lines_and_orders_uses_the_foreign_key_indexes(db: Database) -> None:
+    """The references checked when an undo deletes order lines and orders are looked up by index, not by a
+    scan of the child table (migration 0012)."""
+    async with db.reader() as uow:
+        for table, column in (("shipment_lines", "order_line_id"), ("stock_moves", "order_id"),
+                              ("quotes", "order_id")):
+            query = f"SELECT 1 FROM {table} WHERE {column} = 1"
+            if db.dialect == "sqlite":
+                plan = " ".join(str(r[-1]) for r in await uow.session.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+                assert f"INDEX ix_{table}_{column}" in plan, plan
+            else:
+                await uow.session.execute(text("SET LOCAL enable_seqscan = off"))
+                plan = " ".join(str(r[0]) for r in await uow.session.execute(text(f"EXPLAIN {query}")))
+                assert f"ix_{table}_{column}" in plan, plan

@@ -104,6 +104,12 @@ ISSUES = {
     "state_not_importable": "状态「{value}」不能导入：历史订单只能是 已确认、挂起、已完成、已关闭 或 已作废",
     "cancelled_with_activity": "订单「{ref}」已作废，却有发货或回款",
     "completed_not_settled": "订单「{ref}」标为已完成，但没有全部发货或还有 {balance} 元未回款",
+    # the order import as a whole
+    "abandoned_import_stuck": "之前一次中断的订单导入（{batches}）撤销不了，所以这次没有导入：{cause}。"
+                              "请把错误发给管理员处理（服务日志里有详细原因），处理好后再导入",
+    "concurrent_import": "同时有另一个导入在导入同样的订单号：这次导入已全部撤销。等那个导入结束后再导入一次"
+                         "（已导入的订单会跳过）",
+    "undone_meanwhile": "导入进行中被另一个进程当作中断的导入撤销了，这次没有导入任何订单：请重新导入",
     # notes
     "free_product": "产品「{value}」不在产品目录里，按文字记录（不关联产品、不扣库存）",
     "linked_lines": "新产品「{value}」：订单 {orders} 里写着它的行已关联到产品库，之后发货会扣库存",

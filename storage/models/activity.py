@@ -41,7 +41,7 @@ class ShipmentLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
-    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
     qty: Mapped[Decimal] = mapped_column(Qty())
 
 

@@ -55,6 +55,6 @@ class StockMove(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     delta: Mapped[Decimal] = mapped_column(Qty())
     reason: Mapped[str] = mapped_column(String(32))
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -41,7 +41,7 @@ class Quote(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(Text)
     #: the order it became (/成交)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     won_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     origin_platform: Mapped[str] = mapped_column(String(16))
     origin_chat_id: Mapped[str] = mapped_column(String(128))

@@ -14,7 +14,9 @@ Then:
 A batch's orders are exactly the orders numbered in its block (nobody else uses those numbers), so an
 import that fails (an exception) deletes them again, chunk by chunk, before it reports the failure; one
 whose process died (kill -9, power) is undone by the next ``gendan import`` (:func:`undo_abandoned`):
-a batch is abandoned when its process is gone (same host) or its heartbeat is older than ``STALE``.
+a batch is abandoned when its process is gone (same host: the pid decides) or, written on another host,
+its heartbeat is older than ``STALE``. An undo first marks the batch ``undoing``: the importer's next
+heartbeat and its completing ``DELETE`` (which must remove exactly the batch's row) then fail.
 The orders of a running batch are visible to readers while it runs (docs/import-export.md says why
 that is acceptable).
 """
@@ -33,11 +35,24 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import CursorResult, Table, delete, func, insert, select, update
 
 from storage import lifecycle
+from storage.conflicts import DuplicateRow, StorageError
 from storage.db import Database, UnitOfWork
-from storage.models import AuditEvent, Customer, KeyValue, Order, OrderLine, Payment, Shipment, ShipmentLine
+from storage.models import (
+    AuditEvent,
+    Customer,
+    KeyValue,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Quote,
+    Shipment,
+    ShipmentLine,
+    StockMove,
+)
 from storage.models.orders import ZERO
 from storage.services.base import CENT, content_snapshot, jsonable, reserve_numbers, state_snapshot
 from storage.services.import_orders import Line, Planned
@@ -55,11 +70,29 @@ CHUNK_BOUNDS = (100, 2000)
 #: SQLite: the shortest pause between two chunks, longer than its busy handler's longest sleep (100 ms),
 #: so a writer of another process that waits for the lock gets it before the next chunk
 SQLITE_PAUSE_S = 0.12
-#: a batch whose heartbeat is older than this is abandoned, whoever wrote it
+#: a batch written on another host whose heartbeat is older than this is abandoned
 STALE = timedelta(minutes=10)
 PREFIX = "import_batch:"
+#: in a batch's kv value once an undo has begun
+UNDOING = '"undoing": true'
 #: tests: awaited after each committed chunk with the chunk's index (to fail there, or to write meanwhile)
 after_chunk: Callable[[int], Awaitable[None]] | None = None
+
+
+class ImportRaced(StorageError):
+    """Another import wrote some of the same 订单号 while this one ran; this one was undone."""
+
+
+class ImportUndone(StorageError):
+    """A cleanup took this running import for dead and undid it: none of its orders stays."""
+
+
+class AbandonedImportStuck(StorageError):
+    """An abandoned import could not be undone (``batches``: its kv keys; ``cause``: the first error)."""
+
+    def __init__(self, batches: list[str], cause: BaseException) -> None:
+        super().__init__(f"abandoned import batch(es) {', '.join(batches)} could not be undone: {cause}")
+        self.batches, self.cause = batches, cause
 
 
 @dataclass(frozen=True)
@@ -110,40 +143,77 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
                 low, high = CHUNK_BOUNDS
                 size = max(low, min(high, int(rate * TARGET_S), size * 3 // 2))
         async with db.uow() as uow:
-            await uow.session.execute(delete(KeyValue).where(KeyValue.key == batch.key))
-    except BaseException:
+            done = await uow.session.execute(delete(KeyValue).where(KeyValue.key == batch.key,
+                                                                    KeyValue.value.not_like(f"%{UNDOING}%")))
+            if cast(CursorResult[Any], done).rowcount != 1:
+                raise ImportUndone(f"import batch {batch.key} was undone while it ran")
+    except BaseException as exc:
         try:
             await undo(db, batch)
         except Exception:  # the database went away too: the batch stays recorded, the next import undoes it
             log.exception("import batch %s not undone now; the next gendan import will", batch.key)
+        if isinstance(exc, DuplicateRow) and "external_ref" in str(exc):
+            raise ImportRaced(f"another import wrote orders of batch {batch.key} meanwhile") from exc
         raise
 
 
 async def undo_abandoned(db: Database) -> int:
-    """Undo every batch whose import died before it completed; how many were undone."""
+    """Undo every batch whose import died before it completed; how many were undone. Each batch is tried
+    on its own; if any could not be undone, :class:`AbandonedImportStuck` after trying the others."""
     async with db.reader() as uow:
         stmt = select(KeyValue).where(KeyValue.key.startswith(PREFIX))
         rows = [(kv.key, json.loads(kv.value)) for kv in (await uow.session.execute(stmt)).scalars()]
-    undone = 0
-    for _key, value in rows:
+    undone, stuck, cause = 0, [], None
+    for key, value in rows:
         if _abandoned(value):
-            await undo(db, Batch(int(value["first"]), int(value["last"])))
+            try:
+                await undo(db, Batch(int(value["first"]), int(value["last"])))
+            except Exception as exc:
+                log.error("abandoned import batch %s (orders #%s to #%s) could not be undone: %r",
+                          key, value["first"], value["last"], exc)
+                stuck.append(key)
+                cause = cause or exc
+                continue
             undone += 1
+    if cause is not None:
+        raise AbandonedImportStuck(stuck, cause)
     return undone
 
 
 async def undo(db: Database, batch: Batch) -> None:
-    """Delete the batch's orders and everything written with them, a chunk at a time, then the batch."""
+    """Delete the batch's orders and everything written with them, a chunk at a time, then the batch.
+
+    What others did to those orders meanwhile goes with them (cascades); a shipment's stock moves are
+    given back to the products' stock first (they don't cascade), and orders changed meanwhile are logged."""
+    async with db.uow() as uow:  # the batch is claimed: its importer's next heartbeat or completion fails
+        row = await uow.session.get(KeyValue, batch.key, with_for_update=True)
+        if row is not None and UNDOING not in row.value:
+            row.value = json.dumps({**json.loads(row.value), "undoing": True})
     for lo in range(batch.first, batch.last + 1, CHUNK_ORDERS):
         async with db.uow() as uow:
             hi = min(lo + CHUNK_ORDERS - 1, batch.last)
-            ids = list((await uow.session.execute(select(Order.id).where(Order.no.between(lo, hi)))).scalars())
-            if ids:
-                shipments = select(Shipment.id).where(Shipment.order_id.in_(ids))
-                await uow.session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipments)))
-                for model in (Shipment, Payment, AuditEvent, OrderLine):
-                    await uow.session.execute(delete(model).where(model.order_id.in_(ids)))
-                await uow.session.execute(delete(Order).where(Order.id.in_(ids)))
+            s = uow.session
+            mine = select(Order.id, Order.no, Order.row_version).where(Order.no.between(lo, hi),
+                                                                       Order.external_ref.isnot(None))
+            found = (await s.execute(mine)).all()
+            if not found:
+                continue
+            ids = [id_ for id_, _, _ in found]
+            changed = [no for _, no, version in found if version > 1]
+            if changed:
+                log.warning("undoing import batch %s: orders changed by someone meanwhile are deleted too: %s",
+                            batch.key, ", ".join(f"#{no}" for no in changed))
+            moved = (select(StockMove.product_id, func.sum(StockMove.delta)).where(StockMove.order_id.in_(ids))
+                     .group_by(StockMove.product_id).order_by(StockMove.product_id))
+            for product_id, delta in (await s.execute(moved)).all():
+                await s.execute(update(Product).where(Product.id == product_id).values(stock=Product.stock - delta))
+            await s.execute(delete(StockMove).where(StockMove.order_id.in_(ids)))
+            await s.execute(update(Quote).where(Quote.order_id.in_(ids)).values(order_id=None))
+            shipments = select(Shipment.id).where(Shipment.order_id.in_(ids))
+            await s.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipments)))
+            for model in (Shipment, Payment, AuditEvent, OrderLine):
+                await s.execute(delete(model).where(model.order_id.in_(ids)))
+            await s.execute(delete(Order).where(Order.id.in_(ids)))
     async with db.uow() as uow:
         await uow.session.execute(delete(KeyValue).where(KeyValue.key == batch.key))
 
@@ -163,19 +233,17 @@ def _state(batch: Batch) -> str:
 
 
 async def _beat(uow: UnitOfWork, batch: Batch) -> None:
-    row = await uow.session.get(KeyValue, batch.key)
-    if row is None:
-        # someone took this import for dead and undid it: its rows are gone, so it must not go on
-        raise RuntimeError(f"import batch {batch.key} was undone while it ran")
+    row = await uow.session.get(KeyValue, batch.key, with_for_update=True, populate_existing=True)
+    if row is None or UNDOING in row.value:
+        # someone took this import for dead and undid it (or is undoing it): it must not go on
+        raise ImportUndone(f"import batch {batch.key} was undone while it ran")
     row.value = _state(batch)
 
 
 def _abandoned(value: dict[str, Any]) -> bool:
-    beat = datetime.fromisoformat(value["beat"])
-    if datetime.now(UTC) - beat > STALE:
-        return True
     if value.get("host") != socket.gethostname():
-        return False
+        # another host's process can't be asked: only a heartbeat too old says it died
+        return datetime.now(UTC) - datetime.fromisoformat(value["beat"]) > STALE
     try:
         os.kill(int(value["pid"]), 0)
     except ProcessLookupError:

@@ -28,7 +28,11 @@ class _Rollback(Exception):
 async def run(db: Database, kind: Kind, rows: Sequence[Any], report: Report, ctx: ImportContext) -> Report:
     """Check and write ``rows`` (all or nothing: nothing on a dry run or with any error in ``report``)."""
     # an earlier order import that died half-way is undone first: its orders would make this one skip them
-    await import_batch.undo_abandoned(db)
+    try:
+        await import_batch.undo_abandoned(db)
+    except import_batch.AbandonedImportStuck as exc:
+        report.error(0, "abandoned_import_stuck", batches=", ".join(exc.batches), cause=str(exc.cause)[:200])
+        return report
     ticker = Ticker(len(rows), ctx.progress)
     report.rows = len(rows)
     if kind == "orders":
@@ -52,6 +56,11 @@ async def _orders(db: Database, rows: Sequence[Any], report: Report, ctx: Import
     async with db.reader() as uow:
         plans = await plan_orders(uow, rows, report, ctx, ticker)
     if report.written:
-        await import_batch.write_orders(db, plans, ctx, ticker)
+        try:
+            await import_batch.write_orders(db, plans, ctx, ticker)
+        except import_batch.ImportRaced:
+            report.error(0, "concurrent_import")
+        except import_batch.ImportUndone:
+            report.error(0, "undone_meanwhile")
     ticker.finish()
     return report
