@@ -4,7 +4,7 @@ Deleting an order (an import's undo) or an order line checks these references; w
 deleted row scanned the whole child table (SQLite with foreign keys on, PostgreSQL's RI trigger).
 
 Revision ID: 0012_foreign_key_indexes
-Revises: 0011_PLACEHOLDER
+Revises: 0011_order_line_progress
 Create Date: 2026-12-07 17:10:00
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0012_foreign_key_indexes'
-down_revision: str | None = '0011_PLACEHOLDER'
+down_revision: str | None = '0011_order_line_progress'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
