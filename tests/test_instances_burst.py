@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import InboxEvent, Order, OutboxMessage
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, fresh_pg_database
 from tests.fakes.wecom_server import FakeWeCom
 from tests.test_kill9 import BURST, Server, post
 
@@ -35,16 +33,8 @@ pytestmark = [
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database both processes use (dropped afterwards)."""
-    name = "burst2_" + secrets.token_hex(5)
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with fresh_pg_database("burst2") as url:
+        yield url
 
 
 async def answers(fake: FakeWeCom, want: int, within: float) -> dict[str, int]:

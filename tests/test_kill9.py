@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -19,13 +18,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 from bot.wecom import AIBOT_PATH
 from storage.db import Database
 from storage.models import InboxEvent, Order
-from tests.conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, fresh_pg_database
 from tests.fakes import wecom_signing as ws
 from tests.fakes.wecom_harness import BOT_NAME, now_ts
 from tests.fakes.wecom_server import FakeWeCom
@@ -47,16 +45,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'kill9.db'}"
         return
-    name = "kill9_" + secrets.token_hex(5)
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with fresh_pg_database("kill9") as url:
+        yield url
 
 
 def free_port() -> int:

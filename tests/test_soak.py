@@ -18,12 +18,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Order
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, fresh_pg_database
 from tests.fakes import wecom_signing as ws
 from tests.fakes.wecom_harness import BOT_NAME, now_ts
 from tests.fakes.wecom_server import FakeWeCom
@@ -46,16 +45,8 @@ RSS_SLACK_MB = 40.0
 
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
-    name = "soak_" + secrets.token_hex(5)
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with fresh_pg_database("soak") as url:
+        yield url
 
 
 def rss_mb(pid: int) -> float:
