@@ -24,8 +24,11 @@ run: $(STAMP)
 	$(BIN)/gendan migrate
 	$(BIN)/gendan serve
 
+# the suite in TEST_WORKERS processes (pytest-xdist; each test has its own database or schema, so they
+# share nothing); TEST_WORKERS=0 runs it in this process
+TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # kill -9 in a burst (tests/test_kill9.py) and the soak (tests/test_soak.py, needs PostgreSQL in
 # GENDAN_TEST_DATABASE_URL; GENDAN_SOAK_SECONDS sets its length, 600 by default)
