@@ -1,7 +1,8 @@
 """The context a handler receives: who, where, the clock, replies and notifications.
 
-Passed explicitly (no contextvars). Notifications and replies written through
-it land in the outbox in the same transaction as the handler's change.
+Passed explicitly (no contextvars). Replies and notifications go into the event's
+:class:`storage.outgoing.Outbox` (``ctx.reply``, ``ctx.send``, ``ctx.update_card`` are thin
+calls on it) and are written with the commit of the handler's change.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.events import CardAction, ChatMessage, ChatRef
 from bot.outbound import Message, MessageKind
 from storage import inbox
 from storage.db import Database, UnitOfWork
-from storage.outbox import Envelope, enqueue
+from storage.outgoing import Outbox, Target
 from storage.services.base import Provenance, Rules
 
 
@@ -89,7 +90,8 @@ class Context:
     clock: Callable[[], datetime]
     dispatcher: DispatcherLike
     replies: list[Message] = field(default_factory=list)
-    _pending: list[Envelope] = field(default_factory=list)
+    #: notifications and card updates for the next commit (replies join them when it writes)
+    outbox: Outbox = field(default_factory=Outbox)
     _flushed_replies: int = 0
     #: replies written by a commit that held (the rest may describe work a failed transaction undid)
     _committed_replies: int = 0
@@ -138,13 +140,16 @@ class Context:
     def send(self, platform: str, chat_id: str, chat_type: str, message: Message,
              event_key: str | None = None) -> None:
         """Send to another chat (a notification or a card); written with the next commit."""
-        self._pending.append(Envelope(platform, chat_id, chat_type, message.to_dict(), event_key=event_key,
-                                      card_key=message.card_key))
+        self.outbox.send(Target(platform, chat_id, chat_type), message, event_key)
+
+    def update_card(self, card_key: str, message: Message) -> None:
+        """Update every delivered copy of the card ``card_key``, in every chat it went to."""
+        self.outbox.update_card(card_key, message)
 
     def update_cards(self, platform: str, chat_id: str, chat_type: str, message: Message) -> None:
         """Update every copy of ``message.card_key`` delivered to that chat."""
-        self._pending.append(Envelope(platform, chat_id, chat_type, message.to_dict(), op="update",
-                                      card_key=message.card_key))
+        if message.card_key is not None:
+            self.outbox.update_card(message.card_key, message, Target(platform, chat_id, chat_type))
 
     def uow(self) -> UnitOfWork:
         """A unit of work whose commit also writes this event's outbox rows and marks it done.
@@ -176,8 +181,7 @@ class Context:
 
     async def _flush(self, uow: UnitOfWork) -> None:
         now = self.clock()
-        envelopes = self._take_pending()
-        enqueue(uow, envelopes, now)
+        await self._take_pending().write(uow, now)
         if not self.inbox_done:
             await inbox.mark_done(uow, self.inbound.platform, self.inbound.event_id, now)
             uow.after_commit.append(self._done)  # only once the commit holds
@@ -188,31 +192,30 @@ class Context:
     def _committed(self) -> None:
         self._committed_replies = self._flushed_replies
 
-    def _take_pending(self) -> list[Envelope]:
-        hints = dict(self.inbound.reply_hints)
-        replies = [
-            Envelope(self.chat.platform, self.chat.chat_id, self.chat.chat_type, m.to_dict(),
-                     reply_to=self.inbound.event_id, reply_hints=hints, card_key=m.card_key)
-            for m in merge_replies(self.replies[self._flushed_replies:])
-        ]
+    def _take_pending(self) -> Outbox:
+        """The replies not written yet (merged, first) and the notifications, to write in one commit."""
+        taken = Outbox()
+        here = Target(self.chat.platform, self.chat.chat_id, self.chat.chat_type)
+        for m in merge_replies(self.replies[self._flushed_replies:]):
+            taken.send(here, m, reply_to=self.inbound.event_id, reply_hints=self.inbound.reply_hints)
         self._flushed_replies = len(self.replies)
-        pending, self._pending = self._pending, []
-        return replies + pending
+        taken.extend(self.outbox)
+        return taken
 
     @property
     def has_pending(self) -> bool:
         """Whether replies or notifications wait to be written."""
-        return bool(self._pending) or len(self.replies) > self._flushed_replies
+        return len(self.outbox) > 0 or len(self.replies) > self._flushed_replies
 
     def discard_pending(self) -> None:
         """Forget notifications of a failed transaction (replies stay: they explain the failure)."""
-        self._pending = []
+        self.outbox.discard()
 
     def discard_uncommitted(self) -> None:
         """Forget notifications and every reply no commit has written: after a conflict or an unexpected
         error nothing of the failed transaction happened, so a reply it had prepared ("已新增…") would be
         false next to the error."""
-        self._pending = []
+        self.outbox.discard()
         del self.replies[self._committed_replies:]
         self._flushed_replies = self._committed_replies
 

@@ -4,8 +4,10 @@
    concurrent events in one INSERT and one commit (``inbox.Recorder``, a ``storage.db.GroupCommit``);
 2. context: sender and chat registered (``bot/identity.py``), a ``Context`` made (``bot/context.py``);
 3. handler: limits, lookup, role gate, run (``bot/registry.py``); errors → replies (``bot/error_replies.py``);
-4. outbox: replies written with the commit and the inbox's done mark (``storage/outbox.py``), sent by ``bot/sender.py``;
-   an event whose handler committed nothing closes in a group commit with the others closing at once.
+4. outbox: replies and notifications go into the event's ``Outbox`` (``storage/outgoing.py``: ``send``,
+   ``update_card``, the only way messages leave), written with the commit and the inbox's done mark, sent by
+   ``bot/sender.py``; an event whose handler committed nothing closes in a group commit with the others closing
+   at once.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from bot.registry import Registry
 from storage import inbox
 from storage.db import Database, GroupCommit
 from storage.inbox import AlreadyProcessed, AlreadyRecorded
-from storage.outbox import LOCAL_PLATFORM, enqueue
 
 log = logging.getLogger("gendan.dispatch")
 
@@ -232,14 +233,15 @@ class Dispatcher(Registry):
             return True  # the handler's own commit wrote everything: no transaction for nothing
         inbound = ctx.inbound
         try:
-            envelopes = ctx._take_pending()
+            outbox = ctx._take_pending()
+            needs_sender = outbox.needs_sender
             if ctx.inbox_done:  # replies written after the handler's commit: they go alone
                 async with self.db.uow() as uow:
-                    enqueue(uow, envelopes, self.clock())
+                    await outbox.write(uow, self.clock())
                 outcome: bool | None = True
             else:
                 outcome = await self._closing.submit(inbox.Closing(
-                    inbound.platform, inbound.event_id, envelopes,
+                    inbound.platform, inbound.event_id, outbox.items,
                     None if ctx.inbox_recorded else inbound.to_dict(), self.instance_id))
         except Exception:
             log.exception("could not record the outcome of %s", inbound.event_id)
@@ -253,7 +255,7 @@ class Dispatcher(Registry):
             log.info("inbound %s was processed elsewhere; its replies stand, not ours", inbound.event_id)
             return False
         ctx.inbox_done = ctx.inbox_recorded = True
-        if any(env.platform != LOCAL_PLATFORM for env in envelopes):
+        if needs_sender:
             self.wake_sender()
         return True
 

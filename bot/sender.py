@@ -3,9 +3,10 @@
 Rows are claimed in a short transaction (status SENDING, under a lease the pass renews), sent
 with no transaction open, then marked in another short transaction: the rows delivered are
 settled together (one transaction for up to :data:`SETTLE_EVERY` of them, once the oldest is
-:data:`SETTLE_AFTER` old, and at the end of each chat), failures at once. A kill -9 re-sends only
-the rows delivered and not yet settled: at most the last second's (plus any delivered before the one
-send still under way). A settle that fails is retried; its rows stay in the next one. A chat's rows go in the
+:data:`SETTLE_AFTER` old, and at the end of each chat), failures at once. A timer beside the claim
+renewer settles them on time while one slow send is under way. A kill -9 re-sends only the rows
+delivered and not yet settled: at most about the last second's. A settle that fails is retried; its
+rows stay in the next one. A chat's rows go in the
 order they were written: one that must wait holds back the rows after it. When more messages
 wait for one rate-limited chat than its budget allows (the window lives in the database, so
 every instance counts the same sends), the leading text messages are merged into one digest,
@@ -25,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import instances
-from bot.outbound import Mention, Message
+from bot.outbound import Message
+from bot.outbox_digest import digest_message, fit_digest
 from bot.transport import (
     CardExpired,
     Delivery,
@@ -53,14 +55,14 @@ RENEW_EVERY = 5.0
 #: delivered rows settled in one transaction at most: a kill -9 between a send and its settle makes
 #: the row go out again, so the batch stays short (and a chat's batch is settled when it ends)
 SETTLE_EVERY = 20
-#: seconds a delivered row waits for its settle at most (checked at each send): a kill -9 re-sends
-#: only what was delivered in about the last second
+#: seconds a delivered row waits for its settle at most (checked at each send, and by the pass's settle
+#: timer while a send is under way): a kill -9 re-sends only what was delivered in about the last second
 SETTLE_AFTER = 1.0
+#: how often the settle timer looks whether the delivered rows are due (a look is a clock reading)
+SETTLE_LOOK_EVERY = 0.25
 #: tries of a settle of delivered rows, this many seconds apart (the renewer keeps their claims alive)
 SETTLE_TRIES = 3
 SETTLE_PAUSE = 0.2
-#: a digest must fit every platform's message size (WeCom robot markdown takes 4,096 bytes)
-DIGEST_MAX_BYTES = 3800
 
 
 def backoff(attempts: int, hint: float | None = None) -> float:
@@ -100,6 +102,8 @@ class OutboxSender:
         self._delivered: list[OutboxMessage] = []
         self._copies: list[outbox.CardCopy] = []
         self._since = self.clock()  # when the first of them was delivered
+        #: one settle at a time: an update must not read the card copies while a settle is under way
+        self._settling = asyncio.Lock()
 
     def wake(self) -> None:
         """New rows were committed."""
@@ -152,6 +156,7 @@ class OutboxSender:
                 by_chat[(row.platform, row.chat_id)].append(row)
             stop = asyncio.Event()
             renewer = asyncio.create_task(self._renew([r.id for r in rows], stop), name="outbox-renew")
+            timer = asyncio.create_task(self._settle_on_time(stop), name="outbox-settle-timer")
             try:
                 done = 0
                 for key, chat_rows in by_chat.items():
@@ -163,7 +168,7 @@ class OutboxSender:
             finally:
                 # stopped, not cancelled: a cancelled database call leaves its driver worker behind
                 stop.set()
-                await renewer
+                await asyncio.gather(renewer, timer)
 
     async def _renew(self, ids: list[int], stop: asyncio.Event) -> None:
         """Keep the pass's claims alive, so that only a dead sender's rows are taken over."""
@@ -175,6 +180,20 @@ class OutboxSender:
                 await outbox.renew_claims(self.db, self.owner, ids, self.clock())
             except Exception:
                 log.exception("outbox claim renewal failed")
+
+    async def _settle_on_time(self, stop: asyncio.Event) -> None:
+        """Settle the delivered rows once the oldest is :data:`SETTLE_AFTER` old, also while a slow send
+        (up to the HTTP timeout) is under way: the sends' own checks alone would let them wait it out."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SETTLE_LOOK_EVERY)
+                return
+            if not self._due_to_settle():
+                continue
+            try:
+                await self._settle_delivered()
+            except Exception:  # the rows stay for the next settle (the next send's, or this timer's)
+                log.exception("outbox settle of delivered rows failed")
 
     async def _webhooks(self, uow: UnitOfWork, rows: list[OutboxMessage]) -> dict[tuple[str, str], GroupWebhook]:
         chats = await outbox.group_webhooks(uow, {(r.platform, r.chat_id) for r in rows if r.chat_type == "group"})
@@ -233,9 +252,9 @@ class OutboxSender:
         slot = max(1.0, limit.period / limit.count)
         rest = pairs
         if lead > 1:
-            chosen = self._fit_digest(pairs[:lead])
+            chosen = fit_digest(self.texts.digest, pairs[:lead])
             head, merged_rows = chosen[0], [r for r, _ in chosen[1:]]
-            digest = self._digest([d.message for _, d in chosen])
+            digest = digest_message(self.texts.digest, [d.message for _, d in chosen])
             merged = Delivery(head[1].id, head[1].platform, head[1].chat_id, head[1].chat_type, digest,
                               reply_hints=head[1].reply_hints, webhook=head[1].webhook, attempts=head[1].attempts)
             status, retry_in = await self._send_one(key, transport, head[0], merged)
@@ -262,24 +281,6 @@ class OutboxSender:
             done += 1
         return done, used
 
-    def _fit_digest(self, texts: list[tuple[OutboxMessage, Delivery]]) -> list[tuple[OutboxMessage, Delivery]]:
-        """The longest prefix whose digest fits the platforms' message size (always at least one)."""
-        chosen = texts[:1]
-        for pair in texts[1:]:
-            candidate = [*chosen, pair]
-            if len(self.texts.digest([d.message.text for _, d in candidate]).encode()) > DIGEST_MAX_BYTES:
-                break
-            chosen = candidate
-        return chosen
-
-    def _digest(self, messages: list[Message]) -> Message:
-        mentions: dict[tuple[str, str], Mention] = {}
-        for m in messages:
-            for mention in m.mentions:
-                mentions[(mention.platform, mention.user_id)] = mention
-        text = self.texts.digest([m.text for m in messages])
-        return Message(kind="markdown", text=text, mentions=tuple(mentions.values()))
-
     def _delivery(self, row: OutboxMessage, webhook: GroupWebhook | None) -> Delivery:
         return Delivery(id=row.id, platform=row.platform, chat_id=row.chat_id,
                         chat_type="group" if row.chat_type == "group" else "single",
@@ -289,8 +290,9 @@ class OutboxSender:
     async def _send_one(self, key: tuple[str, str], transport: Transport, row: OutboxMessage,
                         delivery: Delivery) -> tuple[OutboxStatus, float]:
         """Deliver one row; returns how it was settled (SENT, PARKED, or PENDING: retry) and the retry wait."""
-        if self._delivered and (delivery.op == "update" or self._due_to_settle()):
-            # an update reads the copies of the cards just sent; and delivered rows wait a second at most
+        if delivery.op == "update" or self._due_to_settle():
+            # an update reads the copies of the cards just sent (waiting for a settle under way);
+            # and delivered rows wait a second at most
             try:
                 await self._settle_delivered()
             except Exception as err:  # still unsettled (kept for the next settle): this row waits
@@ -363,6 +365,10 @@ class OutboxSender:
 
     async def _settle_delivered(self) -> None:
         """Mark the rows delivered so far SENT (one transaction), with the card copies they made."""
+        async with self._settling:
+            await self._settle_delivered_now()
+
+    async def _settle_delivered_now(self) -> None:
         if not self._delivered:
             return
         rows, self._delivered = self._delivered, []

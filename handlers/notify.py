@@ -9,7 +9,6 @@ reply instead of a notification.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bot.context import Context
 from bot.outbound import Mention, Message
@@ -20,20 +19,13 @@ from handlers.texts import notices
 from storage import domain_events as ev
 from storage.db import UnitOfWork
 from storage.models import Order, Person
+from storage.outgoing import Target
 from storage.services import people
 
 
-@dataclass(frozen=True)
-class Target:
-    """A chat to send to."""
-
-    platform: str
-    chat_id: str
-    chat_type: str
-
-
 async def dispatch_events(ctx: Context, uow: UnitOfWork, order: Order, events: Sequence[ev.DomainEvent]) -> None:
-    """Queue every notification, card and card update the events call for."""
+    """Put into the outbox (``ctx.send``, ``ctx.update_card``) every notification, card and card update
+    the events call for."""
     topics = [e.topic for e in events if isinstance(e, ev.OrderEvent) and e.topic is not None]
     subscribed = await people.subscribers(uow, topics) if topics else {}
     for event in events:
@@ -124,6 +116,4 @@ async def _close_cards(ctx: Context, uow: UnitOfWork, order: Order, event: ev.Or
         outcome = notices.OUTCOMES[type(event)]
         who = ctx.person.name or ctx.person.user_id
         msg = cards.decided_card(order, step, who, outcome, ctx.now())
-        key = cards.card_key(approval_id)
-        for platform, chat_id, chat_type in await uow.approvals.card_chats(key):
-            ctx.update_cards(platform, chat_id, chat_type, msg)
+        ctx.update_card(cards.card_key(approval_id), msg)  # every chat the card went to

@@ -7,7 +7,7 @@ from bot.events import DirectoryEvent
 from bot.outbound import Message
 from bot.routing import Router
 from handlers.texts import command_replies as msg
-from storage.outbox import Envelope, enqueue
+from storage.outgoing import Outbox, Target
 from storage.services import staff
 
 router = Router("staff")
@@ -25,8 +25,8 @@ async def person_left(dispatcher: DispatcherLike, event: DirectoryEvent) -> None
             return  # nobody to take over: the orders stay visible as the leaver's in every list
         succ = handover.successor
         text = msg.handover_to_you(handover.left.label, [o.no for o in handover.orders])
-        out = [Envelope(succ.platform, succ.user_id, "single", Message.plain(text).to_dict(),
-                        event_key=f"left:{event.event_id}")]
+        out = Outbox()
+        out.send(Target(succ.platform, succ.user_id, "single"), Message.plain(text), f"left:{event.event_id}")
         # one note per group, naming every order of it; the successor was told above, and the
         # leaver's own 1:1 chat is gone (WeCom lists them in invaliduser)
         skip = {(succ.platform, succ.user_id), (event.platform, event.user_id)}
@@ -37,7 +37,6 @@ async def person_left(dispatcher: DispatcherLike, event: DirectoryEvent) -> None
                 by_chat.setdefault(where, []).append(order.no)
         for (platform, chat_id, chat_type), nos in by_chat.items():
             note = Message.plain(msg.handover_in_group(nos, succ.label, handover.left.label))
-            out.append(Envelope(platform, chat_id, chat_type, note.to_dict(),
-                                event_key=f"left:{event.event_id}:{chat_id}"))
-        enqueue(uow, out, now)
+            out.send(Target(platform, chat_id, chat_type), note, f"left:{event.event_id}:{chat_id}")
+        await out.write(uow, now)
     dispatcher.wake_sender()

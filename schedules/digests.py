@@ -18,7 +18,7 @@ from handlers.texts import reminders as texts
 from schedules.calendar import Calendar
 from schedules.rules import payment_due_date
 from storage.db import UnitOfWork
-from storage.outbox import Envelope
+from storage.outgoing import Outbox, Target
 from storage.services import people
 from storage.services.reports import sales_report
 
@@ -39,7 +39,7 @@ def report_week(now: datetime, cal: Calendar) -> date | None:
     return None
 
 
-async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[Envelope]:
+async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar, out: Outbox) -> None:
     """One message per active person with something to do: my approvals, my overdue, today's deliveries."""
     today = cal.today(now)
     approvals = await uow.agenda.pending_approvals()
@@ -52,7 +52,6 @@ async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[En
     due_today = await uow.agenda.deliveries_on(today)
     persons = await uow.agenda.active_people()
     names = {p.id: p.label for p in persons}
-    out: list[Envelope] = []
     for p in persons:
         roles = p.role_names
         mine_appr = [texts.digest_approval(a.order_no, a.customer, a.amount) for a in approvals
@@ -67,16 +66,14 @@ async def daily_digest(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[En
         if not (mine_appr or mine_late or mine_today):
             continue
         text = texts.digest(today, mine_appr, mine_late, mine_today)
-        out.append(Envelope(p.platform, p.user_id, "single", Message.plain(text).to_dict(),
-                            event_key=f"digest:{today}:{p.id}"))
-    return out
+        out.send(Target(p.platform, p.user_id, "single"), Message.plain(text), f"digest:{today}:{p.id}")
 
 
-async def weekly_report(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[Envelope]:
+async def weekly_report(uow: UnitOfWork, now: datetime, cal: Calendar, out: Outbox) -> None:
     """Last week's (Monday–Sunday) sales, shipped, collected, and overdue now, to every 日报 group."""
     chats = await people.subscribed_chats(uow, "日报")
     if not chats:
-        return []
+        return
     today = cal.today(now)
     start = today - timedelta(days=today.weekday() + 7)
     end = start + timedelta(days=6)
@@ -84,5 +81,5 @@ async def weekly_report(uow: UnitOfWork, now: datetime, cal: Calendar) -> list[E
     by_person = sorted(rep.by_person.values(), key=lambda t: (-t.sales, t.name))
     text = texts.weekly(start, end, rep.sales, rep.orders, rep.shipped, rep.collected, rep.overdue,
                         [(t.name, t.sales, t.orders, t.shipped, t.collected) for t in by_person])
-    return [Envelope(c.platform, c.chat_id, c.chat_type, Message.plain(text).to_dict(),
-                     event_key=f"weekly:{start}") for c in chats]
+    for c in chats:
+        out.send(Target(c.platform, c.chat_id, c.chat_type), Message.plain(text), f"weekly:{start}")

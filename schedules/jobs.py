@@ -27,10 +27,10 @@ from schedules.calendar import Calendar, CalendarSettings
 from schedules.reminder_delivery import claim_and_send
 from schedules.rules import Due, approval_dues, delivery_dues, payment_dues, visit_dues
 from storage.db import Database, UnitOfWork
-from storage.outbox import Envelope, enqueue
+from storage.outgoing import Outbox
 
-#: builds one periodic message set (the daily digest, the weekly report)
-Build = Callable[[UnitOfWork, datetime, Calendar], Awaitable[list[Envelope]]]
+#: puts one periodic message set into the outbox (the daily digest, the weekly report)
+Build = Callable[[UnitOfWork, datetime, Calendar, Outbox], Awaitable[None]]
 
 log = logging.getLogger("gendan.schedules")
 
@@ -165,11 +165,12 @@ class Jobs:
         async with self.db.uow() as uow:
             if await uow.agenda.has_marker(marker) or not await uow.agenda.claim_marker(marker, now):
                 return 0
-            envelopes = await build(uow, now, self.cal)
-            enqueue(uow, envelopes, now)
+            out = Outbox()
+            await build(uow, now, self.cal, out)
+            await out.write(uow, now)
             if prune:
                 await self._prune(uow, now)
-        return len(envelopes)
+        return len(out)
 
     async def _prune(self, uow: UnitOfWork, now: datetime) -> None:
         """Forget what can never come back: old markers and old done rows of recreate-proof kinds."""

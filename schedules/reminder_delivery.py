@@ -25,10 +25,9 @@ from schedules.calendar import Calendar
 from schedules.rules import ORDER_KINDS, ApprovalFacts, OrderFacts, TicketFacts, payment_due_date
 from storage.db import UnitOfWork
 from storage.models import Person, Reminder
-from storage.outbox import Envelope, enqueue
+from storage.outgoing import Outbox, Target
 from storage.vocab import ApprovalStatus, ReminderStatus, State, TicketStatus
 
-Target = tuple[str, str, str]
 ENDED = (State.CANCELLED, State.CLOSED)
 
 
@@ -68,7 +67,7 @@ def key_ref(key: str | None) -> tuple[str, int, str]:
 
 
 async def claim_and_send(uow: UnitOfWork, now: datetime, cal: Calendar, limit: int) -> Batch:
-    """One batch: claim, check, merge per chat, enqueue, mark (see the module docstring)."""
+    """One batch: claim, check, merge per chat, write to the outbox, mark (see the module docstring)."""
     rows = await uow.agenda.claim_due(now, cal.in_quiet(now), limit)
     batch = Batch(claimed=len(rows))
     if not rows:
@@ -89,13 +88,14 @@ async def claim_and_send(uow: UnitOfWork, now: datetime, cal: Calendar, limit: i
         if mention is not None:
             chat.mentions[mention.user_id] = mention
         sent.append(row.id)
-    envelopes = [Envelope(t[0], t[1], t[2], Message.plain(texts.merged(list(o.lines.values())),
-                                                          *o.mentions.values()).to_dict(),
-                          event_key=f"remind:{o.first_id}") for t, o in out.items()]
-    enqueue(uow, envelopes, now)
+    outbox = Outbox()
+    for target, o in out.items():
+        outbox.send(target, Message.plain(texts.merged(list(o.lines.values())), *o.mentions.values()),
+                    f"remind:{o.first_id}")
+    await outbox.write(uow, now)
     await uow.agenda.mark(sent, ReminderStatus.SENT, now)
     await uow.agenda.mark(cancelled, ReminderStatus.CANCELLED, now)
-    batch.sent, batch.cancelled, batch.messages = len(sent), len(cancelled), len(envelopes)
+    batch.sent, batch.cancelled, batch.messages = len(sent), len(cancelled), len(outbox)
     return batch
 
 
@@ -120,8 +120,8 @@ def _place(row: Reminder, w: _World, now: datetime, cal: Calendar) -> tuple[Targ
     reason = f"{row.kind}:{ref}" if row.kind != "custom" else f"custom:{row.id}"
     order = w.orders.get(row.order_id) if row.order_id is not None else None
     if row.kind == "delivery_overdue" and order is not None and order.origin[2] == "group":
-        return order.origin, reason, line, Mention(person.platform, person.user_id, person.label)
-    return (person.platform, person.user_id, "single"), reason, line, None
+        return Target(*order.origin), reason, line, Mention(person.platform, person.user_id, person.label)
+    return Target(person.platform, person.user_id, "single"), reason, line, None
 
 
 def reason_line(kind: str, key: str | None, text: str, order_id: int | None, person: Person, w: _World,

@@ -162,7 +162,7 @@ class UnitOfWork(Repositories):
         self.after_begin: list[Hook] = []
         self.before_commit: list[Hook] = []
         self.after_commit: list[Callable[[], None]] = []
-        #: set by ``storage.outbox.enqueue`` when a row now waits for the sender (wake it after commit)
+        #: set by the outbox API (``storage.outgoing``) when a row now waits for the sender (wake it after commit)
         self.outbox_pending = False
         self._session: AsyncSession | None = None
 

@@ -15,7 +15,7 @@ from a processor that was merely slow) only one commits its effect and its repli
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from storage.db import Database, GroupCommit, UnitOfWork
 from storage.models import InboxEvent
 from storage.models.messaging import InboxStatus
-from storage.outbox import Envelope, enqueue
+from storage.outgoing import Outgoing, write_all
 
 log = logging.getLogger("gendan.inbox")
 
@@ -160,7 +160,8 @@ class Closing:
 
     platform: str
     event_id: str
-    envelopes: list[Envelope]
+    #: its replies (``Outbox.items``), written with the batch by the outbox API
+    messages: Sequence[Outgoing]
     #: the event's inbox row, when it was not recorded before processing (it is inserted already DONE)
     payload: dict[str, Any] | None = None
     owner: str = ""
@@ -206,14 +207,14 @@ async def close_batch(db: Database, items: list[Closing], now: datetime) -> list
                     .execution_options(synchronize_session=False))
                 taken.update((p, e) for p, e in result)
         outcomes: list[bool | BaseException | None] = []
-        envelopes: list[Envelope] = []
+        messages: list[Outgoing] = []
         for i, item in enumerate(items):
             key = (item.platform, item.event_id)
             mine = firsts[key] == i and key in taken
             if mine:
-                envelopes.extend(item.envelopes)
+                messages.extend(item.messages)
             outcomes.append(True if mine else (None if item.payload is not None else False))
-        enqueue(uow, envelopes, now)
+        await write_all(uow, messages, now)
     return outcomes
 
 

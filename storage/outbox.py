@@ -1,6 +1,7 @@
-"""The outbox queue: writing, claiming and settling rows, card copies and the local mailbox.
+"""The outbox queue: claiming and settling rows, card copies and the local mailbox.
 
-Every query of the outbox lives here; the sender that delivers the rows is ``bot.sender``.
+Every query of the outbox lives here, but rows are written only through the outbox API
+(``storage.outgoing``); the sender that delivers the rows is ``bot.sender``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ log = logging.getLogger("gendan.outbox")
 
 @dataclass(frozen=True)
 class Envelope:
-    """One message for one chat, not yet written."""
+    """One message for one chat, not yet written (made only by the outbox API, ``storage.outgoing``)."""
 
     platform: str
     chat_id: str
@@ -33,54 +34,6 @@ class Envelope:
     reply_hints: dict[str, Any] = field(default_factory=dict)
     op: str = "send"
     card_key: str | None = None
-
-
-#: the local adapter's mailbox is a table of this database: its messages are delivered in the
-#: transaction that writes them, with no claim, send and settle round trips
-LOCAL_PLATFORM = "local"
-
-
-def enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) -> None:
-    """Add rows in the current transaction (so they exist iff the change that caused them does).
-
-    Rows for the local adapter are written as SENT and put into its mailbox before the commit;
-    every other row waits for the sender, and ``uow.outbox_pending`` tells the caller to wake it.
-    """
-    local: list[Envelope] = []
-    for env in envelopes:
-        is_local = env.platform == LOCAL_PLATFORM
-        uow.session.add(
-            OutboxMessage(
-                platform=env.platform, chat_id=env.chat_id, chat_type=env.chat_type, op=env.op,
-                message=env.message, event_key=env.event_key, reply_to=env.reply_to,
-                reply_hints=env.reply_hints, card_key=env.card_key or env.message.get("card_key"),
-                status=OutboxStatus.SENT if is_local else OutboxStatus.PENDING, next_attempt_at=now, created_at=now,
-                sent_at=now if is_local else None,
-            )
-        )
-        if is_local:
-            local.append(env)
-        else:
-            uow.outbox_pending = True
-    if local:
-        async def deliver(u: UnitOfWork) -> None:
-            await _deliver_local(u, local)
-
-        uow.before_commit.append(deliver)
-
-
-async def _deliver_local(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
-    for env in envelopes:
-        card = env.message.get("card")
-        closed = bool(isinstance(card, dict) and card.get("closed"))
-        card_key = env.card_key or env.message.get("card_key")
-        if env.op == "update" and card_key:
-            result = await uow.session.execute(
-                update(LocalMessage).where(LocalMessage.chat_id == env.chat_id, LocalMessage.card_key == card_key)
-                .values(message=env.message, closed=closed))
-            if result.rowcount:  # type: ignore[attr-defined]
-                continue  # else the card never arrived here: the decided version takes its place
-        uow.session.add(LocalMessage(chat_id=env.chat_id, message=env.message, card_key=card_key, closed=closed))
 
 
 #: how long a sender's claim on a row holds without renewal: the rows of a killed sender go out again

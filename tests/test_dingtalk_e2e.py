@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from bot.outbound import Message
 from storage.models import InboxEvent, Order, OutboxMessage, Person
-from storage.outbox import Envelope, enqueue
+from storage.outbox import Envelope
+from storage.outgoing import write_all
 from tests.conftest import Clock, fingerprint
 from tests.fakes.dingtalk_app import NOTIFY_GROUP, ROBOT_TOKEN, SALES_GROUP, DingTalkHarness, dingtalk_app
 from tests.fakes.dingtalk_server import APP_KEY, APP_SECRET
@@ -232,8 +233,8 @@ async def test_a_backlog_too_big_for_one_digest_still_arrives(db_url: Any, clock
         # a backlog (e.g. after an outage): 300 notifications of ~350 bytes wait for one group
         texts = [f"📦 #{n} 备注：" + "客户要求分批发货并附带质检报告。" * 6 for n in range(1, 301)]
         async with h.db.uow() as uow:
-            enqueue(uow, [Envelope("dingtalk", NOTIFY_GROUP, "group", Message.plain(t).to_dict()) for t in texts],
-                    clock())
+            await write_all(uow, [Envelope("dingtalk", NOTIFY_GROUP, "group", Message.plain(t).to_dict())
+                                  for t in texts], clock())
         for _ in range(60):
             await h.settle()
             clock.advance(seconds=61)

@@ -15,7 +15,8 @@ from handlers.texts import shared_replies as replies
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models.messaging import OutboxStatus
-from storage.outbox import Envelope, enqueue
+from storage.outbox import Envelope
+from storage.outgoing import write_all
 from tests.conftest import Clock
 
 
@@ -55,8 +56,8 @@ class FakeTransport:
 async def put(db: Database, clock: Clock, n: int, chat: str = "g1", chat_type: str = "group",
               message: Message | None = None, op: str = "send") -> None:
     async with db.uow() as uow:
-        enqueue(uow, [Envelope("fake", chat, chat_type, (message or Message.plain(f"通知 {i}")).to_dict(), op=op)
-                      for i in range(n)], clock())
+        await write_all(uow, [Envelope("fake", chat, chat_type, (message or Message.plain(f"通知 {i}")).to_dict(),
+                                       op=op) for i in range(n)], clock())
 
 
 def sender(db: Database, clock: Clock, transport: FakeTransport) -> OutboxSender:
@@ -205,8 +206,8 @@ async def test_a_big_backlog_goes_out_in_digests_that_fit(db: Database, clock: C
     out = sender(db, clock, transport)
     long_text = "通知" * 120  # ~720 bytes each
     async with db.uow() as uow:
-        enqueue(uow, [Envelope("fake", "g1", "group", Message.plain(f"{i}:{long_text}").to_dict())
-                      for i in range(60)], clock())
+        await write_all(uow, [Envelope("fake", "g1", "group", Message.plain(f"{i}:{long_text}").to_dict())
+                              for i in range(60)], clock())
     for _ in range(40):
         await out.flush()
         clock.advance(seconds=5)

@@ -6,7 +6,8 @@ from storage import outbox
 from storage.db import Database
 from storage.models import Chat
 from storage.models.messaging import OutboxStatus
-from storage.outbox import Envelope, enqueue
+from storage.outbox import Envelope
+from storage.outgoing import write_all
 from tests.conftest import Clock
 
 
@@ -16,12 +17,12 @@ def card(key: str) -> dict[str, object]:
 
 async def test_the_chats_a_card_was_sent_to_and_a_key_written_once(db: Database, clock: Clock) -> None:
     async with db.uow() as uow:
-        enqueue(uow, [Envelope("wecom", "g1", "group", card("ap:1"), card_key="ap:1"),
-                      Envelope("wecom", "g1", "group", card("ap:1"), card_key="ap:1"),
-                      Envelope("wecom", "u1", "single", card("ap:1"), card_key="ap:1"),
-                      Envelope("wecom", "g2", "group", card("ap:1"), op="update", card_key="ap:1"),
-                      Envelope("wecom", "g3", "group", card("ap:2"), card_key="ap:2"),
-                      Envelope("wecom", "u2", "single", {"kind": "text", "text": "x"}, event_key="short:1")],
+        await write_all(uow, [Envelope("wecom", "g1", "group", card("ap:1"), card_key="ap:1"),
+                              Envelope("wecom", "g1", "group", card("ap:1"), card_key="ap:1"),
+                              Envelope("wecom", "u1", "single", card("ap:1"), card_key="ap:1"),
+                              Envelope("wecom", "g2", "group", card("ap:1"), op="update", card_key="ap:1"),
+                              Envelope("wecom", "g3", "group", card("ap:2"), card_key="ap:2"),
+                              Envelope("wecom", "u2", "single", {"kind": "text", "text": "x"}, event_key="short:1")],
                 clock())
     async with db.reader() as uow:
         assert sorted(await outbox.card_chats(uow, "ap:1")) == [("wecom", "g1", "group"), ("wecom", "u1", "single")]
@@ -50,8 +51,8 @@ async def test_card_copies_and_superseded_sends(db: Database, clock: Clock) -> N
     assert [c.ref for c in await outbox.card_copies(db, "ap:1", "wecom", "g1")] == [{"msgid": "m2"}]
     assert await outbox.card_copies(db, "ap:1", "wecom", "g2") == []
     async with db.uow() as uow:
-        enqueue(uow, [Envelope("wecom", "g2", "group", card("ap:1"), card_key="ap:1"),
-                      Envelope("wecom", "g3", "group", card("ap:1"), card_key="ap:1")], clock())
+        await write_all(uow, [Envelope("wecom", "g2", "group", card("ap:1"), card_key="ap:1"),
+                              Envelope("wecom", "g3", "group", card("ap:1"), card_key="ap:1")], clock())
     await outbox.supersede_unsent(db, "ap:1", "wecom", "g2", by=99, now=clock())
     async with db.uow() as uow:
         claimed = {r.chat_id: r for r in await outbox.claim_due(uow, clock(), owner="me")}
@@ -69,7 +70,8 @@ async def test_the_local_mailbox(db: Database) -> None:
 
 async def test_settle_reports_the_ages_of_rows_sent(db: Database, clock: Clock) -> None:
     async with db.uow() as uow:
-        enqueue(uow, [Envelope("wecom", "g1", "group", {"kind": "text", "text": str(i)}) for i in range(2)], clock())
+        await write_all(uow, [Envelope("wecom", "g1", "group", {"kind": "text", "text": str(i)}) for i in range(2)],
+                        clock())
     clock.advance(seconds=3)
     async with db.uow() as uow:
         rows = await outbox.claim_due(uow, clock(), owner="me")

@@ -220,7 +220,7 @@ async def test_restart_in_the_middle_sends_once(world: World, monkeypatch: pytes
     def crash(*_: object) -> None:
         raise RuntimeError("power cut while writing the outbox")
 
-    monkeypatch.setattr(delivery_mod, "enqueue", crash)
+    monkeypatch.setattr(delivery_mod.Outbox, "write", crash)
     with pytest.raises(RuntimeError):
         await first.tick()
     monkeypatch.undo()

@@ -16,7 +16,8 @@ from bot.app import DISPATCHER, SENDER, create_app
 from bot.outbound import Message
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.outbox import Envelope, enqueue
+from storage.outbox import Envelope
+from storage.outgoing import write_all
 from tests.conftest import Clock, make_settings
 from tests.test_outbox import FakeTransport
 
@@ -38,7 +39,7 @@ class Running:
 
     async def put(self, text: str) -> None:
         async with self.db.uow() as uow:
-            enqueue(uow, [Envelope("fake", "u1", "single", Message.plain(text).to_dict())], self.clock())
+            await write_all(uow, [Envelope("fake", "u1", "single", Message.plain(text).to_dict())], self.clock())
         self.app[DISPATCHER].wake_sender()
 
     async def statuses(self) -> list[str]:

@@ -6,6 +6,7 @@ behind: row statuses, errors, attempts, what the transport received, the log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -355,6 +356,40 @@ async def test_delivered_rows_are_settled_once_the_oldest_is_a_second_old(
     # delivered at 0.4, 0.8, 1.2, 1.6 (the first is 1.2 s old): settled then, not only at the chat's end
     assert settles.sizes == [4, 3]
     assert await statuses(db) == ["SENT"] * 7
+
+
+async def test_a_delivered_row_is_settled_on_time_while_the_next_send_is_slow(
+        db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next send takes long (a slow platform, up to the HTTP timeout): the row delivered before it
+    is settled once a second old all the same, by the pass's settle timer, not after that send."""
+    monkeypatch.setattr("bot.sender.SETTLE_LOOK_EVERY", 0.0)  # the timer looks at every turn of the loop
+    transport = FakeTransport()
+    real = transport.send
+    settled = asyncio.Event()
+    during_slow_send: list[list[str]] = []
+
+    async def slow(delivery: Delivery) -> dict[str, Any] | None:
+        if delivery.message.text == "通知 1":
+            clock.advance(seconds=2)  # the first row was delivered 2 s ago and this send still runs
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settled.wait(), 10)  # only so that a missing timer fails, not hangs
+            during_slow_send.append(await statuses(db))
+        return await real(delivery)
+
+    transport.send = slow  # type: ignore[method-assign]
+    await put(db, clock, 2, chat="u1", chat_type="single")
+    out = sender(db, clock, transport)
+    ages: list[float] = []
+
+    def on_sent(age: float) -> None:
+        ages.append(age)
+        settled.set()
+
+    out.on_sent = on_sent
+    assert await out.flush() == 2
+    assert during_slow_send == [["SENT", "SENDING"]]
+    assert ages == [2.0, 2.0]  # the first when the timer settled it; the second at the chat's end
+    assert await statuses(db) == ["SENT", "SENT"]
 
 
 async def test_a_failed_settle_before_a_card_update_makes_the_update_wait_not_the_pass_fail(
