@@ -10,6 +10,7 @@ start from the same :func:`normalize`, and each command declares its grammar as 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -103,14 +104,21 @@ def strip_mentions(text: str, bot_names: Collection[str] = ()) -> tuple[str, boo
     return rest, mentioned
 
 
+@functools.lru_cache(maxsize=4096)
+def _folded_name(entry: str) -> tuple[str, str]:
+    """A command name normalised, and its lower-case form (asked for every name on every message)."""
+    name = normalize(entry)
+    return name, name.lower()
+
+
 def _match_name(rest: str, names: Collection[str]) -> tuple[str, int] | None:
     """The longest entry of ``names`` that ``rest`` starts with, and its length."""
     best: tuple[str, int] | None = None
     folded = rest.lower()
     for entry in names:
-        name = normalize(entry)
+        name, lowered = _folded_name(entry)
         size = len(name)
-        if not name or not folded.startswith(name.lower()):
+        if not name or not folded.startswith(lowered):
             continue
         # "/helpme" is not "/help me"; Chinese names may be glued to their arguments
         if _is_ascii_word_char(name[-1]) and size < len(rest) and _is_ascii_word_char(rest[size]):

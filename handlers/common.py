@@ -12,6 +12,7 @@ from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.lifecycle import Refused
 from storage.models import Customer, Order, Product
+from storage.repos.order_card import CardEvent, OrderCard
 from storage.services import catalog
 from storage.services.orders import LineInput, OrderInput
 
@@ -33,12 +34,12 @@ async def load_order(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order:
     return order
 
 
-async def load_order_card(uow: UnitOfWork, no: int) -> Order:
-    """The order #no with what its card shows, unlocked (one statement), or a NotFound reply."""
-    order = await uow.orders.for_card(no)
-    if order is None:
+async def load_order_card(uow: UnitOfWork, no: int, last: int = 6) -> tuple[OrderCard, list[CardEvent]]:
+    """The order #no as its card shows it and its last ``last`` events (two statements), or a NotFound reply."""
+    found = await uow.orders.card(no, last)
+    if found is None:
         raise NotFound(t.order_not_found(no))
-    return order
+    return found
 
 
 @dataclass

@@ -18,9 +18,9 @@ import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -80,11 +80,14 @@ async def _insert(uow: UnitOfWork, rows: list[dict[str, Any]]) -> set[tuple[str,
     # in key order: two instances inserting the same events (a platform's retry sent to the other) wait
     # on each other's keys in one order, never in a deadlock
     rows = sorted(rows, key=lambda r: (r["platform"], r["event_id"]))
+    # one statement built once and run with a list of parameter sets: SQLAlchemy writes it as one
+    # multi-row INSERT per batch ("insertmanyvalues") from a cached compilation, where ``.values(rows)``
+    # had no cache key and was compiled afresh for every batch
+    table = cast(Table, InboxEvent.__table__)
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            .returning(table.c.platform, table.c.event_id))
     for start in range(0, len(rows), MAX_BATCH):
-        stmt = (insert(InboxEvent).values(rows[start:start + MAX_BATCH])
-                .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-                .returning(InboxEvent.platform, InboxEvent.event_id))
-        fresh.update((p, e) for p, e in await uow.session.execute(stmt))
+        fresh.update((p, e) for p, e in await uow.session.execute(stmt, rows[start:start + MAX_BATCH]))
     return fresh
 
 

@@ -131,3 +131,35 @@ async def test_quotes_purchases_and_what_was_sent(team: Bot) -> None:
         assert [p.no for p in await uow.quotes.purchases(1)] == [2]
         assert await uow.activity.card_chats("no-such-card") == []
         assert not await uow.activity.already_sent("no-such-key", "local", "u1")
+
+
+async def test_the_card_read_in_core_shows_what_the_orm_order_shows(team: Bot) -> None:
+    # /查单 reads its card as plain rows (storage/repos/order_card.py); every field it shows must be
+    # what the ORM order and its history would show, for an order with a customer, lines shipped in
+    # part, a payment, a note and a history, for one with no lines and for one with no customer
+    from zoneinfo import ZoneInfo
+
+    from handlers.texts import orders as ot
+
+    await _orders(team)
+    await team.text("u1", "/发货 #1 A100×1")
+    await team.text("f1", "/回款 #1 100")
+    await team.text("u1", "/跟进 #1 客户说下周要")
+    await team.text("u1", "/下单 小米")  # a draft: no lines, no date
+    await team.text("u1", "/下单 A100×1@10 交期12-20")  # no customer
+    # three lines, one unpriced
+    assert "#6" in await team.text("u1", "/下单 华为 A100×2@300 B200×3@100 C300×1 交期12-20")
+    tz, today = ZoneInfo("Asia/Shanghai"), date(2026, 12, 1)
+    async with team.db.uow() as uow:
+        for no in (1, 2, 3, 4, 5, 6):
+            order = await uow.orders.by_no(no, lock=False)
+            assert order is not None, no
+            await uow.session.refresh(order, ["lines", "customer", "owner"])
+            found = await uow.orders.card(no, last=6)
+            assert found is not None
+            card, history = found
+            orm_history = await uow.orders.history(order, last=6)
+            assert ot.order_card(card, today, history, tz) == ot.order_card(order, today, orm_history, tz)
+            assert [(ln.sku, ln.qty, ln.shipped_qty, ln.unit_price, ln.remaining) for ln in card.lines] == \
+                [(ln.sku, ln.qty, ln.shipped_qty, ln.unit_price, ln.remaining) for ln in order.lines]
+        assert await uow.orders.card(99, last=6) is None

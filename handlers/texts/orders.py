@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from handlers.texts.shared_replies import REASON_LABELS, fields_text, money, qty
 from storage import lifecycle
 from storage.domain_events import Submitted
 from storage.models import Approval, AuditEvent, Order
+from storage.repos.order_card import CardEvent, OrderCard
 from storage.vocab import ROLE_LABELS, State
 
 
@@ -19,7 +21,7 @@ def _pct(part: Decimal, whole: Decimal) -> int:
     return int((part * 100 / whole).to_integral_value(rounding="ROUND_FLOOR"))
 
 
-def progress_line(order: Order, today: date) -> str:
+def progress_line(order: Order | OrderCard, today: date) -> str:
     """``#12 已确认·部分发货 | 已发 60% · 已收 30% · 交期 12-15 (逾期 2 天)``."""
     stage = lifecycle.stage(order)
     # shipped share by value (mixed products make a quantity share meaningless); by quantity if unpriced
@@ -37,7 +39,7 @@ def progress_line(order: Order, today: date) -> str:
     return line
 
 
-def lines_text(order: Order) -> str:
+def lines_text(order: Order | OrderCard) -> str:
     """One row per line: A100 ×20台 @¥300 = ¥6,000 (已发 8)."""
     rows = []
     for ln in order.lines:
@@ -51,7 +53,7 @@ def lines_text(order: Order) -> str:
     return "\n".join(rows) if rows else "· （还没有产品明细）"
 
 
-def order_card(order: Order, today: date, history: list[AuditEvent], tz: tzinfo) -> str:
+def order_card(order: Order | OrderCard, today: date, history: Sequence[AuditEvent | CardEvent], tz: tzinfo) -> str:
     """The /查单 card: lines, progress, dates, last events."""
     out = [progress_line(order, today),
            f"客户：{order.customer.name if order.customer else '（未填）'}　负责人：{order.owner.label}",
@@ -216,7 +218,7 @@ _HISTORY: dict[str, str] = {
 }
 
 
-def history_text(ev: AuditEvent) -> str:
+def history_text(ev: AuditEvent | CardEvent) -> str:
     """One audit event as a short Chinese line (the /查单 history)."""
     stand_in = (ev.after or {}).get("stand_in") if isinstance(ev.after, dict) else None
     if stand_in:

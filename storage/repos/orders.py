@@ -9,18 +9,16 @@ from decimal import Decimal
 
 from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
-from storage.models import AuditEvent, ChangeRequest, FollowUp, Order, OrderLine, Person
+from storage.models import AuditEvent, ChangeRequest, FollowUp, Order, OrderLine
+from storage.repos.order_card import CardEvent, OrderCard, order_card
 from storage.vocab import ChangeStatus, State
 
 #: the states whose balance a customer still owes (the customer card's 未结)
 OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVAL.value)
 
-#: the hot reads of /查单, built once: a statement made per call costs more to build and to key for
-#: SQLAlchemy's compiled cache than to run
-_CARD = select(Order).where(Order.no == bindparam("no")).options(
-    joinedload(Order.customer), joinedload(Order.owner).raiseload(Person.roles), joinedload(Order.lines))
+#: built once: a statement made per call costs more to build and to key for SQLAlchemy's compiled cache
+#: than to run (the card of /查单 itself: storage/repos/order_card.py)
 _HISTORY = (select(AuditEvent).where(AuditEvent.order_id == bindparam("order_id"))
             .order_by(AuditEvent.id.desc()).limit(bindparam("last", type_=Integer)))
 
@@ -53,14 +51,9 @@ class OrderRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def for_card(self, no: int) -> Order | None:
-        """The order #no to show (no lock): with its customer, owner and lines in one statement.
-
-        The mapper's default loads (lines, customer, owner and the owner's roles, each by a
-        statement of its own) cost four more round trips; a card needs none of the owner's roles,
-        so they are not loaded, and touching them raises rather than loading them one by one.
-        """
-        return (await self.session.execute(_CARD, {"no": no})).unique().scalar_one_or_none()
+    async def card(self, no: int, last: int = 6) -> tuple[OrderCard, list[CardEvent]] | None:
+        """The order #no as ``/查单`` shows it, with its last ``last`` audit events (Core reads, no ORM)."""
+        return await order_card(self.session, no, last)
 
     async def by_id(self, order_id: int) -> Order:
         """The order with this primary key (it exists: a row refers to it)."""

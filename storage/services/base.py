@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import lifecycle
@@ -64,6 +64,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+#: the audit events a unit of work will write at its commit (in its session's ``info``)
+_PENDING_AUDIT = "gendan_pending_audit"
+_AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
+
+
 def audit(
     uow: UnitOfWork,
     prov: Provenance,
@@ -75,26 +80,37 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit event in the current transaction."""
-    uow.session.add(
-        AuditEvent(
-            at=now,
-            order_id=order.id if order is not None else None,
-            order_version=order.version if order is not None else None,
-            action=action,
-            summary=summary,
-            actor_platform=prov.platform,
-            actor_user_id=prov.user_id,
-            actor_name=prov.name,
-            actor_roles=sorted(prov.roles),
-            chat_platform=prov.chat_platform,
-            chat_id=prov.chat_id,
-            source=prov.source,
-            source_ref=prov.source_ref,
-            before=jsonable(before) if before is not None else None,
-            after=jsonable(after) if after is not None else None,
-        )
-    )
+    """Write one audit event in the current transaction (with the others of the transaction, at its commit)."""
+    rows: list[dict[str, Any]] | None = uow.session.info.get(_PENDING_AUDIT)
+    if rows is None:
+        rows = uow.session.info[_PENDING_AUDIT] = []
+        uow.before_commit.append(_write_audit)
+    rows.append({
+        "at": now,
+        "order_id": order.id if order is not None else None,
+        "order_version": order.version if order is not None else None,
+        "action": action,
+        "summary": summary,
+        "actor_platform": prov.platform,
+        "actor_user_id": prov.user_id,
+        "actor_name": prov.name,
+        "actor_roles": sorted(prov.roles),
+        "chat_platform": prov.chat_platform,
+        "chat_id": prov.chat_id,
+        "source": prov.source,
+        "source_ref": prov.source_ref,
+        "before": jsonable(before) if before is not None else None,
+        "after": jsonable(after) if after is not None else None,
+    })
+
+
+async def _write_audit(uow: UnitOfWork) -> None:
+    # one Core INSERT for all of a transaction's events: as ORM objects each was a statement of its own on
+    # SQLite (no ordered multi-row INSERT … RETURNING there) and a unit-of-work flush on both databases;
+    # nothing reads an audit event back in the transaction that writes it
+    rows = uow.session.info.pop(_PENDING_AUDIT, None)
+    if rows:
+        await uow.session.execute(_AUDIT_INSERT, rows)
 
 
 async def next_number(uow: UnitOfWork, name: str) -> int:

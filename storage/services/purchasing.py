@@ -23,6 +23,7 @@ from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.domain_events import DomainEvent, ShortageFound
 from storage.models import Order, OrderLine, Product, Purchase
+from storage.repos.order_card import OrderCard
 from storage.services.base import MAX_AMOUNT, Provenance, audit, next_number, plain
 from storage.services.catalog import stock_in
 from storage.vocab import PurchaseStatus, State
@@ -146,7 +147,7 @@ async def shortages(uow: UnitOfWork, product_ids: Iterable[int], *, lock: bool) 
     return out
 
 
-def catalogue_ids(order: Order) -> list[int]:
+def catalogue_ids(order: Order | OrderCard) -> list[int]:
     """The catalogue products an order has still to ship."""
     return [ln.product_id for ln in order.lines if ln.product_id is not None and ln.remaining > 0]
 
@@ -167,7 +168,7 @@ async def on_confirmed(uow: UnitOfWork, order: Order) -> list[DomainEvent]:
     return [event] if event is not None else []
 
 
-async def order_shortages(uow: UnitOfWork, order: Order) -> list[tuple[str, Decimal]]:
+async def order_shortages(uow: UnitOfWork, order: Order | OrderCard) -> list[tuple[str, Decimal]]:
     """What of the order the stock on hand cannot serve yet, by SKU (the 缺货 line of its card)."""
     if order.state not in RESERVING:
         return []
