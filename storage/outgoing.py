@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert, update
 
 from storage.db import UnitOfWork
 from storage.models import LocalMessage, OutboxMessage
 from storage.models.messaging import OutboxStatus
 from storage.outbox import Envelope, card_chats
+
+_OUTBOX_INSERT = insert(cast(Table, OutboxMessage.__table__))
+_MAILBOX_INSERT = insert(cast(Table, LocalMessage.__table__))
 
 #: the local adapter's mailbox is a table of this database: its messages are delivered in the
 #: transaction that writes them, with no claim, send and settle round trips
@@ -131,27 +134,31 @@ async def write_all(uow: UnitOfWork, messages: Iterable[Outgoing], now: datetime
             chats[item.card_key] = await card_chats(uow, item.card_key)
         envelopes += [Envelope(p, c, t, item.message, op="update", card_key=item.card_key)
                       for p, c, t in chats[item.card_key]]
-    _enqueue(uow, envelopes, now)
+    await _enqueue(uow, envelopes, now)
 
 
-def _enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) -> None:
-    """Add the rows to ``uow``'s session (flushed together at its commit: one multi-row INSERT)."""
+async def _enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) -> None:
+    """Insert the rows in ``uow`` now: one Core INSERT for all of them (no ORM objects, no flush).
+
+    Written as rows rather than ORM objects because every command ends here: the unit of work's
+    flush of a reply and its mailbox copy cost more than the rest of a read's own statements.
+    """
+    if not envelopes:
+        return
     local: list[Envelope] = []
+    rows = []
     for env in envelopes:
         is_local = env.platform == LOCAL_PLATFORM
-        uow.session.add(
-            OutboxMessage(
-                platform=env.platform, chat_id=env.chat_id, chat_type=env.chat_type, op=env.op,
-                message=env.message, event_key=env.event_key, reply_to=env.reply_to,
-                reply_hints=env.reply_hints, card_key=env.card_key or env.message.get("card_key"),
-                status=OutboxStatus.SENT if is_local else OutboxStatus.PENDING, next_attempt_at=now, created_at=now,
-                sent_at=now if is_local else None,
-            )
-        )
+        rows.append({"platform": env.platform, "chat_id": env.chat_id, "chat_type": env.chat_type, "op": env.op,
+                     "message": env.message, "event_key": env.event_key, "reply_to": env.reply_to,
+                     "reply_hints": env.reply_hints, "card_key": env.card_key or env.message.get("card_key"),
+                     "status": OutboxStatus.SENT if is_local else OutboxStatus.PENDING, "next_attempt_at": now,
+                     "created_at": now, "sent_at": now if is_local else None})
         if is_local:
             local.append(env)
         else:
             uow.outbox_pending = True
+    await uow.session.execute(_OUTBOX_INSERT, rows)
     if local:
         async def deliver(u: UnitOfWork) -> None:
             await _deliver_local(u, local)
@@ -160,14 +167,22 @@ def _enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) -> None:
 
 
 async def _deliver_local(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+    """Put the local adapter's messages into its mailbox, in order: new ones in one INSERT per run of
+    them, an update of a card it holds in place (inserted when the card never arrived there)."""
+    pending: list[dict[str, Any]] = []
     for env in envelopes:
         card = env.message.get("card")
         closed = bool(isinstance(card, dict) and card.get("closed"))
         card_key = env.card_key or env.message.get("card_key")
         if env.op == "update" and card_key:
+            if pending:  # the card may be one of them
+                await uow.session.execute(_MAILBOX_INSERT, pending)
+                pending = []
             result = await uow.session.execute(
                 update(LocalMessage).where(LocalMessage.chat_id == env.chat_id, LocalMessage.card_key == card_key)
                 .values(message=env.message, closed=closed))
             if result.rowcount:  # type: ignore[attr-defined]
                 continue  # else the card never arrived here: the decided version takes its place
-        uow.session.add(LocalMessage(chat_id=env.chat_id, message=env.message, card_key=card_key, closed=closed))
+        pending.append({"chat_id": env.chat_id, "message": env.message, "card_key": card_key, "closed": closed})
+    if pending:
+        await uow.session.execute(_MAILBOX_INSERT, pending)
