@@ -60,6 +60,7 @@ class Dispatcher(Registry):
         #: called with the seconds each event took (the metrics histogram); set by the composition root
         self.on_processed: Callable[[float], None] = lambda _seconds: None
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_EVENTS)
+        self._recovering = asyncio.Lock()
         #: (platform, user id) → (signed dashboard URL, expiry); set by the composition root (bot.app)
         self.board_link: Callable[[str, str], Awaitable[tuple[str, datetime]]] | None = None
         #: (platform, user id, customer id, first day, last day) → (signed /对账 workbook URL, expiry); set by bot.app
@@ -149,6 +150,13 @@ class Dispatcher(Registry):
         Events older than ``give_up_after`` are marked FAILED instead: a week-old /发货 must not
         run by surprise after the person has surely retried (see :meth:`Leases.take_over`).
         """
+        # one pass at a time: the background loop's pass and one asked for meanwhile (at start, in a
+        # test) would otherwise split the events between them, and the second return before the
+        # first has processed what it took
+        async with self._recovering:
+            return await self._recover(older_than, give_up_after)
+
+    async def _recover(self, older_than: timedelta, give_up_after: timedelta) -> int:
         taken = await self.leases.take_over(older_than, give_up_after)
         for replay in taken:
             log.info("replaying inbound event %s", replay.id)

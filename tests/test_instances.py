@@ -3,10 +3,13 @@ everyone else's run out as before."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import DISPATCHER
@@ -69,3 +72,30 @@ async def test_a_killed_local_sender_s_claims_are_taken_at_once(db: Database, cl
         statuses = list((await uow.session.execute(
             select(OutboxMessage.status).order_by(OutboxMessage.id))).scalars())
     assert statuses == ["SENT", "SENDING"]
+
+
+async def test_a_recovery_pass_asked_for_during_another_waits_for_it(team: Bot, clock: Clock,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the app's own pass (every 5 s) and one asked for meanwhile split the taken events between them:
+    # the second returned at once while the first still processed, and what it reported was not yet so
+    dispatcher = team.app[DISPATCHER]
+    killed = f"{host_tag()}:{gone_pid()}:deadbeef"
+    assert await inbox.record(team.db, "local", "k-2", order_event("k-2").to_dict(), clock(), owner=killed)
+    inside, release = asyncio.Event(), asyncio.Event()
+    process = dispatcher.process
+
+    async def held(event: Any) -> Any:
+        inside.set()
+        await release.wait()
+        return await process(event)
+
+    monkeypatch.setattr(dispatcher, "process", held)
+    first = asyncio.create_task(dispatcher.recover())
+    await inside.wait()
+    second = asyncio.create_task(dispatcher.recover())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not second.done()  # it waits for the pass under way
+    release.set()
+    assert await first == 1 and await second == 0
+    assert await count(team.db, Order) == 1
