@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import lifecycle
@@ -113,16 +113,18 @@ async def _write_audit(uow: UnitOfWork) -> None:
         await uow.session.execute(_AUDIT_INSERT, rows)
 
 
+#: the counter upsert of every new order, quote and purchase, per dialect, built once
+_NEXT_NUMBER = {
+    module.dialect.name: module.insert(Counter).values(name=bindparam("counter"), value=1)
+    .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1}).returning(Counter.value)
+    for module in (postgresql, sqlite)
+}
+
+
 async def next_number(uow: UnitOfWork, name: str) -> int:
     """The next value of a named counter; an upsert, safe under concurrency on both databases."""
-    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Counter)
-        .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
-        .returning(Counter.value)
-    )
-    return int((await uow.session.execute(stmt)).scalar_one())
+    stmt = _NEXT_NUMBER[uow.dialect]
+    return int((await uow.session.execute(stmt, {"counter": name})).scalar_one())
 
 
 async def reserve_numbers(uow: UnitOfWork, name: str, count: int) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 
 from storage.db import UnitOfWork
 from storage.models import Customer, Order, OrderLine, Product, StockMove
@@ -29,20 +30,29 @@ class Match(Generic[T]):
     candidates: tuple[T, ...] = ()
 
 
+#: the customer of every /下单, built once (a statement built per call cost more than running it)
+_CUSTOMER_EXACT = select(Customer).where(Customer.name == bindparam("name"))
+_CUSTOMER_LIKE = (select(Customer).where(Customer.name.like(bindparam("pattern"), escape="\\"))
+                  .order_by(Customer.name).limit(11))
+
+
+@functools.lru_cache(maxsize=32)
+def _products_stmt(texts: int) -> Select[Product]:
+    """The products that ``texts`` texts may name: exact names (SQLite's LIKE and lower() fold ASCII
+    letters only) or the text in SKU or name, any case; built once per number of texts."""
+    contains = (func.lower(Product.sku).like(bindparam(f"p{i}"), escape="\\")
+                | func.lower(Product.name).like(bindparam(f"p{i}"), escape="\\") for i in range(texts))
+    return (select(Product).where(or_(Product.name.in_(bindparam("names", expanding=True)), *contains))
+            .order_by(Product.sku).limit(MATCH_CAP + 1))
+
+
 async def match_customer(uow: UnitOfWork, name: str) -> Match[Customer]:
     """Exact name, then unique containment (华为 → 华为技术有限公司); several → candidates."""
     name = name.strip()
-    exact = (await uow.session.execute(select(Customer).where(Customer.name == name))).scalar_one_or_none()
+    exact = (await uow.session.execute(_CUSTOMER_EXACT, {"name": name})).scalar_one_or_none()
     if exact is not None:
         return Match(found=exact)
-    pattern = f"%{_escape_like(name)}%"
-    rows = list(
-        (
-            await uow.session.execute(
-                select(Customer).where(Customer.name.like(pattern, escape="\\")).order_by(Customer.name).limit(11)
-            )
-        ).scalars()
-    )
+    rows = list((await uow.session.execute(_CUSTOMER_LIKE, {"pattern": f"%{_escape_like(name)}%"})).scalars())
     if len(rows) == 1:
         return Match(found=rows[0])
     return Match(candidates=tuple(rows))
@@ -73,14 +83,9 @@ async def match_products(uow: UnitOfWork, texts: Sequence[str]) -> list[Match[Pr
     keys = [text.strip() for text in texts]
     if not keys:
         return []
-    contains = [f"%{_escape_like(key.lower())}%" for key in keys]
-    # the exact names too: SQLite's LIKE and lower() fold ASCII letters only
-    stmt = (select(Product)
-            .where(or_(Product.name.in_(set(keys)),
-                       *(func.lower(Product.sku).like(p, escape="\\") | func.lower(Product.name).like(p, escape="\\")
-                         for p in contains)))
-            .order_by(Product.sku).limit(MATCH_CAP + 1))
-    rows = list((await uow.session.execute(stmt)).scalars())
+    params: dict[str, Any] = {f"p{i}": f"%{_escape_like(key.lower())}%" for i, key in enumerate(keys)}
+    params["names"] = sorted(set(keys))
+    rows = list((await uow.session.execute(_products_stmt(len(keys)), params)).scalars())
     if len(rows) > MATCH_CAP:
         return [await _match_one(uow, key) for key in keys]
     return [_pick(rows, key) for key in keys]

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import UnitOfWork
-from storage.models import Chat, Person, PersonRole, Tenant
+from storage.models import Chat, ChatSubscription, Person, PersonRole, Tenant
 from storage.repos.people import select_by_ref
 from storage.vocab import Role
 
@@ -145,22 +145,23 @@ async def subscribed_chats(uow: UnitOfWork, topic: str) -> list[Chat]:
     return list((await uow.session.execute(stmt)).scalars().unique())
 
 
+#: built once: every operation that tells groups runs it (a statement built per call cost more than running it)
+_SUBSCRIBERS = (select(ChatSubscription.topic, Chat.platform, Chat.chat_id, Chat.chat_type)
+                .join(Chat, Chat.id == ChatSubscription.chat_pk)
+                .where(ChatSubscription.topic.in_(bindparam("topics", expanding=True))).order_by(Chat.id))
+
+
 async def subscribers(uow: UnitOfWork, topics: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
     """The groups subscribed to each of ``topics``, as (platform, chat id, chat type) in chat order.
 
     One statement for every topic an operation's events name (instead of one, plus the chats'
     subscriptions, per event), and plain rows: nothing for the session to track.
     """
-    from storage.models import ChatSubscription
-
     wanted = sorted(set(topics))
     out: dict[str, list[tuple[str, str, str]]] = {topic: [] for topic in wanted}
     if not wanted:
         return out
-    stmt = (select(ChatSubscription.topic, Chat.platform, Chat.chat_id, Chat.chat_type)
-            .join(Chat, Chat.id == ChatSubscription.chat_pk)
-            .where(ChatSubscription.topic.in_(wanted)).order_by(Chat.id))
-    for topic, platform, chat_id, chat_type in (await uow.session.execute(stmt)).all():
+    for topic, platform, chat_id, chat_type in (await uow.session.execute(_SUBSCRIBERS, {"topics": wanted})).all():
         out[topic].append((platform, chat_id, chat_type))
     return out
 
