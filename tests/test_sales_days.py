@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select, update
 from storage.db import Database
 from storage.models import Order, Payment, Person, SalesDay, Shipment
 from storage.services import import_batch, sales_grid, staff
-from storage.services.reports import COUNTED
+from storage.services.reports import COUNTED, day_bounds
 from tests.conftest import Bot
 from tests.import_golden import import_all
 
@@ -224,7 +224,7 @@ async def test_the_page_figures_equal_the_direct_sums_in_any_zone(db: Database, 
                             recorded_by=people[0].id)])
     want_rows: dict[date, list[Any]] = {m: [0, D(0), D(0), D(0)] for m in months}
     want_people: dict[str, list[Any]] = {}
-    lo, hi = sales_grid.day_bounds(start, end, tz)
+    lo, hi = day_bounds(start, end, tz)
     async with db.reader() as uow:
         names = dict((await uow.session.execute(select(Person.id, Person.name))).all())
 
@@ -236,14 +236,14 @@ async def test_the_page_figures_equal_the_direct_sums_in_any_zone(db: Database, 
                 if i == 1:
                     row[0] += 1
 
-        for owner, state, at, amount in await uow.session.execute(
+        for owner, state, confirmed, amount in await uow.session.execute(
                 select(Order.owner_id, Order.state, Order.confirmed_at, Order.amount)):
-            if state in COUNTED and at is not None and lo <= at < hi:
-                add(owner, at.astimezone(tz).date(), 1, amount)
-        for owner, at, amount in await uow.session.execute(
+            if state in COUNTED and confirmed is not None and lo <= confirmed < hi:
+                add(owner, confirmed.astimezone(tz).date(), 1, amount)
+        for owner, moment, amount in await uow.session.execute(
                 select(Order.owner_id, Shipment.shipped_at, Shipment.amount).join(Order)):
-            if lo <= at < hi:
-                add(owner, at.astimezone(tz).date(), 2, amount)
+            if lo <= moment < hi:
+                add(owner, moment.astimezone(tz).date(), 2, amount)
         for owner, day, amount in await uow.session.execute(
                 select(Order.owner_id, Payment.paid_on, Payment.amount).join(Order)):
             if start <= day <= end:

@@ -23,6 +23,8 @@ class SalesDay(Base):
     shipments themselves (``storage.services.sales_grid``)."""
 
     __tablename__ = "sales_days"
+    # SQLite: the rows themselves in key order, so a period is one range read without a look-up per row
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)

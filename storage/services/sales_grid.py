@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal_column, or_, select
 
 from storage.db import UnitOfWork
 from storage.models import Order, Person, SalesDay, Shipment
@@ -100,22 +100,25 @@ async def sales_grid(uow: UnitOfWork, start: date, end: date,
     edges = [at.astimezone(UTC) for at in (lo, *moments, hi)]
     cut = sorted({at.date() for at in edges if at.time() != time()})
     day = SalesDay.day
-    kept = (select(SalesDay.owner_id, _bucket(day, [at.date() for at in edges[1:-1]]).label("month"),
-                   func.sum(SalesDay.orders), func.sum(SalesDay.sales), func.sum(SalesDay.shipped))
-            .where(day >= edges[0].date(), day < edges[-1].date(), day.not_in(cut))
-            .group_by(SalesDay.owner_id, literal_column("month")))
-    for pid, i, count, sales, shipped in await uow.session.execute(kept):
+    whole = and_(day >= edges[0].date(), day < edges[-1].date(), day.not_in(cut))
+    # payments are dated (``paid_on``), so the business zone's months are whole days of the rows
+    dated = and_(day >= start, day <= end)
+    # one read of the kept rows for both: by UTC month (orders, shipments) and by dated month (payments)
+    kept = (select(SalesDay.owner_id, _bucket(day, [at.date() for at in edges[1:-1]]).label("utc_month"),
+                   _bucket(day, months[1:]).label("month"),
+                   *(func.sum(case((whole, column), else_=0)) for column in (SalesDay.orders, SalesDay.sales,
+                                                                             SalesDay.shipped)),
+                   func.sum(case((dated, SalesDay.collected), else_=0)))
+            .where(day >= min(edges[0].date(), start), day <= max(edges[-1].date(), end))
+            .group_by(SalesDay.owner_id, literal_column("utc_month"), literal_column("month")))
+    for pid, i, j, count, sales, shipped, collected in await uow.session.execute(kept):
         add(pid, i, count, sales, shipped)
+        add(pid, j, collected=collected)
     if cut:
         for pid, i, count, sales in await uow.session.execute(_sold(lo, hi, moments, cut)):
             add(pid, i, count, sales)
         for pid, i, shipped in await uow.session.execute(_shipped(lo, hi, moments, cut)):
             add(pid, i, shipped=shipped)
-    # payments are dated (``paid_on``), so the business zone's months are whole days of the kept rows
-    paid = (select(SalesDay.owner_id, _bucket(day, months[1:]).label("month"), func.sum(SalesDay.collected))
-            .where(day >= start, day <= end).group_by(SalesDay.owner_id, literal_column("month")))
-    for pid, i, collected in await uow.session.execute(paid):
-        add(pid, i, collected=collected)
     for p in rep.by_person.values():
         rep.orders, rep.sales = rep.orders + p.orders, rep.sales + p.sales
         rep.shipped, rep.collected = rep.shipped + p.shipped, rep.collected + p.collected
@@ -123,25 +126,32 @@ async def sales_grid(uow: UnitOfWork, start: date, end: date,
 
 
 def _within(column: Any, lo: datetime, hi: datetime, days: list[date]) -> ColumnElement[bool]:
-    """``column`` in [lo, hi) and on one of the UTC ``days``."""
-    spans = [and_(column >= datetime.combine(d, time(), UTC), column < datetime.combine(d, time(), UTC)
-                  + timedelta(days=1)) for d in days]
-    return and_(column >= lo, column < hi, or_(*spans))
+    """``column`` in [lo, hi) and on one of the UTC ``days``: one range per day (each an index range;
+    with [lo, hi) as a separate condition the planners would scan the whole period)."""
+    spans = []
+    for d in days:
+        start = max(lo, datetime.combine(d, time(), UTC))
+        end = min(hi, datetime.combine(d + timedelta(days=1), time(), UTC))
+        if start < end:
+            spans.append(and_(column >= start, column < end))
+    return or_(*spans) if spans else false()
 
 
 def _sold(lo: datetime, hi: datetime, moments: list[datetime], days: list[date]) -> Select[Any]:
     """Orders confirmed on ``days`` (and in [lo, hi)) by owner and month: (owner, month, count, cents)."""
-    # the state is tested inside the sums, not in WHERE: the period alone then picks the index
-    # ix_orders_confirmed (confirmed_at, state, owner_id, amount), read without the table
-    counted = Order.state.in_(COUNTED)
-    month = _bucket(Order.confirmed_at, moments).label("month")
-    return (select(Order.owner_id, month, func.count(case((counted, 1))), cents(case((counted, Order.amount),
-                                                                                   else_=0)))
-            .where(_within(Order.confirmed_at, lo, hi, days)).group_by(Order.owner_id, literal_column("month")))
+    # the state is tested inside the sums, not in WHERE: the day ranges alone then pick the index
+    # ix_orders_confirmed (confirmed_at, state, owner_id, amount), read without the table; OFFSET 0 keeps
+    # the rows a subquery of their own (SQLite would rather walk all orders by owner, in GROUP BY order)
+    rows = (select(Order.owner_id.label("owner"), _bucket(Order.confirmed_at, moments).label("month"),
+                   Order.state.in_(COUNTED).label("counted"), Order.amount.label("amount"))
+            .where(_within(Order.confirmed_at, lo, hi, days)).offset(0).subquery())
+    return (select(rows.c.owner, rows.c.month, func.count(case((rows.c.counted, 1))),
+                   cents(case((rows.c.counted, rows.c.amount), else_=0))).group_by(rows.c.owner, rows.c.month))
 
 
 def _shipped(lo: datetime, hi: datetime, moments: list[datetime], days: list[date]) -> Select[Any]:
     """Shipments made on ``days`` (and in [lo, hi)) by their order's owner and month: (owner, month, cents)."""
-    month = _bucket(Shipment.shipped_at, moments).label("month")
-    return (select(Order.owner_id, month, cents(Shipment.amount)).join(Order, Order.id == Shipment.order_id)
-            .where(_within(Shipment.shipped_at, lo, hi, days)).group_by(Order.owner_id, literal_column("month")))
+    rows = (select(Order.owner_id.label("owner"), _bucket(Shipment.shipped_at, moments).label("month"),
+                   Shipment.amount.label("amount")).join(Order, Order.id == Shipment.order_id)
+            .where(_within(Shipment.shipped_at, lo, hi, days)).offset(0).subquery())
+    return select(rows.c.owner, rows.c.month, cents(rows.c.amount)).group_by(rows.c.owner, rows.c.month)
