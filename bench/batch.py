@@ -306,28 +306,34 @@ async def measure_import(backend: str, db_url: str, rows: int, sqlite_path: str 
     return res
 
 
+async def _migrate_and_load(backend: str, env: dict[str, str], cwd: str, history: History, now: datetime,
+                            sqlite_path: str | None, pg_url: str | None) -> BatchResult:
+    """``gendan migrate``, then the history bulk-loaded into the migrated schema (the triggers of the
+    migrations run as for any writer): the load's figure."""
+    done = await asyncio.to_thread(_cli, env, cwd, "migrate")
+    if done.returncode:
+        raise RuntimeError(f"gendan migrate exited {done.returncode}: {done.stderr}")
+    t0 = time.perf_counter()
+    if sqlite_path:
+        loaded = await asyncio.to_thread(load_sqlite_chunks, sqlite_path, history_chunks(history, now))
+    else:
+        assert pg_url
+        engine = create_async_engine(pg_url)
+        try:
+            loaded = await load_postgres_chunks(engine, history_chunks(history, now))
+        finally:
+            await engine.dispose()
+    return BatchResult(backend, f"bulk load {history.orders:,} orders", time.perf_counter() - t0, "s", None,
+                       f"{loaded:,} rows; {_load_avg()}")
+
+
 async def measure_export(backend: str, db_url: str, history: History, sqlite_path: str | None,
                          pg_url: str | None) -> list[BatchResult]:
     """``--part export``: the pages part's history and its one-month export, without serving the pages."""
-    res: list[BatchResult] = []
     now = datetime.now(TZ)
     with tempfile.TemporaryDirectory() as cwd:
         env = _env(db_url)
-        done = await asyncio.to_thread(_cli, env, cwd, "migrate")
-        if done.returncode:
-            raise RuntimeError(f"gendan migrate exited {done.returncode}: {done.stderr}")
-        t0 = time.perf_counter()
-        if sqlite_path:
-            loaded = await asyncio.to_thread(load_sqlite_chunks, sqlite_path, history_chunks(history, now))
-        else:
-            assert pg_url
-            engine = create_async_engine(pg_url)
-            try:
-                loaded = await load_postgres_chunks(engine, history_chunks(history, now))
-            finally:
-                await engine.dispose()
-        res.append(BatchResult(backend, f"bulk load {history.orders:,} orders", time.perf_counter() - t0, "s", None,
-                               f"{loaded:,} rows; {_load_avg()}"))
+        res = [await _migrate_and_load(backend, env, cwd, history, now, sqlite_path, pg_url)]
         month_end = now.date().replace(day=1) - timedelta(days=1)
         out = Path(cwd) / "orders.xlsx"
         name = f"gendan export orders (one month, {month_end:%Y-%m})"
@@ -417,21 +423,7 @@ async def measure_pages(backend: str, db_url: str, history: History, requests: i
         env = _env(db_url, GENDAN_PORT=str(port), GENDAN_HOST="127.0.0.1", GENDAN_LOCAL_ENABLED="true",
                    GENDAN_PUBLIC_URL=f"http://127.0.0.1:{port}", GENDAN_API_TOKEN=token,
                    GENDAN_SECRET_KEY="bench-" + secrets.token_hex(8))
-        done = await asyncio.to_thread(_cli, env, cwd, "migrate")
-        if done.returncode:
-            raise RuntimeError(f"gendan migrate exited {done.returncode}: {done.stderr}")
-        t0 = time.perf_counter()
-        if sqlite_path:
-            loaded = await asyncio.to_thread(load_sqlite_chunks, sqlite_path, history_chunks(history, now))
-        else:
-            assert pg_url
-            engine = create_async_engine(pg_url)
-            try:
-                loaded = await load_postgres_chunks(engine, history_chunks(history, now))
-            finally:
-                await engine.dispose()
-        res.append(BatchResult(backend, f"bulk load {history.orders:,} orders", time.perf_counter() - t0, "s", None,
-                               f"{loaded:,} rows; {_load_avg()}"))
+        res.append(await _migrate_and_load(backend, env, cwd, history, now, sqlite_path, pg_url))
         done = await asyncio.to_thread(_cli, env, cwd, "grant", OWNER, "boss")
         if done.returncode:
             raise RuntimeError(f"gendan grant exited {done.returncode}: {done.stderr}")

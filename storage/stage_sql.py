@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, text
+from sqlalchemy import ColumnElement, and_, bindparam, or_, text
 
 from storage.models import Order
 from storage.vocab import Stage, State
@@ -77,6 +77,15 @@ def stage_of(production: str, code: int | None) -> Stage:
     if production == "STARTED":
         return Stage.IN_PRODUCTION
     return Stage.PREPARING
+
+
+def live() -> ColumnElement[bool]:
+    """``state IN ('CONFIRMED', 'ON_HOLD')`` (the orders that reserve stock and owe money), written out.
+
+    SQLite uses the partial index ``ix_orders_owing`` only for a condition it can see implies the
+    index's own, which it cannot for bound values."""
+    return Order.state.in_(bindparam("live_states", [State.CONFIRMED.value, State.ON_HOLD.value], expanding=True,
+                                     literal_execute=True))
 
 
 def unindexed_state() -> ColumnElement[str]:

@@ -12,6 +12,7 @@ from storage.models.activity import (
 )
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.catalog import Customer, Product, StockMove
+from storage.models.figures import SalesDay
 from storage.models.messaging import (
     InboxEvent,
     KeyValue,
@@ -54,6 +55,7 @@ __all__ = [
     "QuoteLine",
     "RateSlot",
     "Reminder",
+    "SalesDay",
     "SentCard",
     "Shipment",
     "ShipmentLine",

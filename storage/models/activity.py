@@ -20,7 +20,9 @@ class Shipment(Base):
 
     __tablename__ = "shipments"
     # the sales page sums a period of shipments from the index alone (migration 0009)
-    __table_args__ = (Index("ix_shipments_shipped", "shipped_at", "order_id", "amount"),)
+    # the receivables find an order's last shipment from the index (migration 0013)
+    __table_args__ = (Index("ix_shipments_shipped", "shipped_at", "order_id", "amount"),
+                      Index("ix_shipments_order_shipped", "order_id", "shipped_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
 from storage.models.base import Base, Money, Qty, UTCDateTime, utcnow
@@ -15,6 +15,9 @@ from storage.models.people import Person
 from storage.vocab import ApprovalStatus, ChangeStatus
 
 ZERO = Decimal("0.00")
+
+#: the open states that reserve stock and owe money (``ix_orders_owing``'s condition)
+LIVE_SQL = "state IN ('CONFIRMED', 'ON_HOLD')"
 
 
 class Order(Base):
@@ -30,6 +33,10 @@ class Order(Base):
         Index("ix_orders_confirmed", "confirmed_at", "state", "owner_id", "amount"),
         # the kanban counts and the late lists read the line progress from the index (migration 0011)
         Index("ix_orders_line_progress", "state", "line_progress", "production", "due_date"),
+        # the receivables and the shortage list read the open (reserving, owing) orders from this small index
+        # alone; SQLite uses it only for the condition written out (``storage.stage_sql.live``) (migration 0013)
+        Index("ix_orders_owing", "state", "payment_terms", "confirmed_at", "line_progress", "no", "owner_id",
+              "amount", "paid_amount", "written_off", sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
