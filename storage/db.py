@@ -74,6 +74,8 @@ def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncE
     connect_args = dict(kwargs.get("connect_args") or {})
     connect_args["server_settings"] = {"jit": "off", **connect_args.get("server_settings", {})}
     kwargs["connect_args"] = connect_args
+    if parsed.get_driver_name() != "asyncpg":
+        kwargs.setdefault("pool_pre_ping", True)  # the checkout check below knows asyncpg's connections only
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _drop_closed_at_checkout(engine)
@@ -201,6 +203,11 @@ class UnitOfWork(Repositories):
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self.session.get_bind().dialect.name
+
+    def writing(self, what: str) -> None:
+        """Refuse a Core write in a reader (writes through the ORM are caught at its commit)."""
+        if self.read_only:
+            raise RuntimeError(f"a read-only unit of work wrote {what}")
 
     async def __aenter__(self) -> UnitOfWork:
         if self._gate is not None:

@@ -145,6 +145,7 @@ async def _enqueue(uow: UnitOfWork, envelopes: list[Envelope], now: datetime) ->
     """
     if not envelopes:
         return
+    uow.writing("outbox rows")
     local: list[Envelope] = []
     rows = []
     for env in envelopes:

@@ -143,6 +143,13 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         #: connection is in autocommit mode until its first BEGIN
         self.idle = True
 
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side:
+            # SQLAlchemy's own cursor, which does not report whether a transaction is open: assume one,
+            # so that the commit and the pool's rollback are never skipped
+            self.idle = False
+        return super().cursor(server_side)
+
     def rollback(self) -> None:
         # the pool rolls back every connection it takes back; after a commit SQLite has nothing to undo
         if self.idle:
@@ -162,6 +169,9 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """The DBAPI module SQLAlchemy's aiosqlite dialect uses, handing out :class:`OneHopConnection`."""
 
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
+        creator_fn = kw.pop("async_creator_fn", None)
+        if creator_fn is not None:  # create_async_engine(async_creator=...)
+            return OneHopConnection(self, await_(creator_fn(*arg, **kw)))
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's own adapter: never keep the process alive
         return OneHopConnection(self, await_(connection))

@@ -124,3 +124,17 @@ def test_take_hands_over_and_discard_forgets() -> None:
     assert (len(out), len(taken)) == (1, 0)
     out.discard()
     assert len(out) == 0 and not out.needs_sender
+
+
+async def test_a_reader_cannot_write_messages_or_audit_events(db: Database, clock: Clock) -> None:
+    # Core writes bypass the reader's check of the ORM session at commit: they refuse at once instead
+    from storage.services.base import Provenance, audit
+
+    outbox = Outbox()
+    outbox.send(Target("local", "g1", "group"), Message(kind="text", text="hi"))
+    with pytest.raises(RuntimeError, match="read-only"):
+        async with db.reader() as uow:
+            await outbox.write(uow, clock())
+    with pytest.raises(RuntimeError, match="read-only"):
+        async with db.reader() as uow:
+            audit(uow, Provenance(1, "local", "u1", "张三", frozenset()), "note", None, clock())

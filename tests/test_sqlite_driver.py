@@ -99,3 +99,21 @@ async def test_a_connection_returned_mid_transaction_is_rolled_back(sqlite_db: D
     async with sqlite_db.engine.begin() as other:  # the write lock was given back
         assert (await other.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
         await other.exec_driver_sql("INSERT INTO t (v) VALUES ('next')")
+
+
+async def test_a_streamed_write_still_commits_and_gives_the_lock_back(sqlite_db: Database) -> None:
+    # a server-side cursor is SQLAlchemy's own, which does not say whether a transaction is open: the
+    # adapter must not then skip the commit (the row would stay uncommitted, the write lock held)
+    async with sqlite_db.engine.connect() as conn:
+        streaming = await conn.execution_options(stream_results=True)
+        result = await streaming.stream(text("INSERT INTO t (v) VALUES ('streamed') RETURNING id"))
+        assert [row[0] async for row in result] == [1]
+        await streaming.commit()
+    other = Database(str(sqlite_db.engine.url), connect_args={"timeout": 1})
+    try:
+        async with other.uow() as uow:  # BEGIN IMMEDIATE: the lock is free
+            assert (await uow.session.execute(text("SELECT v FROM t"))).scalar_one() == "streamed"
+    finally:
+        await other.dispose()
+    async with sqlite_db.uow() as uow:  # the pooled connection is usable again
+        await uow.session.execute(text("INSERT INTO t (v) VALUES ('next')"))

@@ -80,7 +80,12 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit event in the current transaction (with the others of the transaction, at its commit)."""
+    """Write one audit event in the current transaction (with the others of the transaction, at its commit).
+
+    Written at the commit, so a savepoint rolled back after this does not take the event back (no
+    operation audits inside a savepoint).
+    """
+    uow.writing("an audit event")
     rows: list[dict[str, Any]] | None = uow.session.info.get(_PENDING_AUDIT)
     if rows is None:
         rows = uow.session.info[_PENDING_AUDIT] = []
