@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
 
-from bench.ingest import READ, WRITE
+from bench.ingest import READ, WRITE, fresh_pg_database
 from bot.app import build_core
 from bot.config import Settings
 from bot.dispatch import Dispatcher
@@ -133,16 +132,8 @@ async def run_cost(pg_url: str | None, sqlite: bool = True) -> list[Cost]:
         with tempfile.TemporaryDirectory() as tmp:
             results += await _backend("sqlite", f"sqlite+aiosqlite:///{os.path.join(tmp, 'cost.db')}")
     if pg_url:
-        name = "bench_cost_" + secrets.token_hex(4)
-        admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            results += await _backend("postgresql", f"{pg_url.rsplit('/', 1)[0]}/{name}")
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await admin.dispose()
+        async with fresh_pg_database(pg_url, "bench_cost") as url:
+            results += await _backend("postgresql", url)
     return results
 
 

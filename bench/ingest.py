@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -262,18 +264,24 @@ async def run_ingest(pg_url: str | None, sqlite: bool = True, conns: int = 32, s
         with tempfile.TemporaryDirectory() as tmp:
             results += await _gendan("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db", conns, seconds, variants)
     if pg_url:
-        name = "bench_" + secrets.token_hex(4)
-        admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            base = pg_url.rsplit("/", 1)[0]
-            results += await _gendan("postgresql", f"{base}/{name}", conns, seconds, variants)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await admin.dispose()
+        async with fresh_pg_database(pg_url, "bench") as url:
+            results += await _gendan("postgresql", url, conns, seconds, variants)
     return results
+
+
+@asynccontextmanager
+async def fresh_pg_database(pg_url: str, prefix: str) -> AsyncIterator[str]:
+    """The URL of a new PostgreSQL database on ``pg_url``'s server, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{pg_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 def print_ingest(results: list[IngestResult]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
@@ -90,7 +90,31 @@ class Order(Base):
         return self.amount - self.paid_amount - self.written_off
 
 
-class OrderLine(Base):
+class LineFigures:
+    """What a line's quantity, price and shipped quantity give: shared by ``OrderLine`` and the plain
+    line objects of the hot reads (the ``/查单`` card, the export)."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:  # given by the subclasses (mapped columns, dataclass fields); no class annotations here,
+        # which the declarative mapping would read as columns
+        qty: Decimal
+        unit_price: Decimal | None
+        shipped_qty: Decimal
+
+    @property
+    def line_amount(self) -> Decimal:
+        """qty × price (zero while unpriced), rounded to cents."""
+        if self.unit_price is None:
+            return ZERO
+        return (self.qty * self.unit_price).quantize(Decimal("0.01"))
+
+    @property
+    def remaining(self) -> Decimal:
+        """Quantity still to ship."""
+        return self.qty - self.shipped_qty
+
+
+class OrderLine(LineFigures, Base):
     """One product line of an order."""
 
     __tablename__ = "order_lines"
@@ -113,18 +137,6 @@ class OrderLine(Base):
     floor_price: Mapped[Decimal | None] = mapped_column(Money())
 
     order: Mapped[Order] = relationship(back_populates="lines")
-
-    @property
-    def line_amount(self) -> Decimal:
-        """qty × price (zero while unpriced), rounded to cents."""
-        if self.unit_price is None:
-            return ZERO
-        return (self.qty * self.unit_price).quantize(Decimal("0.01"))
-
-    @property
-    def remaining(self) -> Decimal:
-        """Quantity still to ship."""
-        return self.qty - self.shipped_qty
 
 
 class OrderStateCount(Base):

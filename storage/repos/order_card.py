@@ -18,7 +18,7 @@ from sqlalchemy import Integer, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, Customer, Order, OrderLine, Person
-from storage.models.orders import ZERO
+from storage.models.orders import LineFigures
 
 _ORDERS = cast(Table, Order.__table__)
 _LINES = cast(Table, OrderLine.__table__)
@@ -48,7 +48,7 @@ _HISTORY = (select(*(_AUDIT.c[n] for n in _EVENT_COLUMNS)).where(_AUDIT.c.order_
 
 
 @dataclass(frozen=True, slots=True)
-class CardLine:
+class CardLine(LineFigures):
     """An order line as the card shows it."""
 
     line_no: int
@@ -59,18 +59,6 @@ class CardLine:
     unit: str | None
     unit_price: Decimal | None
     shipped_qty: Decimal
-
-    @property
-    def line_amount(self) -> Decimal:
-        """qty × price (zero while unpriced), rounded to cents (as ``OrderLine.line_amount``)."""
-        if self.unit_price is None:
-            return ZERO
-        return (self.qty * self.unit_price).quantize(Decimal("0.01"))
-
-    @property
-    def remaining(self) -> Decimal:
-        """Quantity still to ship."""
-        return self.qty - self.shipped_qty
 
 
 @dataclass(frozen=True, slots=True)

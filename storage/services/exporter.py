@@ -25,7 +25,7 @@ from sqlalchemy import select
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Customer, Order, OrderLine, Person
-from storage.models.orders import ZERO
+from storage.models.orders import LineFigures
 from storage.vocab import STAGE_LABELS, STATE_LABELS
 
 MONEY_FORMAT = "#,##0.00"
@@ -92,7 +92,7 @@ async def collect(uow: UnitOfWork, start: date | None, end: date | None, tz: tzi
 
 
 @dataclass(frozen=True)
-class _Line:
+class _Line(LineFigures):
     """An order line as the export reads it (what ``lifecycle.stage`` reads of one, too)."""
 
     line_no: int
@@ -102,11 +102,6 @@ class _Line:
     unit: str | None
     unit_price: Decimal | None
     shipped_qty: Decimal
-
-    @property
-    def line_amount(self) -> Decimal:
-        """As ``OrderLine.line_amount``."""
-        return ZERO if self.unit_price is None else (self.qty * self.unit_price).quantize(Decimal("0.01"))
 
 
 @dataclass
