@@ -9,7 +9,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.db import make_engine
+from storage.engine import make_engine
 from storage.models import Base
 
 config = context.config

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from storage import lifecycle
 from storage.db import UnitOfWork
 from storage.models import Customer, Order, OrderLine, Person
-from storage.models.orders import LineFigures
+from storage.repos.order_card import CardLine
 from storage.vocab import STAGE_LABELS, STATE_LABELS
 
 MONEY_FORMAT = "#,##0.00"
@@ -62,12 +62,12 @@ async def collect(uow: UnitOfWork, start: date | None, end: date | None, tz: tzi
         period.append(Order.created_at >= datetime.combine(start, time(0), tzinfo=tz))
     if end is not None:
         period.append(Order.created_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz))
-    line_stmt = (select(OrderLine.order_id, OrderLine.line_no, OrderLine.sku, OrderLine.name, OrderLine.qty,
-                        OrderLine.unit, OrderLine.unit_price, OrderLine.shipped_qty)
+    line_stmt = (select(OrderLine.order_id, OrderLine.line_no, OrderLine.product_id, OrderLine.sku, OrderLine.name,
+                        OrderLine.qty, OrderLine.unit, OrderLine.unit_price, OrderLine.shipped_qty)
                  .join(Order, OrderLine.order_id == Order.id).where(*period).order_by(Order.no, OrderLine.line_no))
-    by_order: dict[int, list[_Line]] = {}
+    by_order: dict[int, list[CardLine]] = {}
     for row in await uow.session.execute(line_stmt):
-        by_order.setdefault(row[0], []).append(_Line(*row[1:]))
+        by_order.setdefault(row[0], []).append(CardLine(*row[1:]))
     order_stmt = (select(Order.id, Order.no, Order.state, Order.production, Order.amount, Order.paid_amount,
                          Order.written_off, Order.due_date, Order.created_at, Order.external_ref, Customer.name,
                          Person.name, Person.user_id)
@@ -91,19 +91,6 @@ async def collect(uow: UnitOfWork, start: date | None, end: date | None, tz: tzi
     return Export(orders, lines)
 
 
-@dataclass(frozen=True)
-class _Line(LineFigures):
-    """An order line as the export reads it (what ``lifecycle.stage`` reads of one, too)."""
-
-    line_no: int
-    sku: str
-    name: str
-    qty: Decimal
-    unit: str | None
-    unit_price: Decimal | None
-    shipped_qty: Decimal
-
-
 @dataclass
 class _View:
     """What ``lifecycle.stage`` and ``lifecycle.balance`` read of an order."""
@@ -114,7 +101,7 @@ class _View:
     paid_amount: Decimal
     written_off: Decimal
     due_date: date | None
-    lines: list[_Line]
+    lines: list[CardLine]
     owner_id: int = 0
     customer_id: int | None = None
 
