@@ -10,6 +10,7 @@ must equal the sums computed in Python from the rows themselves, cent for cent.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy import text as sql
 
 from storage.db import Database
 from storage.models import Order, Payment, Person, SalesDay, Shipment
@@ -254,3 +256,84 @@ async def test_the_page_figures_equal_the_direct_sums_in_any_zone(db: Database, 
     assert [rep.orders, rep.sales] == [sum(r[0] for r in want_rows.values()), sum(r[1] for r in want_rows.values())]
     assert all(r.orders and r.shipped and r.collected for r in rows), rows  # every month had something
 
+
+
+# ---- concurrency and the triggers' presence ------------------------------------------------------------
+def _migration() -> Any:
+    import importlib.util
+
+    path = Path(__file__).parent.parent / "storage" / "migrations" / "versions" / "0013_sales_days.py"
+    spec = importlib.util.spec_from_file_location("m0013", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_every_trigger_exists_at_head(db: Database) -> None:
+    # a later SQLite table rebuild that forgets drop_triggers()/create_triggers() loses them silently
+    m = _migration()
+    names = set(m._PG_TRIGGERS) if db.dialect == "postgresql" else set(m._sqlite_triggers())
+    query = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text IN "
+           "('orders', 'shipments', 'payments')" if db.dialect == "postgresql"
+           else "SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    async with db.reader() as uow:
+        found = {str(n) for n in (await uow.session.execute(sql(query))).scalars()}
+    assert len(names) >= 9 and names <= found, names - found
+
+
+async def _waiting_for_a_lock(db: Database) -> None:
+    """Until another connection of this database waits for a row lock (deadline 30 s)."""
+    for _ in range(3000):
+        async with db.reader() as uow:
+            waiting = (await uow.session.execute(sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"))).scalar_one()
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the second transaction never waited for the first")
+
+
+@pytest.mark.parametrize("change", [
+    "DELETE FROM payments WHERE order_id = :o",
+    "UPDATE payments SET amount = 25 WHERE order_id = :o",
+    "UPDATE shipments SET shipped_at = shipped_at + interval '1 day' WHERE order_id = :o",
+])
+@pytest.mark.parametrize("first", ["owner", "child"])
+async def test_an_owner_change_racing_a_payment_or_shipment_change_keeps_the_figures(
+        db: Database, change: str, first: str) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the two transactions cannot interleave")
+    async with db.uow() as uow:
+        a, b = Person(platform="l", user_id="a", name="A"), Person(platform="l", user_id="b", name="B")
+        uow.session.add_all([a, b])
+        await uow.session.flush()
+        order = Order(no=1, owner_id=a.id, state="CONFIRMED", amount=Decimal(100), origin_platform="l",
+                      origin_chat_id="g", confirmed_at=datetime(2026, 11, 1, 3, tzinfo=UTC))
+        uow.session.add(order)
+        await uow.session.flush()
+        uow.session.add_all([
+            Payment(order_id=order.id, amount=Decimal(10), paid_on=date(2026, 11, 2), recorded_by=a.id),
+            Shipment(order_id=order.id, seq=1, amount=Decimal(30), shipped_by=a.id,
+                     shipped_at=datetime(2026, 11, 3, tzinfo=UTC))])
+        order_id, owner_b = order.id, b.id
+    owner = sql("UPDATE orders SET owner_id = :b WHERE id = :o")
+    async with db.engine.connect() as one, db.engine.connect() as two:
+        await one.begin()
+        await two.begin()
+        if first == "owner":
+            await one.execute(owner, {"b": owner_b, "o": order_id})
+            blocked = asyncio.create_task(two.execute(sql(change), {"o": order_id}))
+            await _waiting_for_a_lock(db)
+            await one.commit()
+            await blocked
+            await two.commit()
+        else:
+            await two.execute(sql(change), {"o": order_id})
+            blocked = asyncio.create_task(one.execute(owner, {"b": owner_b, "o": order_id}))
+            await _waiting_for_a_lock(db)
+            await two.commit()
+            await blocked
+            await one.commit()
+    assert await kept(db) == await direct(db)

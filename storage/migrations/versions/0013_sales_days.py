@@ -18,8 +18,10 @@ every writer keeps them: the services, the import's bulk inserts and its undo, S
   for updates (only when a column that counts changes) and for deleting orders.
   On PostgreSQL two transactions adding to the same owner's day wait for each other's commit there.
 
-A later migration that rebuilds ``orders``, ``shipments`` or ``payments`` on SQLite (a table copy)
-drops their triggers: it must create them again (:func:`create_triggers`).
+A later migration that rebuilds ``orders``, ``shipments`` or ``payments`` on SQLite (a table copy) must
+call :func:`drop_triggers` before the rebuild (the triggers name the other tables, so SQLite refuses to
+rename them while the triggers exist) and :func:`create_triggers` after it;
+``tests/test_sales_days.py`` checks that every trigger exists at head.
 
 Two indexes for the rest of the sales page and the quotes page (both scanned ~96,000 open orders
 from the table, or on SQLite walked all 2.5 M order lines by product): ``ix_orders_owing``, partial
@@ -180,11 +182,14 @@ END $$
 CREATE OR REPLACE FUNCTION sales_days_{table}_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        -- the owner is read under a share lock: an owner change waits, or is waited for, and then sees this row
+        -- the owner is read under a share lock (inserts, deletes and updates alike): an owner change in
+        -- another transaction waits, or is waited for and then read as committed; without it a payment
+        -- deleted or changed while its order changed owner stayed counted on the old owner for good
         PERFORM 1 FROM orders WHERE id IN (SELECT order_id FROM new_rows) ORDER BY id FOR SHARE;
         {_INTO}SELECT {day.format('n')}, o.owner_id, 0, 0, {shipped.format('n')}, {collected.format('n')}
         FROM new_rows n JOIN orders o ON o.id = n.order_id GROUP BY 1, 2 ORDER BY 1, 2{_UPSERT};
     ELSE
+        PERFORM 1 FROM orders WHERE id IN (SELECT order_id FROM old_rows) ORDER BY id FOR SHARE;
         {_INTO}SELECT {day.format('d')}, o.owner_id, 0, 0, -{shipped.format('d')}, -{collected.format('d')}
         FROM old_rows d JOIN orders o ON o.id = d.order_id GROUP BY 1, 2 ORDER BY 1, 2{_UPSERT};
     END IF;
@@ -195,6 +200,9 @@ END $$
     ("payments", "{}.paid_on", "0", "sum(" + _p_cents("{}.amount") + ")"))) + tuple(f"""
 CREATE OR REPLACE FUNCTION sales_days_{table}_upd() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- as for inserts and deletes: the owner read under a share lock, so an owner change in another
+    -- transaction either waits for this one or is waited for (and then read as it is)
+    PERFORM 1 FROM orders WHERE id IN (OLD.order_id, NEW.order_id) ORDER BY id FOR SHARE;
     {_INTO}SELECT {day.format('OLD')}, o.owner_id, 0, 0, {shipped.format('-', 'OLD')}, {collected.format('-', 'OLD')}
     FROM orders o WHERE o.id = OLD.order_id{_UPSERT};
     {_INTO}SELECT {day.format('NEW')}, o.owner_id, 0, 0, {shipped.format('', 'NEW')}, {collected.format('', 'NEW')}
