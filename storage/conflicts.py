@@ -46,11 +46,24 @@ def translate(exc: BaseException) -> WriteConflict | None:
         return None
     if isinstance(exc, IntegrityError):
         return _like(DuplicateRow, exc)
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and _sqlstate(exc) in _TRY_AGAIN):
         return _like(DatabaseBusy, exc)
     if isinstance(exc, StaleDataError):
         return StaleRow(*exc.args)
     return None
+
+
+#: PostgreSQL gave up this transaction for another: a deadlock (two writers waiting on each other's rows,
+#: e.g. two commands of one salesperson adding to the same days' figures in opposite orders) or a
+#: serialization failure; it changed nothing, so the person is asked to send it again (asyncpg's errors
+#: reach SQLAlchemy as its generic DBAPIError, not as an OperationalError)
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return str(code) if code else None
 
 
 def busy(statement: str, reason: str) -> DatabaseBusy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import pytest
 from sqlalchemy import text
@@ -36,3 +37,37 @@ async def test_a_connection_the_server_closed_is_replaced_at_checkout() -> None:
 
 def test_no_ping_per_checkout() -> None:
     assert not Database(PG_URL).engine.sync_engine.pool._pre_ping
+
+
+async def test_a_deadlock_is_a_conflict_to_try_again_not_an_internal_error() -> None:
+    # two writers each holding a row the other wants: PostgreSQL gives one up (40P01), which changed
+    # nothing; the person whose command it was must hear "try again", not an internal error
+    from storage.conflicts import DatabaseBusy, WriteConflict
+
+    db = Database(PG_URL)
+    table = "deadlock_" + secrets.token_hex(4)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"CREATE TABLE {table} (id int PRIMARY KEY, v int)"))
+            await conn.execute(text(f"INSERT INTO {table} VALUES (1, 0), (2, 0)"))
+        holding = [asyncio.Event(), asyncio.Event()]
+
+        async def writer(first: int, second: int, me: int) -> BaseException | None:
+            try:
+                async with db.uow() as uow:
+                    await uow.session.execute(text(f"UPDATE {table} SET v = v + 1 WHERE id = :i"), {"i": first})
+                    holding[me].set()
+                    await holding[1 - me].wait()
+                    await uow.session.execute(text(f"UPDATE {table} SET v = v + 1 WHERE id = :i"), {"i": second})
+            except BaseException as exc:
+                return exc
+            return None
+
+        outcomes = await asyncio.gather(writer(1, 2, 0), writer(2, 1, 1))
+        failed = [o for o in outcomes if o is not None]
+        assert len(failed) == 1, outcomes
+        assert isinstance(failed[0], DatabaseBusy) and isinstance(failed[0], WriteConflict), repr(failed[0])
+    finally:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await db.dispose()

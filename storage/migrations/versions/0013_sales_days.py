@@ -156,6 +156,12 @@ END $$
 """, f"""
 CREATE OR REPLACE FUNCTION sales_days_orders_upd() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- counted before and after, on the same day, owner and amount (CONFIRMED → COMPLETED): nothing moves,
+    -- and locking the day's row for a -1/+1 would only make another command of the owner wait (or deadlock)
+    IF {_counted('OLD')} AND {_counted('NEW')} AND NEW.owner_id = OLD.owner_id AND NEW.amount = OLD.amount
+            AND NEW.confirmed_at = OLD.confirmed_at THEN
+        RETURN NULL;
+    END IF;
     IF {_counted('OLD')} THEN
         {_INTO}VALUES ({_p_day('OLD.confirmed_at')}, OLD.owner_id, -1, -{_p_cents('OLD.amount')}, 0, 0){_UPSERT};
     END IF;
