@@ -111,14 +111,15 @@ async def test_bad_secret_retries_slowly_with_one_clear_error(db_url: Any, clock
 
 async def test_zombie_socket_is_replaced(db_url: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stream, "TIMINGS", stream.Timings(
-        idle=1.5, heartbeat=0.2, open_timeout=3.0, close_timeout=0.5, first_retry=0.05, max_retry=0.2,
+        idle=4.0, heartbeat=0.2, open_timeout=3.0, close_timeout=0.5, first_retry=0.05, max_retry=0.2,
         auth_retry=0.1, auth_retry_max=0.4, proven_after=0.3))
     async with dingtalk_app(db_url, clock, dingtalk_mode="stream") as h:
         s = h.fake.stream
         first = await h.connected()
-        # DingTalk's pings keep a socket alive well past the idle limit (2.4 s of pings 0.3 s apart;
-        # the gaps stay far below the limit even on a loaded machine) ...
-        for _ in range(8):
+        # DingTalk's pings keep a socket alive well past the idle limit (4.8 s of pings 0.3 s apart; a
+        # stall of the loaded test machine would have to last over 3.5 s to open a gap as long as the
+        # limit: with a 1.5 s limit a suite running beside a benchmark once did) ...
+        for _ in range(16):
             await s.ack_for(await s.system("ping", {}, first))
             await asyncio.sleep(0.3)
         assert len(s.sockets) == 1 and first.open
