@@ -227,6 +227,24 @@ def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
+async def _insert_many(uow: UnitOfWork, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``model``'s table in as few statements as the driver allows.
+
+    On PostgreSQL an executemany is what asyncpg makes of it, one statement per row, and the statement-level
+    triggers of the kept figures (an order's line progress, the finished-order counts, ``sales_days``) fire
+    once per statement: 100,000 imported rows ran them a quarter of a million times (three to eight
+    minutes). With ``RETURNING`` SQLAlchemy writes the rows as multi-row ``INSERT … VALUES`` statements
+    instead ("insertmanyvalues", about a thousand rows each), so the triggers run a few hundred times; the
+    ids it returns are not needed (the caller reads them by order number). SQLite has only row triggers and
+    runs an executemany in one C loop, which stays the faster way there.
+    """
+    table = _table(model)
+    if uow.dialect == "postgresql":
+        await uow.session.execute(insert(table).returning(table.c.id), rows)
+    else:
+        await uow.session.execute(insert(table), rows)
+
+
 def _state(batch: Batch) -> str:
     return json.dumps({"first": batch.first, "last": batch.last, "host": socket.gethostname(), "pid": os.getpid(),
                        "beat": datetime.now(UTC).isoformat()})
@@ -325,19 +343,20 @@ class _Chunk:
             })
 
     async def insert(self, uow: UnitOfWork) -> None:
-        """The chunk's statements: every table in one executemany, children after their parents' ids."""
+        """The chunk's statements: every table's rows in bulk (:func:`_insert_many`), children after their
+        parents' ids."""
         s = uow.session
         lo, hi = self.first_no, self.first_no + len(self.plans) - 1
-        await s.execute(insert(_table(Order)), [{k: v for k, v in o.items() if k[0] != "_"} for o in self.orders])
+        await _insert_many(uow, Order, [{k: v for k, v in o.items() if k[0] != "_"} for o in self.orders])
         ids = {no: id_ for no, id_ in await s.execute(select(Order.no, Order.id).where(Order.no.between(lo, hi)))}
         lines = [{"order_id": ids[o["no"]], "line_no": line.line_no, "product_id": line.product_id, "sku": line.sku,
                   "name": line.name, "qty": line.qty, "unit": line.unit, "unit_price": line.unit_price,
                   "shipped_qty": line.shipped_qty, "floor_price": line.floor_price}
                  for o in self.orders for line in o["_plan"].lines]
-        await s.execute(insert(_table(OrderLine)), lines)
+        await _insert_many(uow, OrderLine, lines)
         shipping = [o for o in self.orders if o["_shipped"]]
         if shipping:
-            await s.execute(insert(_table(Shipment)), [
+            await _insert_many(uow, Shipment, [
                 {"order_id": ids[o["no"]], "seq": 1, "carrier": None, "tracking_no": None,
                  "shipped_by": o["owner_id"], "shipped_at": o["_at"],
                  "amount": _shipped_amount(o["_shipped"])} for o in shipping])
@@ -347,13 +366,13 @@ class _Chunk:
             shipment_ids = await s.execute(select(Order.no, Shipment.id).join(Order, Shipment.order_id == Order.id)
                                            .where(Order.no.between(lo, hi)))
             by_order = {no: id_ for no, id_ in shipment_ids}
-            await s.execute(insert(_table(ShipmentLine)), [
+            await _insert_many(uow, ShipmentLine, [
                 {"shipment_id": by_order[o["no"]], "order_line_id": by_line[o["no"], line.line_no],
                  "qty": line.shipped_qty} for o in shipping for line in o["_shipped"]])
         payments = [{"order_id": ids[o["no"]], "amount": o["paid_amount"], "method": None, "paid_on": o["_ordered"],
                      "recorded_by": o["owner_id"], "created_at": self.ctx.now}
                     for o in self.orders if o["paid_amount"] > 0]
         if payments:
-            await s.execute(insert(_table(Payment)), payments)
-        await s.execute(insert(_table(AuditEvent)),
+            await _insert_many(uow, Payment, payments)
+        await _insert_many(uow, AuditEvent,
                         [{**a, "order_id": ids[o["no"]]} for a, o in zip(self.audits, self.orders, strict=True)])
