@@ -1,4 +1,4 @@
-"""``python -m bench [--only due|ingest|batch|cost] [--variant local|wecom] [--pg [URL]] [--no-sqlite] …``: benchmarks.
+"""``python -m bench [--only due|ingest|batch|cost|floor] [--variant local|wecom] [--pg [URL]] …``: benchmarks.
 
 PostgreSQL runs when ``--pg`` is given or ``GENDAN_TEST_DATABASE_URL`` names a PostgreSQL
 server (a fresh schema, dropped afterwards). Prints a table; exits 1 when a goal is missed.
@@ -15,6 +15,7 @@ from bench.batch import REQUESTS, print_batch, run_batch
 from bench.bench_due import Result, build_tables, run_postgres, run_sqlite
 from bench.cost import print_cost, run_cost
 from bench.data import History, Shape
+from bench.floor import print_floor, run_floor
 from bench.ingest import VARIANTS, print_ingest, run_ingest
 
 
@@ -27,7 +28,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--open", type=int, default=100_000, help="due, batch: open orders among them")
     p.add_argument("--due", type=int, default=10_000, help="due reminders to claim")
     p.add_argument("--runs", type=int, default=9, help="runs per query (the median is reported)")
-    p.add_argument("--only", choices=("due", "ingest", "batch", "cost"), default=None, help="run one benchmark")
+    p.add_argument("--only", choices=("due", "ingest", "batch", "cost", "floor"), default=None,
+                   help="run one benchmark")
     p.add_argument("--seconds", type=float, default=8.0, help="ingest: seconds of load per figure")
     p.add_argument("--conns", type=int, default=32, help="ingest: concurrent connections")
     p.add_argument("--variant", choices=VARIANTS, default=None,
@@ -52,6 +54,9 @@ async def _main(args: argparse.Namespace) -> int:
     missed = 0
     if args.only in (None, "cost"):
         print_cost(await run_cost(pg if pg.startswith("postgresql") else None, not args.no_sqlite))
+    if args.only in (None, "floor"):
+        print_floor(await run_floor(pg if pg.startswith("postgresql") else None, not args.no_sqlite, args.conns,
+                                    args.seconds))
     if args.only in (None, "ingest"):
         ingest = await run_ingest(pg if pg.startswith("postgresql") else None, not args.no_sqlite,
                                   args.conns, args.seconds, (args.variant,) if args.variant else VARIANTS)
