@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.errors import UserError, error_ref
-from storage.conflicts import WriteConflict
+from storage.conflicts import DatabaseBusy, DuplicateRow, WriteConflict
 from storage.lifecycle import Refused
 
 log = logging.getLogger("gendan.dispatch")
@@ -31,9 +31,18 @@ def error_reply(ctx: Context, exc: Exception, texts: Any) -> None:
         # a concurrent change to the same order won (or the database was busy); nothing of ours was written
         log.info("conflict on %s: %s", ctx.inbound.event_id, exc)
         ctx.discard_uncommitted()
-        ctx.reply(texts.conflict())
+        ctx.reply(texts.conflict(_conflict_kind(exc)))
     else:
         ctx.discard_uncommitted()
         ref = error_ref()
         log.exception("handler failed (event %s, ref %s)", ctx.inbound.event_id, ref)
         ctx.reply(texts.internal_error(ref))
+
+
+def _conflict_kind(exc: WriteConflict) -> str:
+    """Which concurrent writer won, for the words of the reply (``texts.conflict``)."""
+    if isinstance(exc, DuplicateRow):
+        return "duplicate"
+    if isinstance(exc, DatabaseBusy):
+        return "busy"
+    return "stale"

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.app import DISPATCHER
 from bot.commands import CommandText
@@ -60,6 +61,22 @@ async def two_steps(ctx: Context, cmd: CommandText) -> None:
         uow.session.add(KeyValue(key="second-run", value="2"))
         ctx.reply("第二步已完成")
         raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+
+@router.command("忙")
+async def busy(ctx: Context, cmd: CommandText) -> None:
+    """PostgreSQL gave the transaction up for another (a deadlock), or SQLite gave no turn in time."""
+    async with ctx.uow() as uow:
+        uow.session.add(KeyValue(key="busy", value="1"))
+        raise OperationalError("UPDATE", {}, Exception("database is locked"))
+
+
+@router.command("改")
+async def stale(ctx: Context, cmd: CommandText) -> None:
+    """The row changed between its read and its write (the optimistic version check)."""
+    async with ctx.uow() as uow:
+        uow.session.add(KeyValue(key="stale", value="1"))
+        raise StaleDataError("UPDATE statement on table 'orders' expected to update 1 row(s); 0 were matched.")
 
 
 @router.command("拒")
@@ -191,10 +208,23 @@ async def test_a_failing_closing_write_is_logged_and_the_event_stays_pending(
 
 async def test_a_conflict_keeps_what_was_committed_and_drops_what_was_not(wired: Bot) -> None:
     replies = [r["text"] for r in await wired.say("u1", "/两步", msg_id="e-two")]
-    assert replies == ["第一步已完成", texts.conflict()]  # never "第二步已完成": that transaction was undone
+    assert replies == ["第一步已完成", texts.conflict("duplicate")]  # never "第二步已完成": it was undone
     assert await kv(wired) == {"half-done": "1"}
     assert [m["text"] for m in await wired.sent("g1")] == replies
     assert (await inbox(wired, "e-two")).status == "DONE"
+
+
+@pytest.mark.parametrize(("command", "reply"), [
+    ("/两步", "状态已变化：刚有人同时提交了相同的内容，你的操作没有生效，请查看最新情况后重试。"),
+    ("/改", "状态已变化：刚有人同时修改了这张单，你的操作没有生效，请查看最新状态后重试。"),
+    ("/忙", "系统正忙，你的操作没有生效，请稍后重发一次。"),
+])
+async def test_each_kind_of_lost_write_is_told_in_its_own_words(wired: Bot, command: str, reply: str) -> None:
+    """Someone wrote the same key first, the row changed since it was read, or the database was busy:
+    the person is told which (a customer added twice was told 「修改了这张单」), and nothing is kept."""
+    replies = [r["text"] for r in await wired.say("u1", command, msg_id="e-" + command)]
+    assert replies[-1] == reply
+    assert "busy" not in await kv(wired) and "stale" not in await kv(wired)
 
 
 def test_a_command_name_registered_twice_is_refused_at_start(wired: Bot) -> None:

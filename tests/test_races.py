@@ -25,6 +25,7 @@ from storage.models import AuditEvent, Customer, InboxEvent, Order, OutboxMessag
 from tests.conftest import Bot
 
 CONFLICT = texts.conflict()
+DUPLICATE = texts.conflict("duplicate")
 
 
 def hold_until_both_arrive(monkeypatch: pytest.MonkeyPatch, target: Any, name: str) -> list[int]:
@@ -87,8 +88,8 @@ async def test_racing_inserts_the_loser_gets_the_conflict_reply_and_writes_nothi
     r1, r2 = await asyncio.gather(team.text("u1", "/客户 新增 新客户甲 张三", chat="u1"),
                                   team.text("u2", "/客户 新增 新客户甲 李四", chat="u2"))
     assert len(passed) == 2
-    assert sorted([r1, r2]) == sorted(["已新增客户「新客户甲」。", CONFLICT])
-    winner = "u1" if r1 != CONFLICT else "u2"
+    assert sorted([r1, r2]) == sorted(["已新增客户「新客户甲」。", DUPLICATE])
+    winner = "u1" if r1 != DUPLICATE else "u2"
     async with team.db.uow() as uow:
         customers = list((await uow.session.execute(select(Customer))).scalars())
         added = list((await uow.session.execute(
@@ -100,5 +101,5 @@ async def test_racing_inserts_the_loser_gets_the_conflict_reply_and_writes_nothi
     assert [(c.name, c.contact) for c in customers] == [("新客户甲", {"u1": "张三", "u2": "李四"}[winner])]
     assert len(added) == 1
     assert len(inbox) == inbox_before + 2 and set(inbox) == {"DONE"}  # the loser's event is settled too
-    assert sorted(m["text"] for _, m in replies if m["text"] in (CONFLICT, "已新增客户「新客户甲」。")) == \
+    assert sorted(m["text"] for _, m in replies if m["text"] in (DUPLICATE, "已新增客户「新客户甲」。")) == \
         sorted([r1, r2])

@@ -95,8 +95,14 @@ def bad_action() -> str:
     return "这个按钮已失效，请发送 /查单 #单号 查看最新状态。"
 
 
-def conflict() -> str:
-    """A concurrent change won."""
+def conflict(kind: str = "stale") -> str:
+    """A concurrent writer won: ``stale`` (the row changed since it was read: an order, a quote),
+    ``duplicate`` (someone wrote the same key first: a customer's name, a product's code, a decision) or
+    ``busy`` (the database gave this transaction up: a deadlock, or no turn to write in time)."""
+    if kind == "duplicate":
+        return "状态已变化：刚有人同时提交了相同的内容，你的操作没有生效，请查看最新情况后重试。"
+    if kind == "busy":
+        return "系统正忙，你的操作没有生效，请稍后重发一次。"
     return "状态已变化：刚有人同时修改了这张单，你的操作没有生效，请查看最新状态后重试。"
 
 
