@@ -60,6 +60,8 @@ SETTLE_EVERY = 20
 SETTLE_AFTER = 1.0
 #: how often the settle timer looks whether the delivered rows are due (a look is a clock reading)
 SETTLE_LOOK_EVERY = 0.25
+#: the settle timer's longest wait between two tries while settles fail (seconds)
+SETTLE_BACKOFF_MAX = 5.0
 #: tries of a settle of delivered rows, this many seconds apart (the renewer keeps their claims alive)
 SETTLE_TRIES = 3
 SETTLE_PAUSE = 0.2
@@ -184,16 +186,26 @@ class OutboxSender:
     async def _settle_on_time(self, stop: asyncio.Event) -> None:
         """Settle the delivered rows once the oldest is :data:`SETTLE_AFTER` old, also while a slow send
         (up to the HTTP timeout) is under way: the sends' own checks alone would let them wait it out."""
+        failures = 0
         while not stop.is_set():
+            # after a failure (the database is down) wait longer each time, up to SETTLE_BACKOFF_MAX: the
+            # timer would otherwise try, and log a traceback, four times a second for the whole outage
+            wait = min(SETTLE_LOOK_EVERY * 2 ** failures, SETTLE_BACKOFF_MAX) if failures else SETTLE_LOOK_EVERY
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), SETTLE_LOOK_EVERY)
+                await asyncio.wait_for(stop.wait(), wait)
                 return
             if not self._due_to_settle():
                 continue
             try:
                 await self._settle_delivered()
             except Exception:  # the rows stay for the next settle (the next send's, or this timer's)
-                log.exception("outbox settle of delivered rows failed")
+                if not failures:
+                    log.exception("outbox settle of delivered rows failed (retrying with back-off)")
+                failures += 1
+                continue
+            if failures:
+                log.warning("outbox settle of delivered rows succeeded after %d failed tries", failures)
+                failures = 0
 
     async def _webhooks(self, uow: UnitOfWork, rows: list[OutboxMessage]) -> dict[tuple[str, str], GroupWebhook]:
         chats = await outbox.group_webhooks(uow, {(r.platform, r.chat_id) for r in rows if r.chat_type == "group"})

@@ -392,6 +392,41 @@ async def test_a_delivered_row_is_settled_on_time_while_the_next_send_is_slow(
     assert await statuses(db) == ["SENT", "SENT"]
 
 
+async def test_the_settle_timer_backs_off_and_logs_once_while_settles_fail(
+        db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The database is down during a slow send: the timer's settles fail. It tries again with growing
+    waits and logs one traceback, not one per look (it looked four times a second and logged each)."""
+    from bot.sender import SETTLE_TRIES
+
+    monkeypatch.setattr("bot.sender.SETTLE_LOOK_EVERY", 0.005)
+    monkeypatch.setattr("bot.sender.SETTLE_BACKOFF_MAX", 0.04)
+    monkeypatch.setattr("bot.sender.SETTLE_PAUSE", 0.0)
+    settles = FailingSettles(10**6)  # every SENT settle fails while the send below runs
+    monkeypatch.setattr("storage.outbox.settle", settles)
+    transport = FakeTransport()
+    real = transport.send
+
+    async def slow(delivery: Delivery) -> dict[str, Any] | None:
+        if delivery.message.text == "通知 1":
+            clock.advance(seconds=2)  # the first row is due to be settled from now on
+            await asyncio.sleep(0.4)
+            settles.times = 0  # the database is back
+        return await real(delivery)
+
+    transport.send = slow  # type: ignore[method-assign]
+    await put(db, clock, 2, chat="u1", chat_type="single")
+    out = sender(db, clock, transport)
+    caplog.set_level(logging.INFO, "gendan")
+    assert await out.flush() == 2
+    assert await statuses(db) == ["SENT", "SENT"]
+    # the last settle took both rows at the chat's end; each failed one was SETTLE_TRIES attempts
+    tries_during_send = (len(settles.sizes) - 1) / SETTLE_TRIES
+    # 0.4 s of failures: waits of 10, 20, 40, 40, … ms make about a dozen tries (80 without back-off)
+    assert 2 <= tries_during_send <= 15, settles.sizes
+    failed = [r for r in caplog.records if "outbox settle of delivered rows failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].exc_info, [r.getMessage() for r in caplog.records]
+
+
 async def test_a_failed_settle_before_a_card_update_makes_the_update_wait_not_the_pass_fail(
         db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.sender import SETTLE_TRIES
