@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy.orm.attributes import set_committed_value
-
 from storage import approval_chain, lifecycle
 from storage.db import UnitOfWork
 from storage.domain_events import Confirmed, Created, DomainEvent, Edited, Submitted, Withdrawn
@@ -23,6 +21,8 @@ from storage.services.base import (
     recompute_amount,
 )
 from storage.vocab import DEFAULT_PAYMENT_TERMS, Action, State
+
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -75,32 +75,49 @@ def check_lines(lines: tuple[LineInput, ...] | list[LineInput]) -> None:
 async def create(
     uow: UnitOfWork, prov: Provenance, data: OrderInput, origin: Origin, rules: Rules, now: datetime
 ) -> tuple[Order, list[DomainEvent]]:
-    """Create an order; submit it at once when complete, else keep it as a DRAFT."""
+    """Create an order; submit it at once when complete, else keep it as a DRAFT.
+
+    The order is decided before it is written (its submission too: the approval chain, the state it
+    reaches), so it is inserted once, in its final state, with its lines (two statements, see
+    ``OrderRepository.insert_new``); the audit events and domain events are those of a DRAFT created
+    and then submitted, in that order.
+    """
     check_lines(data.lines)
     order = Order(
         no=await next_number(uow, "order"),
         owner_id=prov.person_id,
+        customer_id=None,
+        customer=None,
         state=State.DRAFT.value,
+        production="NONE",
+        due_date=None, payment_terms=None, note=None, address=None, contact=None,
+        amount=ZERO, paid_amount=ZERO, written_off=ZERO,
+        version=1,
+        row_version=1,  # what the optimistic lock counts from (the ORM's first value)
+        approval_round=0,
+        state_reason=None,
+        external_ref=None,
         origin_platform=origin.platform,
         origin_chat_id=origin.chat_id,
         origin_chat_type=origin.chat_type,
+        submitted_at=None, confirmed_at=None, shipped_at=None, signed_at=None, completed_at=None,
         created_at=now,
         updated_at=now,
         lines=[],
     )
-    uow.session.add(order)
     _apply_fields(order, data)
     if order.payment_terms is None:
         order.payment_terms = (data.customer.payment_terms if data.customer else None) or DEFAULT_PAYMENT_TERMS
-    await uow.session.flush()
-    # the customer is the one matched (or none); the owner is loaded once, without reloading the order
-    set_committed_value(order, "owner", await uow.people.with_roles(order.owner_id))
-    if data.customer is None:
-        set_committed_value(order, "customer", None)
-    audit(uow, prov, "create", order, now, after=content_snapshot(order))
-    events: list[DomainEvent] = [Created(order.id, order.no, missing=tuple(lifecycle.missing(order)))]
-    if not lifecycle.missing(order):
-        events += await submit(uow, order, prov, rules, now)
+    # the owner is loaded once (with roles, as the order's other readers have it)
+    order.owner = await uow.people.with_roles(order.owner_id)
+    missing = tuple(lifecycle.missing(order))
+    snapshot = content_snapshot(order)
+    decided = await _decide(uow, order, prov, rules, now) if not missing else None
+    await uow.orders.insert_new(order)
+    audit(uow, prov, "create", order, now, after=snapshot)
+    events: list[DomainEvent] = [Created(order.id, order.no, missing=missing)]
+    if decided is not None:
+        events += await _carry_out(uow, order, prov, decided, now)
     return order, events
 
 
@@ -161,26 +178,49 @@ async def submit(
     uow: UnitOfWork, order: Order, prov: Provenance, rules: Rules, now: datetime
 ) -> list[DomainEvent]:
     """Submit: compute and store the approval chain; an empty chain confirms at once."""
+    return await _carry_out(uow, order, prov, await _decide(uow, order, prov, rules, now), now)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """A submission decided (the order's fields set), not yet stored: its chain and the roles nobody holds."""
+
+    before: str
+    chain: list[lifecycle.Step]
+    vacant: tuple[str, ...]
+
+
+async def _decide(uow: UnitOfWork, order: Order, prov: Provenance, rules: Rules, now: datetime) -> _Decision:
+    """The part of a submission that reads only: the chain; the order's state and times set in memory."""
     lifecycle.check(order, Action.SUBMIT, prov.actor)
     chain = await approvals.chain_for(uow, order, rules)
     before = order.state
     order.approval_round += 1
     order.submitted_at = now
     order.state_reason = None
-    roles = [s.role.value for s in chain]
-    events: list[DomainEvent] = [Submitted(
-        order.id, order.no, steps=tuple(roles), reasons=tuple(s.reasons for s in chain),
-        vacant=tuple(await approvals.vacant_roles(uow, order, roles)))]
+    vacant = tuple(await approvals.vacant_roles(uow, order, [s.role.value for s in chain]))
     if not chain:
         lifecycle.set_state(order, State.CONFIRMED)
         order.confirmed_at = now
-        audit(uow, prov, "submit", order, now, before={"state": before}, after={"state": order.state})
+    else:
+        lifecycle.set_state(order, State.PENDING_APPROVAL)
+    return _Decision(before, chain, vacant)
+
+
+async def _carry_out(uow: UnitOfWork, order: Order, prov: Provenance, decided: _Decision,
+                     now: datetime) -> list[DomainEvent]:
+    """The part of a submission that needs the order stored: audit, approval steps, reservations."""
+    chain = decided.chain
+    events: list[DomainEvent] = [Submitted(
+        order.id, order.no, steps=tuple(s.role.value for s in chain), reasons=tuple(s.reasons for s in chain),
+        vacant=decided.vacant)]
+    if not chain:
+        audit(uow, prov, "submit", order, now, before={"state": decided.before}, after={"state": order.state})
         events.append(Confirmed(order.id, order.no, auto=True))
         events += await purchasing.on_confirmed(uow, order)
         return events
-    lifecycle.set_state(order, State.PENDING_APPROVAL)
     first = await approvals.open_chain(uow, order, chain, None, now)
-    audit(uow, prov, "submit", order, now, before={"state": before},
+    audit(uow, prov, "submit", order, now, before={"state": decided.before},
           after={"state": order.state, "chain": [s.role.value for s in chain]})
     events.append(approvals.needed_event(order, first))
     return events
