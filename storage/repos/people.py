@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import Chat, ChatSubscription, Person
 
@@ -33,6 +34,11 @@ class PersonRepository:
     async def by_id(self, person_id: int) -> Person:
         """The person with this primary key (it exists: a row refers to it)."""
         return await self.session.get_one(Person, person_id)
+
+    def held(self, person_id: int) -> Person | None:
+        """The person if this session holds them already (no statement), else None."""
+        found = self.session.identity_map.get(identity_key(Person, person_id))
+        return found if isinstance(found, Person) else None
 
     async def with_roles(self, person_id: int) -> Person:
         """:meth:`by_id` with the roles joined: one statement instead of two (none if the session holds it)."""

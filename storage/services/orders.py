@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from storage import approval_chain, lifecycle
 from storage.db import UnitOfWork
 from storage.domain_events import Confirmed, Created, DomainEvent, Edited, Submitted, Withdrawn
-from storage.models import Approval, Customer, Order, OrderLine
+from storage.models import Approval, Customer, Order, OrderLine, Person, PersonRole
 from storage.services import approvals, purchasing
 from storage.services.base import (
     MAX_AMOUNT,
@@ -108,17 +110,35 @@ async def create(
     _apply_fields(order, data)
     if order.payment_terms is None:
         order.payment_terms = (data.customer.payment_terms if data.customer else None) or DEFAULT_PAYMENT_TERMS
-    # the owner is loaded once (with roles, as the order's other readers have it)
-    order.owner = await uow.people.with_roles(order.owner_id)
+    owner = await _owner(uow, prov)
     missing = tuple(lifecycle.missing(order))
     snapshot = content_snapshot(order)
     decided = await _decide(uow, order, prov, rules, now) if not missing else None
     await uow.orders.insert_new(order)
+    set_committed_value(order, "owner", owner)  # never cascaded: a copy made from ``prov`` is not written
     audit(uow, prov, "create", order, now, after=snapshot)
     events: list[DomainEvent] = [Created(order.id, order.no, missing=missing)]
     if decided is not None:
         events += await _carry_out(uow, order, prov, decided, now)
     return order, events
+
+
+#: where the provenance is the chat's identity of a registered person (its name and roles as the identity
+#: cache has them: ``bot/identity.py``)
+_CHAT_SOURCES = frozenset({"message", "card"})
+
+
+async def _owner(uow: UnitOfWork, prov: Provenance) -> Person:
+    """The new order's owner (the actor): as the session holds them, else, for a chat's actor, a copy made
+    from the provenance (what the notices and the reply show of the owner: platform, user id, name), else
+    read. The copy stays outside the session: nothing writes it, and the order refers to it by ``owner_id``."""
+    held = uow.people.held(prov.person_id)
+    if held is not None:
+        return held
+    if prov.source in _CHAT_SOURCES:
+        return Person(id=prov.person_id, platform=prov.platform, user_id=prov.user_id, name=prov.name, active=True,
+                      roles=[PersonRole(person_id=prov.person_id, role=r) for r in sorted(prov.roles)])
+    return await uow.people.with_roles(prov.person_id)
 
 
 def _apply_fields(order: Order, data: OrderInput) -> None:
