@@ -163,3 +163,63 @@ async def test_the_card_read_in_core_shows_what_the_orm_order_shows(team: Bot) -
             assert [(ln.sku, ln.qty, ln.shipped_qty, ln.unit_price, ln.remaining) for ln in card.lines] == \
                 [(ln.sku, ln.qty, ln.shipped_qty, ln.unit_price, ln.remaining) for ln in order.lines]
         assert await uow.orders.card(99, last=6) is None
+
+
+async def test_a_new_order_is_inserted_once_and_then_changes_as_any_order(team: Bot) -> None:
+    """``orders.create`` writes the order in its final state by Core and leaves it, its lines and relations in
+    the session as if read back: a change in the same transaction is an ORM update under the optimistic lock,
+    the owner (a copy made from the chat's provenance) is never written, nothing loads lazily."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event, func, select
+
+    from storage.models import Customer, Person
+    from storage.services import orders as svc
+    from storage.services.base import Provenance, Rules
+
+    assert "#1" in await team.text("u1", "/下单 华为 A100×2@300 交期12-15")  # 华为 exists from here on
+    async with team.db.uow() as uow:
+        u1 = await uow.people.by_ref("local", "u1")
+        assert u1 is not None
+        people = (await uow.session.execute(select(func.count(Person.id)))).scalar_one()
+        prov = Provenance(person_id=u1.id, platform="local", user_id="u1", name="张三", roles=frozenset({"sales"}))
+        uow.session.expunge(u1)  # as in a command: the actor is not in the session, the copy is used
+        customer = (await uow.session.execute(select(Customer).where(Customer.name == "华为"))).scalar_one()
+        data = svc.OrderInput(customer=customer, due_date=date(2026, 12, 15), lines=(
+            svc.LineInput("A100", Decimal(2), Decimal(300)), svc.LineInput("B200", Decimal(1), Decimal(150))))
+        now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        rules = Rules(Decimal(10**6), Decimal(10**7))
+        order, _events = await svc.create(uow, prov, data, svc.Origin("local", "g1"), rules, now)
+        assert order in uow.session and all(line in uow.session for line in order.lines)
+        assert order.owner not in uow.session and order.owner.label == "张三"
+        assert [line.id for line in order.lines] == sorted(line.id for line in order.lines)
+        seen: list[str] = []
+        event.listen(team.db.engine.sync_engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        # every attribute is there: reading them all costs no statement
+        assert (order.state, order.row_version, order.customer.name, [line.sku for line in order.lines]) == (
+            "CONFIRMED", 1, "华为", ["A100", "B200"])
+        assert all(getattr(order, key) is not None for key in ("no", "created_at", "submitted_at", "confirmed_at"))
+        assert not seen, seen
+        order.note = "加急"
+        await uow.session.flush()
+        assert any(s.startswith("UPDATE orders") and "row_version" in s for s in seen), seen
+        assert order.row_version == 2
+        assert (await uow.session.execute(select(func.count(Person.id)))).scalar_one() == people
+    async with team.db.uow() as uow:
+        stored = await uow.orders.by_no(order.no, lock=False)
+        assert stored is not None
+        assert (stored.state, stored.note, stored.row_version) == ("CONFIRMED", "加急", 2)
+        assert stored.amount == Decimal("750.00")
+        assert [(line.line_no, line.sku, line.qty) for line in stored.lines] == [(1, "A100", 2), (2, "B200", 1)]
+        assert stored.owner.name == "张三"
+
+
+async def test_insert_new_refuses_an_order_with_a_column_left_unset(team: Bot) -> None:
+    """An unset column would be left to load lazily later (a statement) or be written as NULL: refused at once."""
+    import pytest
+
+    from storage.models import Order
+
+    async with team.db.uow() as uow:
+        with pytest.raises(ValueError, match="insert_new"):
+            await uow.orders.insert_new(Order(no=999, owner_id=1, lines=[], customer=None))

@@ -39,18 +39,21 @@ _STOP_FIELDS = frozenset({"due", "pay", "note", "address", "contact"})
 PAYTERM_RE = re.compile(
     r"月结\d*天?|款到发货|货到付款|先款后货|现款现货|现结|预付\d+%.*|票到\d+天.*|\d+天账期|账期\d+天"
 )
+#: the first of ``_KEYWORDS`` (longest first) a word starts with: one match instead of a test per keyword
+_KEYWORD_RE = re.compile("|".join(map(re.escape, _KEYWORDS)))
 KEYWORD_SEP_RE = re.compile(rf"({'|'.join(_KEYWORDS)})\s*[=:]\s*")
 
 
 def split_keyword(word: str) -> tuple[str, str, bool] | None:
     """(field, rest of the word, whether ``=``/``:`` followed) if the word starts with a keyword."""
-    for keyword in _KEYWORDS:
-        if word.startswith(keyword):
-            rest = word[len(keyword) :]
-            if rest[:1] in ("=", ":"):
-                return FIELD_WORDS[keyword], rest[1:], True
-            return FIELD_WORDS[keyword], rest, False
-    return None
+    found = _KEYWORD_RE.match(word)
+    if found is None:
+        return None
+    keyword = found.group()
+    rest = word[len(keyword) :]
+    if rest[:1] in ("=", ":"):
+        return FIELD_WORDS[keyword], rest[1:], True
+    return FIELD_WORDS[keyword], rest, False
 
 
 def _is_date_shaped(text: str) -> bool:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -180,9 +181,16 @@ def looks_like_money(text: str) -> bool:
 _UNITS_BY_LENGTH = sorted(QTY_UNITS, key=len, reverse=True)
 
 
-def _units() -> list[str]:
-    extra = extra_units()
-    return sorted((*_UNITS_BY_LENGTH, *extra), key=len, reverse=True) if extra else _UNITS_BY_LENGTH
+@functools.lru_cache(maxsize=16)
+def _units_by_last(extra: tuple[str, ...]) -> dict[str, list[str]]:
+    """The units (with ``extra``, longest first, as :func:`_units`) by their last character: a word is
+    compared only with the units it may end with, in that order (every quantity of every line used to try them all)."""
+    units = sorted((*_UNITS_BY_LENGTH, *extra), key=len, reverse=True) if extra else _UNITS_BY_LENGTH
+    by_last: dict[str, list[str]] = {}
+    for unit in units:
+        if unit:
+            by_last.setdefault(unit[-1], []).append(unit)
+    return by_last
 
 
 def unit_of(word: str) -> str | None:
@@ -195,7 +203,7 @@ def try_qty(text: str) -> tuple[Decimal, str | None] | None:
     """(quantity, unit) or None when the text is not shaped like a quantity."""
     body = prep(text).replace(" ", "")
     lowered = body.lower()
-    for unit in _units():
+    for unit in _units_by_last(extra_units()).get(lowered[-1:], ()):
         if lowered.endswith(unit) and len(body) > len(unit):
             value = try_number(body[: -len(unit)])
             if value is not None:

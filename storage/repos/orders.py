@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import Integer, Table, bindparam, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from storage.models import AuditEvent, ChangeRequest, FollowUp, Order, OrderLine
 from storage.repos.order_card import CardEvent, OrderCard, order_card
@@ -21,6 +23,16 @@ OPEN_STATES = (State.CONFIRMED.value, State.ON_HOLD.value, State.PENDING_APPROVA
 #: than to run (the card of /查单 itself: storage/repos/order_card.py)
 _HISTORY = (select(AuditEvent).where(AuditEvent.order_id == bindparam("order_id"))
             .order_by(AuditEvent.id.desc()).limit(bindparam("last", type_=Integer)))
+
+_ORDERS, _LINES = cast(Table, Order.__table__), cast(Table, OrderLine.__table__)
+#: a new order and its lines, written with Core (see :meth:`OrderRepository.insert_new`): every mapped column
+#: but the key, so that the objects hold all of them afterwards (nothing left to load on first access)
+_ORDER_KEYS = tuple(p.key for p in inspect(Order).column_attrs if p.key != "id")
+_LINE_KEYS = tuple(p.key for p in inspect(OrderLine).column_attrs if p.key not in ("id", "order_id"))
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+#: all lines in one statement on both databases (a multi-row VALUES); the rows come back in any order, so
+#: each carries its line number
+_INSERT_LINES = insert(_LINES).returning(_LINES.c.id, _LINES.c.line_no)
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,31 @@ class OrderRepository:
             # populate_existing: a copy read earlier in this session must not hide what the lock waited for
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def insert_new(self, order: Order) -> None:
+        """Write a new order and its lines, two statements on both databases, and put them into the session
+        as if just read back (persistent: a later change is an ORM update with its optimistic lock).
+
+        The unit of work's flush cost more than the writing itself (per-object bookkeeping, its sort, one
+        INSERT per line on SQLite, where the ORM cannot rely on the order of a multi-row RETURNING).
+        ``order`` is a new, transient ``Order`` with every column but ``id`` set (``row_version`` too: 1),
+        its lines likewise but for ``id`` and ``order_id``, and its relations set (``customer`` may be
+        None; ``owner`` a person of this session). The database's triggers see the same rows as before.
+        """
+        unset = [k for k in _ORDER_KEYS if k not in order.__dict__]
+        unset += [f"line.{k}" for line in order.lines for k in _LINE_KEYS if k not in line.__dict__]
+        if unset or "lines" not in order.__dict__ or "customer" not in order.__dict__ or order.id is not None:
+            raise ValueError(f"insert_new: a new order with every column set, not {unset or order}")
+        order.id = (await self.session.execute(_INSERT_ORDER, {k: order.__dict__[k] for k in _ORDER_KEYS})
+                    ).scalar_one()
+        if order.lines:
+            rows = [{"order_id": order.id, **{k: line.__dict__[k] for k in _LINE_KEYS}} for line in order.lines]
+            ids = {line_no: line_id for line_id, line_no in await self.session.execute(_INSERT_LINES, rows)}
+            for line in order.lines:
+                line.order_id, line.id = order.id, ids[line.line_no]
+                make_transient_to_detached(line)
+        make_transient_to_detached(order)
+        self.session.add(order)  # persistent, and so are its lines (they have their keys): nothing to flush
 
     async def card(self, no: int, last: int = 6) -> tuple[OrderCard, list[CardEvent]] | None:
         """The order #no as ``/查单`` shows it, with its last ``last`` audit events (Core reads, no ORM)."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import Chat, ChatSubscription, Person
 
@@ -14,6 +15,10 @@ from storage.models import Chat, ChatSubscription, Person
 def select_by_ref(platform: str, user_id: str) -> Select[Person]:
     """The one query for "the person ``platform:user_id``" (also the look-up of a get-or-create)."""
     return select(Person).where(Person.platform == platform, Person.user_id == user_id)
+
+
+#: built once: loader options made per call cost more than the look-up (every /下单 loads its owner so)
+_WITH_ROLES = (joinedload(Person.roles),)
 
 
 class PersonRepository:
@@ -30,9 +35,14 @@ class PersonRepository:
         """The person with this primary key (it exists: a row refers to it)."""
         return await self.session.get_one(Person, person_id)
 
+    def held(self, person_id: int) -> Person | None:
+        """The person if this session holds them already (no statement), else None."""
+        found = self.session.identity_map.get(identity_key(Person, person_id))
+        return found if isinstance(found, Person) else None
+
     async def with_roles(self, person_id: int) -> Person:
         """:meth:`by_id` with the roles joined: one statement instead of two (none if the session holds it)."""
-        return await self.session.get_one(Person, person_id, options=[joinedload(Person.roles)])
+        return await self.session.get_one(Person, person_id, options=_WITH_ROLES)
 
     @staticmethod
     def subscribe(chat: Chat, topics: Iterable[str]) -> list[str]:

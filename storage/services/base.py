@@ -118,10 +118,13 @@ async def _write_audit(uow: UnitOfWork) -> None:
         await uow.session.execute(_AUDIT_INSERT, rows)
 
 
-#: the counter upsert of every new order, quote and purchase, per dialect, built once
+#: the counter upsert of every new order, quote and purchase, per dialect, built once; on the table (Core),
+#: not the mapped class, which sends it through the ORM's bulk-insert machinery for nothing
+_COUNTERS = cast(Table, Counter.__table__)
 _NEXT_NUMBER = {
-    module.dialect.name: module.insert(Counter).values(name=bindparam("counter"), value=1)
-    .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1}).returning(Counter.value)
+    module.dialect.name: module.insert(_COUNTERS).values(name=bindparam("counter"), value=1)
+    .on_conflict_do_update(index_elements=["name"], set_={"value": _COUNTERS.c.value + 1})
+    .returning(_COUNTERS.c.value)
     for module in (postgresql, sqlite)
 }
 
