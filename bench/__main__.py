@@ -1,4 +1,4 @@
-"""``python -m bench [--only due|ingest|batch|cost|floor] [--variant local|wecom] [--pg [URL]] …``: benchmarks.
+"""``python -m bench [--only due|ingest|batch|cost|floor] [--variant …] [--pg [URL]] [--no-sqlite] …``.
 
 PostgreSQL runs when ``--pg`` is given or ``GENDAN_TEST_DATABASE_URL`` names a PostgreSQL
 server (a fresh schema, dropped afterwards). Prints a table; exits 1 when a goal is missed.

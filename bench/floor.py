@@ -8,9 +8,13 @@ commit (``storage.inbox.Recorder``: concurrent messages share one INSERT and one
 the bare handler's reply. No identity, no parsing of the command, no order read, no outbox row.
 
 Measured beside the bare handler in the same run, with the same load generator, on SQLite and on
-PostgreSQL, its ratio is the most any command could reach on this stack (Python, aiohttp,
-SQLAlchemy 2 async): a command does all of this and its own work. ``python -m bench --only floor``.
-A diagnostic, no goal: it tells how far the issue's ratio goals are from what durability alone allows.
+PostgreSQL, its ratio is about the most any command could reach on this stack (Python, aiohttp,
+SQLAlchemy 2 async): a command does this and its own work. ``python -m bench --only floor``.
+A diagnostic, no goal: what is left between its ratio and a goal is the budget for a command's own
+work. Two caveats: the recorder is what the WeCom AI-bot path runs before its ack, while the local
+path writes its inbox row in its closing group commit together with the reply (the same kind of
+statement, batched the same way); and the CPU column counts the server process only, so on
+PostgreSQL the database server's share of the work is not in it.
 """
 
 from __future__ import annotations

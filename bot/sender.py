@@ -106,6 +106,8 @@ class OutboxSender:
         self._since = self.clock()  # when the first of them was delivered
         #: one settle at a time: an update must not read the card copies while a settle is under way
         self._settling = asyncio.Lock()
+        #: settles of delivered rows that succeeded (the settle timer's back-off ends at the next one)
+        self._settles = 0
 
     def wake(self) -> None:
         """New rows were committed."""
@@ -186,26 +188,33 @@ class OutboxSender:
     async def _settle_on_time(self, stop: asyncio.Event) -> None:
         """Settle the delivered rows once the oldest is :data:`SETTLE_AFTER` old, also while a slow send
         (up to the HTTP timeout) is under way: the sends' own checks alone would let them wait it out."""
-        failures = 0
+        failures, next_try, settled = 0, 0.0, self._settles
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
-            # after a failure (the database is down) wait longer each time, up to SETTLE_BACKOFF_MAX: the
-            # timer would otherwise try, and log a traceback, four times a second for the whole outage
-            wait = min(SETTLE_LOOK_EVERY * 2 ** failures, SETTLE_BACKOFF_MAX) if failures else SETTLE_LOOK_EVERY
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
+                await asyncio.wait_for(stop.wait(), SETTLE_LOOK_EVERY)
                 return
-            if not self._due_to_settle():
+            if failures and self._settles != settled:
+                # a send's own settle got through: the database is back, look at the normal pace again
+                log.warning("outbox settles of delivered rows work again after %d failed tries", failures)
+                failures, next_try = 0, 0.0
+            if not self._due_to_settle() or loop.time() < next_try:
                 continue
             try:
                 await self._settle_delivered()
             except Exception:  # the rows stay for the next settle (the next send's, or this timer's)
+                # the database is down: try again after a longer wait each time (up to SETTLE_BACKOFF_MAX)
+                # and log one traceback for the outage, not four a second
                 if not failures:
                     log.exception("outbox settle of delivered rows failed (retrying with back-off)")
                 failures += 1
+                next_try = loop.time() + min(SETTLE_LOOK_EVERY * 2 ** min(failures, 8), SETTLE_BACKOFF_MAX)
+                settled = self._settles
                 continue
             if failures:
-                log.warning("outbox settle of delivered rows succeeded after %d failed tries", failures)
+                log.warning("outbox settles of delivered rows work again after %d failed tries", failures)
                 failures = 0
+            settled = self._settles
 
     async def _webhooks(self, uow: UnitOfWork, rows: list[OutboxMessage]) -> dict[tuple[str, str], GroupWebhook]:
         chats = await outbox.group_webhooks(uow, {(r.platform, r.chat_id) for r in rows if r.chat_type == "group"})
@@ -388,6 +397,7 @@ class OutboxSender:
         for attempt in range(1, SETTLE_TRIES + 1):
             try:
                 ages = await outbox.settle(self.db, rows, OutboxStatus.SENT, self.clock(), cards=copies)
+                self._settles += 1
                 break
             except Exception as err:
                 if attempt == SETTLE_TRIES:

@@ -3,7 +3,7 @@
 * An approval pressed while another decision is being made: the loser waits for the order's lock,
   then finds the step decided and gets the *stale* reply (「这一步已处理」 with the state now).
 * Two writers inserting the same new row at once (PostgreSQL, READ COMMITTED: both saw the name free):
-  the database refuses the second, the dispatcher's conflict branch answers 「刚有人同时修改」, and
+  the database refuses the second, the dispatcher's conflict branch answers 「刚有人同时提交了相同的内容」, and
   nothing of the loser's is written.
 
 On PostgreSQL a barrier holds each racer at the point that makes the race real (both inside their

@@ -449,3 +449,36 @@ async def test_a_failed_settle_before_a_card_update_makes_the_update_wait_not_th
     assert await out.flush() == 1
     assert transport.updated[0].card_ref == {"n": 1}  # the card's copy was stored with the late settle
     assert await statuses(db) == ["SENT"] * 3
+
+
+async def test_after_an_outage_the_settle_timer_looks_at_its_pace_again_once_any_settle_works(
+        db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timer backed off while the database was down; a send's own settle then gets through. The
+    next due row is settled at the normal pace during the next slow send, not after the long wait
+    (found in review: the back-off ended only with the timer's own success, up to 5 s later)."""
+    monkeypatch.setattr("bot.sender.SETTLE_LOOK_EVERY", 0.005)
+    monkeypatch.setattr("bot.sender.SETTLE_BACKOFF_MAX", 2.0)
+    monkeypatch.setattr("bot.sender.SETTLE_PAUSE", 0.0)
+    settles = FailingSettles(10**6)
+    monkeypatch.setattr("storage.outbox.settle", settles)
+    transport = FakeTransport()
+    real = transport.send
+    seen: dict[str, int] = {}
+
+    async def slow(delivery: Delivery) -> dict[str, Any] | None:
+        if delivery.message.text == "通知 1":
+            clock.advance(seconds=2)
+            await asyncio.sleep(1.5)  # the database is down: the timer's settles fail and back off
+            settles.times = 0  # back; the send path's own settle (after this send) succeeds
+        if delivery.message.text == "通知 3":
+            clock.advance(seconds=2)  # 通知 2 is now due
+            before = len(settles.sizes)
+            await asyncio.sleep(0.2)  # 40 looks at the normal cadence
+            seen["timer settles during the slow send"] = len(settles.sizes) - before
+        return await real(delivery)
+
+    transport.send = slow  # type: ignore[method-assign]
+    await put(db, clock, 4, chat="u1", chat_type="single")
+    out = sender(db, clock, transport)
+    assert await out.flush() == 4
+    assert seen["timer settles during the slow send"] >= 1, seen

@@ -122,6 +122,7 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
         uow.session.add(KeyValue(key=batch.key, value=_state(batch)))
     try:
         start, size, k, rate, took = 0, CHUNK_ORDERS, 0, 0.0, 0.0
+        analyse = db.dialect == "postgresql"
         while start < len(plans):
             began = time.monotonic()
             chunk = _Chunk(plans[start:start + size], batch.first + start, ctx)
@@ -135,7 +136,8 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
                 await chunk.insert(uow)
                 await _beat(uow, batch)
             took = time.monotonic() - began
-            await _keep_statistics(db, start + len(chunk.plans))
+            if analyse:
+                analyse = await _keep_statistics(db, start + len(chunk.plans))
             log.debug("import chunk %d: %d orders in %.0f ms", k, len(chunk.plans), took * 1000)
             ticker.tick(sum(plan.rows for plan in chunk.plans))
             if after_chunk is not None:
@@ -162,7 +164,7 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
         raise
 
 
-async def _keep_statistics(db: Database, written: int) -> None:
+async def _keep_statistics(db: Database, written: int) -> bool:
     """PostgreSQL: ``ANALYZE`` the filled tables once the import has written over twice as many orders as
     the planner believes ``orders`` holds.
 
@@ -173,16 +175,35 @@ async def _keep_statistics(db: Database, written: int) -> None:
     bulk load) updates the statistics and makes every connection plan again; it takes no lock that blocks
     writers. Each ANALYZE at least doubles the belief, so an import into an empty database analyses about
     log2(orders / ANALYZE_FROM) times, and one of fewer orders than twice those already there never.
+
+    Only an aid: a failure (a lock held by a manual VACUUM, a timeout, a role that does not own the tables,
+    for which PostgreSQL skips the tables with a warning and changes nothing) is logged once and the import
+    goes on without it. False: do not call again for this import.
     """
-    if db.dialect != "postgresql" or written < ANALYZE_FROM:
-        return
-    async with db.uow() as uow:
-        believed = (await uow.session.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = 'orders'::regclass"))).scalar_one()
-        if written > 2 * float(believed):
+    if written < ANALYZE_FROM:
+        return True
+    try:
+        async with db.uow() as uow:
+            believed = float((await uow.session.execute(_BELIEVED)).scalar_one())
+            if written <= 2 * believed:
+                return True
+            await uow.session.execute(text("SET LOCAL lock_timeout = '2s'"))
             await uow.session.execute(text("ANALYZE " + ", ".join(FILLED)))
-            log.debug("import: analysed %s after %d orders (the planner believed %d)",
-                      ", ".join(FILLED), written, believed)
+            now = float((await uow.session.execute(_BELIEVED)).scalar_one())
+    except Exception as exc:  # an aid only: the import's own writes are committed already
+        log.warning("import: ANALYZE of %s failed (%r); the import goes on without it", ", ".join(FILLED), exc)
+        return False
+    if now <= believed:
+        log.warning("import: ANALYZE of %s changed no statistics (does this role own the tables?); the import "
+                    "goes on without it", ", ".join(FILLED))
+        return False
+    log.debug("import: analysed %s after %d orders (the planner believed %d, now %d)",
+              ", ".join(FILLED), written, believed, now)
+    return True
+
+
+#: how many rows PostgreSQL's planner believes ``orders`` holds (-1: never analysed)
+_BELIEVED = text("SELECT reltuples FROM pg_class WHERE oid = 'orders'::regclass")
 
 
 async def undo_abandoned(db: Database) -> int:
