@@ -42,6 +42,17 @@ async def batches(db: Database) -> list[str]:
         return list((await uow.session.execute(stmt)).scalars())
 
 
+async def import_watched(db: Database, folder: Path, listener: Callable[..., None]) -> list[tuple[str, int]]:
+    """The three imports, with ``listener`` seeing every statement; each must succeed."""
+    event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        results = await import_all(db, folder)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
+    assert [status for _, status in results] == [0, 0, 0], results
+    return results
+
+
 def hook(monkeypatch: pytest.MonkeyPatch, action: Callable[[int], Awaitable[None]]) -> None:
     """Chunks of 10 orders (the file has 93), ``action`` after each committed one."""
     monkeypatch.setattr(import_batch, "CHUNK_ORDERS", 10)
@@ -78,12 +89,7 @@ async def test_each_table_of_a_chunk_is_one_multi_row_statement_not_one_per_row(
             per_row = many and isinstance(params, list | tuple) and isinstance(params[0], list | tuple | dict)
             inserts.append((statement.split()[2], per_row))
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        results = await import_all(db, tmp_path)
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
-    assert [status for _, status in results] == [0, 0, 0], results
+    await import_watched(db, tmp_path, seen)
     written = [(table, many) for table, many in inserts
                if table in {"orders", "order_lines", "shipments", "shipment_lines", "payments", "audit_events"}]
     assert {table for table, _ in written} >= {"orders", "order_lines", "audit_events"}
@@ -112,12 +118,7 @@ async def test_postgresql_statistics_are_refreshed_as_an_import_fills_an_empty_d
         if statement.startswith("ANALYZE"):
             analyses.append(statement)
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        results = await import_all(db, tmp_path)
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
-    assert [status for _, status in results] == [0, 0, 0], results
+    await import_watched(db, tmp_path, seen)
     assert 2 <= len(analyses) <= 4, analyses  # 10 → 20 → 50 (say): doubling, never every chunk
     assert all("orders" in a and "order_lines" in a and "shipments" in a and "payments" in a for a in analyses)
     async with db.reader() as uow:
