@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
-import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ from bot.transport import (
     RateLimit,
     TransientError,
     Transport,
+    backoff,
 )
 from storage import outbox
 from storage.db import Database, UnitOfWork
@@ -47,9 +48,6 @@ log = logging.getLogger("gendan.outbox")
 #: a row that keeps failing with transient errors this many times is parked (at the backoff cap,
 #: about half a day of an outage); an admin may put it back with ``gendan outbox retry``
 MAX_ATTEMPTS = 2000
-#: longest wait between two tries of a row: delivery resumes within this (plus a pass) of the
-#: platform's return, whatever a platform's busy hint or the attempt count says
-MAX_BACKOFF = 30.0
 #: how often a sending pass renews its claims (well inside storage.outbox.CLAIM_LEASE)
 RENEW_EVERY = 5.0
 #: delivered rows settled in one transaction at most: a kill -9 between a send and its settle makes
@@ -65,19 +63,6 @@ SETTLE_BACKOFF_MAX = 5.0
 #: tries of a settle of delivered rows, this many seconds apart (the renewer keeps their claims alive)
 SETTLE_TRIES = 3
 SETTLE_PAUSE = 0.2
-
-
-def backoff(attempts: int, hint: float | None = None) -> float:
-    """Seconds before the next try: the platform's hint (its own backoff) or 2^attempts, capped.
-
-    A wait of our own, and one cut down to the cap, gets jitter (the upper half of the
-    wait), so that many chats that failed together do not all retry in the same second
-    when the platform comes back; a hint below the cap is the transport's, jitter included.
-    """
-    if hint is not None and hint < MAX_BACKOFF:
-        return hint
-    base = MAX_BACKOFF if hint is not None else min(MAX_BACKOFF, 2.0 ** min(attempts, 16))
-    return base * random.uniform(0.5, 1.0)
 
 
 class OutboxSender:
@@ -372,7 +357,7 @@ class OutboxSender:
         ref: dict[str, Any] | None = None
         for copy in copies:
             try:
-                ref = await transport.update_card(_with_ref(delivery, copy.ref))
+                ref = await transport.update_card(dataclasses.replace(delivery, op="update", card_ref=copy.ref))
             except CardExpired:
                 # the platform no longer lets us edit that copy: send a fresh card instead
                 ref = await transport.send(delivery)
@@ -408,9 +393,3 @@ class OutboxSender:
                 await asyncio.sleep(SETTLE_PAUSE)
         for age in ages:
             self.on_sent(age)
-
-
-def _with_ref(delivery: Delivery, ref: dict[str, Any]) -> Delivery:
-    return Delivery(delivery.id, delivery.platform, delivery.chat_id, delivery.chat_type, delivery.message,
-                    op="update", reply_hints=delivery.reply_hints, card_ref=ref, webhook=delivery.webhook,
-                    attempts=delivery.attempts)

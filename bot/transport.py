@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -95,3 +96,21 @@ class InboundSink(Protocol):
     async def submit(self, inbound: Inbound) -> bool:
         """Record durably and schedule processing; False if this event id was seen before."""
         ...
+
+
+#: longest wait between two tries of a row: delivery resumes within this (plus a pass) of the
+#: platform's return, whatever a platform's busy hint or the attempt count says
+MAX_BACKOFF = 30.0
+
+
+def backoff(attempts: int, hint: float | None = None) -> float:
+    """Seconds before the next try: the platform's hint (its own backoff) or 2^attempts, capped.
+
+    A wait of our own, and one cut down to the cap, gets jitter (the upper half of the
+    wait), so that many chats that failed together do not all retry in the same second
+    when the platform comes back; a hint below the cap is the transport's, jitter included.
+    """
+    if hint is not None and hint < MAX_BACKOFF:
+        return hint
+    base = MAX_BACKOFF if hint is not None else min(MAX_BACKOFF, 2.0 ** min(attempts, 16))
+    return base * random.uniform(0.5, 1.0)

@@ -23,7 +23,7 @@ from bot.app import create_app
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import KeyValue, Order, Product, StockMove
-from storage.services import import_batch, people
+from storage.services import bulk_writes, import_batch, people
 from storage.services.base import next_number
 from tests.conftest import Clock, make_settings
 from tests.import_golden import GOLDEN, dump, import_all
@@ -111,7 +111,7 @@ async def test_postgresql_statistics_are_refreshed_as_an_import_fills_an_empty_d
         pytest.skip("SQLite's planner keeps no row counts that go stale during an import; PostgreSQL only")
     monkeypatch.setattr(import_batch, "CHUNK_ORDERS", 10)
     monkeypatch.setattr(import_batch, "TARGET_S", None)
-    monkeypatch.setattr(import_batch, "ANALYZE_FROM", 10)
+    monkeypatch.setattr(bulk_writes, "ANALYZE_FROM", 10)
     analyses: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -136,8 +136,8 @@ async def test_a_failing_analyze_is_logged_once_and_the_import_goes_on(
         pytest.skip("the import analyses on PostgreSQL only")
     monkeypatch.setattr(import_batch, "CHUNK_ORDERS", 10)
     monkeypatch.setattr(import_batch, "TARGET_S", None)
-    monkeypatch.setattr(import_batch, "ANALYZE_FROM", 10)
-    monkeypatch.setattr(import_batch, "FILLED", ("orders", "no_such_table"))
+    monkeypatch.setattr(bulk_writes, "ANALYZE_FROM", 10)
+    monkeypatch.setattr(bulk_writes, "FILLED", ("orders", "no_such_table"))
     caplog.set_level(logging.WARNING, "gendan.import")
     results = await import_all(db, tmp_path)
     assert [status for _, status in results] == [0, 0, 0], results

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.outbound import Card, Message
-from bot.sender import MAX_BACKOFF, OutboxSender
-from bot.transport import CardExpired, Delivery, PermanentError, RateLimit, TransientError
+from bot.sender import OutboxSender
+from bot.transport import MAX_BACKOFF, CardExpired, Delivery, PermanentError, RateLimit, TransientError
 from handlers.texts import shared_replies as replies
 from storage.db import Database
 from storage.models import OutboxMessage

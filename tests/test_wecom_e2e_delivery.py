@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.sender import MAX_BACKOFF
+from bot.transport import MAX_BACKOFF
 from bot.wecom import AIBOT_PATH, APP_PATH
 from storage.models import Order, OutboxMessage, Person
 from tests.conftest import Clock, fingerprint

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, func, insert, select, text, update
+from sqlalchemy import CursorResult, Table, delete, func, select, update
 
 from storage import lifecycle
 from storage.conflicts import DuplicateRow, StorageError
@@ -55,6 +55,7 @@ from storage.models import (
 )
 from storage.models.orders import ZERO
 from storage.services.base import CENT, content_snapshot, jsonable, reserve_numbers, state_snapshot
+from storage.services.bulk_writes import insert_many, keep_statistics
 from storage.services.import_orders import Line, Planned
 from storage.services.import_report import ImportContext, Ticker
 from storage.vocab import DEFAULT_PAYMENT_TERMS, State
@@ -70,10 +71,6 @@ CHUNK_BOUNDS = (100, 2000)
 #: SQLite: the shortest pause between two chunks, longer than its busy handler's longest sleep (100 ms),
 #: so a writer of another process that waits for the lock gets it before the next chunk
 SQLITE_PAUSE_S = 0.12
-#: PostgreSQL: the tables an import fills, analysed again whenever the import has written over twice as many
-#: orders as the planner believes the table holds (and at least ``ANALYZE_FROM``); see :func:`_keep_statistics`
-FILLED = ("orders", "order_lines", "shipments", "shipment_lines", "payments", "audit_events")
-ANALYZE_FROM = 1000
 #: a batch written on another host whose heartbeat is older than this is abandoned
 STALE = timedelta(minutes=10)
 PREFIX = "import_batch:"
@@ -137,7 +134,7 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
                 await _beat(uow, batch)
             took = time.monotonic() - began
             if analyse:
-                analyse = await _keep_statistics(db, start + len(chunk.plans))
+                analyse = await keep_statistics(db, start + len(chunk.plans))
             log.debug("import chunk %d: %d orders in %.0f ms", k, len(chunk.plans), took * 1000)
             ticker.tick(sum(plan.rows for plan in chunk.plans))
             if after_chunk is not None:
@@ -162,48 +159,6 @@ async def write_orders(db: Database, plans: Sequence[Planned], ctx: ImportContex
         if isinstance(exc, DuplicateRow) and "external_ref" in str(exc):
             raise ImportRaced(f"another import wrote orders of batch {batch.key} meanwhile") from exc
         raise
-
-
-async def _keep_statistics(db: Database, written: int) -> bool:
-    """PostgreSQL: ``ANALYZE`` the filled tables once the import has written over twice as many orders as
-    the planner believes ``orders`` holds.
-
-    The statement-level triggers of the kept figures look orders up by id, and PL/pgSQL plans each of their
-    statements once per connection: planned while ``orders`` was nearly empty (a new installation importing
-    its history) they scan the whole table, and kept doing so for every chunk while it grew to 40,000
-    orders — 31 million rows read for one import of 100,000 rows. ``ANALYZE`` (PostgreSQL's advice after a
-    bulk load) updates the statistics and makes every connection plan again; it takes no lock that blocks
-    writers. Each ANALYZE at least doubles the belief, so an import into an empty database analyses about
-    log2(orders / ANALYZE_FROM) times, and one of fewer orders than twice those already there never.
-
-    Only an aid: a failure (a lock held by a manual VACUUM, a timeout, a role that does not own the tables,
-    for which PostgreSQL skips the tables with a warning and changes nothing) is logged once and the import
-    goes on without it. False: do not call again for this import.
-    """
-    if written < ANALYZE_FROM:
-        return True
-    try:
-        async with db.uow() as uow:
-            believed = float((await uow.session.execute(_BELIEVED)).scalar_one())
-            if written <= 2 * believed:
-                return True
-            await uow.session.execute(text("SET LOCAL lock_timeout = '2s'"))
-            await uow.session.execute(text("ANALYZE " + ", ".join(FILLED)))
-            now = float((await uow.session.execute(_BELIEVED)).scalar_one())
-    except Exception as exc:  # an aid only: the import's own writes are committed already
-        log.warning("import: ANALYZE of %s failed (%r); the import goes on without it", ", ".join(FILLED), exc)
-        return False
-    if now <= believed:
-        log.warning("import: ANALYZE of %s changed no statistics (does this role own the tables?); the import "
-                    "goes on without it", ", ".join(FILLED))
-        return False
-    log.debug("import: analysed %s after %d orders (the planner believed %d, now %d)",
-              ", ".join(FILLED), written, believed, now)
-    return True
-
-
-#: how many rows PostgreSQL's planner believes ``orders`` holds (-1: never analysed)
-_BELIEVED = text("SELECT reltuples FROM pg_class WHERE oid = 'orders'::regclass")
 
 
 async def undo_abandoned(db: Database) -> int:
@@ -274,24 +229,6 @@ def _shipped_amount(lines: list[Line]) -> Decimal:
 def _table(model: type[Any]) -> Table:
     """A model's table, for Core bulk statements (no ORM unit of work, no per-row flush)."""
     return cast(Table, model.__table__)
-
-
-async def _insert_many(uow: UnitOfWork, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` into ``model``'s table in as few statements as the driver allows.
-
-    On PostgreSQL an executemany is what asyncpg makes of it, one statement per row, and the statement-level
-    triggers of the kept figures (an order's line progress, the finished-order counts, ``sales_days``) fire
-    once per statement: 100,000 imported rows ran them a quarter of a million times (three to eight
-    minutes). With ``RETURNING`` SQLAlchemy writes the rows as multi-row ``INSERT … VALUES`` statements
-    instead ("insertmanyvalues", about a thousand rows each), so the triggers run a few hundred times; the
-    ids it returns are not needed (the caller reads them by order number). SQLite has only row triggers and
-    runs an executemany in one C loop, which stays the faster way there.
-    """
-    table = _table(model)
-    if uow.dialect == "postgresql":
-        await uow.session.execute(insert(table).returning(table.c.id), rows)
-    else:
-        await uow.session.execute(insert(table), rows)
 
 
 def _state(batch: Batch) -> str:
@@ -396,16 +333,16 @@ class _Chunk:
         parents' ids."""
         s = uow.session
         lo, hi = self.first_no, self.first_no + len(self.plans) - 1
-        await _insert_many(uow, Order, [{k: v for k, v in o.items() if k[0] != "_"} for o in self.orders])
+        await insert_many(uow, Order, [{k: v for k, v in o.items() if k[0] != "_"} for o in self.orders])
         ids = {no: id_ for no, id_ in await s.execute(select(Order.no, Order.id).where(Order.no.between(lo, hi)))}
         lines = [{"order_id": ids[o["no"]], "line_no": line.line_no, "product_id": line.product_id, "sku": line.sku,
                   "name": line.name, "qty": line.qty, "unit": line.unit, "unit_price": line.unit_price,
                   "shipped_qty": line.shipped_qty, "floor_price": line.floor_price}
                  for o in self.orders for line in o["_plan"].lines]
-        await _insert_many(uow, OrderLine, lines)
+        await insert_many(uow, OrderLine, lines)
         shipping = [o for o in self.orders if o["_shipped"]]
         if shipping:
-            await _insert_many(uow, Shipment, [
+            await insert_many(uow, Shipment, [
                 {"order_id": ids[o["no"]], "seq": 1, "carrier": None, "tracking_no": None,
                  "shipped_by": o["owner_id"], "shipped_at": o["_at"],
                  "amount": _shipped_amount(o["_shipped"])} for o in shipping])
@@ -415,13 +352,13 @@ class _Chunk:
             shipment_ids = await s.execute(select(Order.no, Shipment.id).join(Order, Shipment.order_id == Order.id)
                                            .where(Order.no.between(lo, hi)))
             by_order = {no: id_ for no, id_ in shipment_ids}
-            await _insert_many(uow, ShipmentLine, [
+            await insert_many(uow, ShipmentLine, [
                 {"shipment_id": by_order[o["no"]], "order_line_id": by_line[o["no"], line.line_no],
                  "qty": line.shipped_qty} for o in shipping for line in o["_shipped"]])
         payments = [{"order_id": ids[o["no"]], "amount": o["paid_amount"], "method": None, "paid_on": o["_ordered"],
                      "recorded_by": o["owner_id"], "created_at": self.ctx.now}
                     for o in self.orders if o["paid_amount"] > 0]
         if payments:
-            await _insert_many(uow, Payment, payments)
-        await _insert_many(uow, AuditEvent,
+            await insert_many(uow, Payment, payments)
+        await insert_many(uow, AuditEvent,
                         [{**a, "order_id": ids[o["no"]]} for a, o in zip(self.audits, self.orders, strict=True)])
