@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from bot.errors import NotFound, UserError
 from handlers.args import LineArg, OrderFields
 from handlers.texts import shared_replies as t
-from storage.db import UnitOfWork
+from storage.db import Database, UnitOfWork
 from storage.lifecycle import Refused
 from storage.models import Customer, Order, Product
-from storage.repos.order_card import CardEvent, OrderCard
-from storage.services import catalog
+from storage.services import catalog, order_cards
+from storage.services.order_cards import CardView
 from storage.services.orders import LineInput, OrderInput
 
 
@@ -34,9 +34,9 @@ async def load_order(uow: UnitOfWork, no: int, *, lock: bool = True) -> Order:
     return order
 
 
-async def load_order_card(uow: UnitOfWork, no: int, last: int = 6) -> tuple[OrderCard, list[CardEvent]]:
-    """The order #no as its card shows it and its last ``last`` events (two statements), or a NotFound reply."""
-    found = await uow.orders.card(no, last)
+async def load_order_card(db: Database, no: int, last: int = 6) -> CardView:
+    """Order #no as its card shows it, its last ``last`` events and its shortages (one read), or NotFound."""
+    found = await order_cards.order_card(db, no, last)
     if found is None:
         raise NotFound(t.order_not_found(no))
     return found

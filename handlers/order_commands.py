@@ -85,11 +85,10 @@ async def change_order(ctx: Context, cmd: CommandText, parsed: tuple[int, args.C
 
 @router.command("查单", aliases=("查询", "查看"), read_only=True, parse=parsers.ORDER_QUERY, **help_of("查单"))
 async def show_order(ctx: Context, cmd: CommandText, no: int) -> None:
-    async with ctx.uow() as uow:
-        order, history = await load_order_card(uow, no)
-        card = ot.order_card(order, ctx.today(), history, ctx.settings.tz)
-        short = await order_card_shortage(uow, order)
-        ctx.reply(f"{card}\n{short}" if short else card)
+    view = await load_order_card(ctx.db, no)
+    card = ot.order_card(view.order, ctx.today(), view.history, ctx.settings.tz)
+    short = order_card_shortage(view.short)
+    ctx.reply(f"{card}\n{short}" if short else card)
 
 
 def submitted(events: list[DomainEvent]) -> Submitted | None:

@@ -17,8 +17,6 @@ from handlers.texts import shared_replies as t
 from storage.db import UnitOfWork
 from storage.domain_events import ShortageFound
 from storage.lifecycle import Refused
-from storage.models import Order
-from storage.repos.order_card import OrderCard
 from storage.services import catalog, people
 from storage.services import purchasing as svc
 from storage.vocab import Role
@@ -109,9 +107,8 @@ async def after_stock_refusal(ctx: Context, order_no: int) -> bool:
     return True
 
 
-async def order_card_shortage(uow: UnitOfWork, order: Order | OrderCard) -> str | None:
+def order_card_shortage(rows: list[tuple[str, Decimal]]) -> str | None:
     """The 缺货 line of an order's card, if the stock on hand cannot serve all of it."""
-    rows = await svc.order_shortages(uow, order)
     return qt.shortage_card_line(rows) if rows else None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from storage.conflicts import busy, translate
 from storage.engine import READ_ONLY, make_engine
+from storage.reads import Reads
 from storage.repos import Repositories
 
 log = logging.getLogger("gendan.storage")
@@ -299,6 +300,8 @@ class Database:
         self.identity_version = 0
         #: SQLite: this process's writers take turns here (see :class:`WriteGate`)
         self._write_gate = WriteGate() if self.engine.dialect.name == "sqlite" else None
+        #: ``await db.read(fn)``: ``fn(connection)`` in one read-only transaction, one hand-off on SQLite
+        self.read = Reads(self.engine)
 
     def uow(self, *, urgent: bool = False) -> UnitOfWork:
         """A new unit of work (``urgent``: a short write that a platform's ack waits for goes first on SQLite)."""
@@ -328,5 +331,6 @@ class Database:
             return False
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the readers' threads)."""
+        await self.read.close()
         await self.engine.dispose()

@@ -20,6 +20,14 @@ from storage import sqlite_driver
 
 #: execution option marking a read-only unit of work (SQLite: a deferred transaction)
 READ_ONLY = "gendan_read_only"
+#: connections kept open, and opened beyond them at a peak (then closed on return). SQLAlchemy's
+#: default of 5 + 10 was below what one instance holds at once under load (8 commands, the inbox's
+#: and the closing writes' group commits, the outbox sender, the scheduler, dashboard and API
+#: readers), so a burst opened and closed a connection for most commands: on SQLite a new thread,
+#: a file open and four PRAGMAs each (a quarter of a /查单's CPU); on PostgreSQL a new server
+#: process each. Two instances on one PostgreSQL keep 2 × 16 of its 100 default connections.
+POOL_SIZE = 16
+POOL_OVERFLOW = 16
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
@@ -29,6 +37,9 @@ def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncE
     dropping it, which with foreign keys on would cascade into every child table.
     """
     parsed = make_url(url)
+    if parsed.database != ":memory:":  # an in-memory SQLite database is one connection's own
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

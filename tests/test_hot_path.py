@@ -15,7 +15,8 @@ from tests.conftest import Bot
 
 @contextmanager
 def counting_transactions(bot: Bot) -> Iterator[dict[str, int]]:
-    """Counts transactions begun on the app's engine (both databases fire ``begin``), writers apart."""
+    """Counts transactions begun on the app's engine (both databases fire ``begin``), writers apart, and
+    those of ``Database.read``'s reader threads (SQLite), which are readers by construction."""
     seen = {"begin": 0, "write": 0}
 
     def on_begin(conn: Any) -> None:
@@ -23,12 +24,19 @@ def counting_transactions(bot: Bot) -> Iterator[dict[str, int]]:
         if not conn.get_execution_options().get(READ_ONLY):
             seen["write"] += 1
 
-    engine = bot.db.engine.sync_engine
+    def on_thread_begin(_conn: Any) -> None:
+        seen["begin"] += 1
+
+    engine, threads = bot.db.engine.sync_engine, bot.db.read.thread_engine
     event.listen(engine, "begin", on_begin)
+    if threads is not None:
+        event.listen(threads, "begin", on_thread_begin)
     try:
         yield seen
     finally:
         event.remove(engine, "begin", on_begin)
+        if threads is not None:
+            event.remove(threads, "begin", on_thread_begin)
 
 
 async def test_a_repeated_read_costs_one_write_and_no_outbox_round_trip(

@@ -26,19 +26,22 @@ CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNO
 
 @contextmanager
 def command_statements(bot: Bot) -> Iterator[list[str]]:
-    """The statements sent to the app's database meanwhile, frame and transaction control left out."""
+    """The statements sent to the app's database meanwhile (by its engine and by ``Database.read``'s reader
+    threads on SQLite), frame and transaction control left out."""
     seen: list[str] = []
 
     def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not FRAME.search(statement) and not CONTROL.match(statement):
             seen.append(" ".join(statement.split())[:90])
 
-    engine = bot.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", on_execute)
+    engines = [bot.db.engine.sync_engine, *([bot.db.read.thread_engine] if bot.db.read.thread_engine else [])]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", on_execute)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", on_execute)
 
 
 @pytest.fixture(autouse=True)

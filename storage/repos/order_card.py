@@ -1,5 +1,9 @@
 """The order card of ``/查单``: read with two Core statements into plain objects, no ORM unit of work.
 
+The reads are synchronous functions of a connection, so that ``/查单`` runs them (with the card's
+shortage line, ``storage.services.purchasing.order_shortages``) in one ``Database.read``: one
+hand-off to a reader thread on SQLite instead of one per statement.
+
 ``/查单`` is the command people send most, and it changes nothing. Loading it as ORM objects
 (identity map, instrumented attributes, joined-eager uniquing) cost about 0.5 ms of the ~3 ms of CPU
 the whole command took; rows turned into the small dataclasses below cost a fraction of that. The
@@ -15,6 +19,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Integer, Table, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, Customer, Order, OrderLine, Person
@@ -109,9 +114,13 @@ class CardEvent:
     after: dict[str, Any] | None
 
 
-async def order_card(session: AsyncSession, no: int, last: int) -> tuple[OrderCard, list[CardEvent]] | None:
-    """The order #no and its ``last`` audit events (oldest first), or None; two statements."""
-    rows = (await session.execute(_CARD, {"no": no})).all()
+def read_card(conn: Connection, no: int, last: int) -> tuple[OrderCard, list[CardEvent]] | None:
+    """The order #no and its ``last`` audit events (oldest first), or None; two statements.
+
+    Synchronous: run by ``Database.read`` (one hand-off for the whole card on SQLite) or, inside a
+    unit of work, through the session's ``run_sync`` (:func:`order_card`).
+    """
+    rows = conn.execute(_CARD, {"no": no}).all()
     if not rows:
         return None
     first = rows[0]._mapping
@@ -120,6 +129,11 @@ async def order_card(session: AsyncSession, no: int, last: int) -> tuple[OrderCa
     card = OrderCard(**{n: first[n] for n in _ORDER_COLUMNS},
                      customer=CardName(first["customer_name"]) if first["customer_id"] is not None else None,
                      owner=CardName(first["owner_name"] or "", first["owner_user_id"]), lines=lines)
-    events = [CardEvent(*row) for row in await session.execute(_HISTORY, {"order_id": card.id, "last": last})]
+    events = [CardEvent(*row) for row in conn.execute(_HISTORY, {"order_id": card.id, "last": last})]
     events.reverse()
     return card, events
+
+
+async def order_card(session: AsyncSession, no: int, last: int) -> tuple[OrderCard, list[CardEvent]] | None:
+    """:func:`read_card` in ``session``'s transaction."""
+    return await session.run_sync(lambda sync: read_card(sync.connection(), no, last))

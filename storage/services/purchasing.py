@@ -16,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 
 from storage import lifecycle
 from storage.db import UnitOfWork
@@ -110,22 +112,30 @@ async def stock_views(uow: UnitOfWork, products: list[Product]) -> list[StockVie
     return [StockView(p, held.get(p.id, ZERO), coming.get(p.id, ZERO)) for p in products]
 
 
-async def waiting_orders(uow: UnitOfWork, product_id: int, cover: Decimal) -> list[Waiting]:
-    """Orders whose line of ``product_id`` is not covered by ``cover``, first confirmed first served."""
-    stmt = (select(Order.id, Order.no, Order.owner_id, OrderLine.qty - OrderLine.shipped_qty)
+#: the open lines of one product (``product_id``) in reserving orders, first confirmed first
+_WAITING = (select(Order.id, Order.no, Order.owner_id, OrderLine.qty - OrderLine.shipped_qty)
             .join(Order, Order.id == OrderLine.order_id)
-            .where(OrderLine.product_id == product_id, Order.state.in_(RESERVING),
+            .where(OrderLine.product_id == bindparam("product_id"), Order.state.in_(RESERVING),
                    OrderLine.shipped_qty < OrderLine.qty)
             .order_by(Order.confirmed_at, Order.no))
+
+
+def _not_covered(rows: Iterable[Any], cover: Decimal) -> list[Waiting]:
+    """Of the open lines in ``rows`` (first confirmed first), those ``cover`` does not serve, and by how much."""
     out: list[Waiting] = []
     left = cover
-    for order_id, no, owner_id, open_qty in (await uow.session.execute(stmt)).all():
+    for order_id, no, owner_id, open_qty in rows:
         need = qty_of(open_qty)
         short = need - max(left, ZERO)
         left -= need
         if short > 0:
             out.append(Waiting(int(order_id), int(no), int(owner_id), min(short, need)))
     return out
+
+
+async def waiting_orders(uow: UnitOfWork, product_id: int, cover: Decimal) -> list[Waiting]:
+    """Orders whose line of ``product_id`` is not covered by ``cover``, first confirmed first served."""
+    return _not_covered((await uow.session.execute(_WAITING, {"product_id": product_id})).all(), cover)
 
 
 async def shortages(uow: UnitOfWork, product_ids: Iterable[int], *, lock: bool) -> list[Shortage]:
@@ -168,19 +178,25 @@ async def on_confirmed(uow: UnitOfWork, order: Order) -> list[DomainEvent]:
     return [event] if event is not None else []
 
 
-async def order_shortages(uow: UnitOfWork, order: Order | OrderCard) -> list[tuple[str, Decimal]]:
-    """What of the order the stock on hand cannot serve yet, by SKU (the 缺货 line of its card)."""
+def order_shortages(conn: Connection, order: OrderCard) -> list[tuple[str, Decimal]]:
+    """What of the order the stock on hand cannot serve yet, by SKU (the 缺货 line of its card).
+
+    Synchronous, for the card's one-hand-off read (``storage.reads``); the same rule as
+    :func:`waiting_orders`.
+    """
     if order.state not in RESERVING:
         return []
     ids = sorted(set(catalogue_ids(order)))
     if not ids:
         return []
-    stmt = select(Product).where(Product.id.in_(ids), Product.track_stock.is_(True)).order_by(Product.sku)
+    stmt = (select(Product.id, Product.sku, Product.stock)
+            .where(Product.id.in_(ids), Product.track_stock.is_(True)).order_by(Product.sku))
     out = []
-    for p in (await uow.session.execute(stmt)).scalars():
-        mine = next((w for w in await waiting_orders(uow, p.id, p.stock) if w.order_id == order.id), None)
+    for product_id, sku, stock in conn.execute(stmt).all():
+        waiting = _not_covered(conn.execute(_WAITING, {"product_id": product_id}).all(), stock)
+        mine = next((w for w in waiting if w.order_id == order.id), None)
         if mine is not None:
-            out.append((p.sku, mine.short))
+            out.append((sku, mine.short))
     return out
 
 
