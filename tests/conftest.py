@@ -1,6 +1,6 @@
 """Shared fixtures: a fresh database per test (SQLite, and PostgreSQL when
-GENDAN_TEST_DATABASE_URL is set), a controllable clock, and a running app
-driven through the local adapter."""
+GENDAN_TEST_DATABASE_URL is set; made from a migrated template, see tests/db_templates.py), a controllable
+clock, and a running app driven through the local adapter."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from bot.app import create_app
 from bot.config import Settings
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.db_templates import Templates, pg_connect_args, pg_schema
 
 PG_URL = os.environ.get("GENDAN_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgresql") else [])
@@ -83,22 +84,36 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 27, 10, 0, tzinfo=TZ))
 
 
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    """This test process's migrated templates (tests/db_templates.py), each built at its first use."""
+    return Templates(tmp_path_factory.mktemp("templates"))
+
+
 @pytest.fixture(params=BACKENDS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema dropped afterwards."""
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path,
+                 templates: Templates) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A fresh database already at the migrations' head: a copy of a migrated SQLite file, or a new
+    PostgreSQL schema (dropped afterwards) made by replaying a recorded migration. Running every migration
+    for every test cost a large share of the suite; ``upgrade`` on it returns at once (it is at head)."""
+    if request.param == "sqlite":
+        path = tmp_path / "gendan.db"
+        await templates.sqlite_copy(path)
+        yield f"sqlite+aiosqlite:///{path}", {}
+        return
+    async with pg_schema(PG_URL, await templates.pg_script(PG_URL)) as schema:
+        yield PG_URL, pg_connect_args(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A fresh, empty (never migrated) database: a SQLite file, or a new PostgreSQL schema dropped afterwards.
+    For tests of the migrations themselves."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'gendan.db'}", {}
         return
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_async_engine(PG_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield PG_URL, {"connect_args": {"server_settings": {"search_path": schema}}}
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with pg_schema(PG_URL) as schema:
+        yield PG_URL, pg_connect_args(schema)
 
 
 @asynccontextmanager
