@@ -41,7 +41,7 @@ async def test_a_read_that_writes_fails_and_writes_nothing(db: Database) -> None
     def write(conn: Connection) -> None:
         conn.execute(update(Counter).where(Counter.name == "t").values(value=99))
 
-    with pytest.raises(Exception, match="(?i)read.only|readonly"):
+    with pytest.raises(Exception, match=r"(?i)read.only|readonly"):
         await db.read(write)
     assert await db.read(_value) == 1
 
