@@ -247,7 +247,7 @@ class Dispatcher(Registry):
             outbox = ctx._take_pending()
             needs_sender = outbox.needs_sender
             if ctx.inbox_done:  # replies written after the handler's commit: they go alone
-                async with self.db.uow() as uow:
+                async with self._slots, self.db.uow() as uow:  # a connection of its own: bounded as handlers are
                     await outbox.write(uow, self.clock())
                 outcome: bool | None = True
             else:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -37,7 +37,7 @@ def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncE
     dropping it, which with foreign keys on would cascade into every child table.
     """
     parsed = make_url(url)
-    if parsed.database != ":memory:":  # an in-memory SQLite database is one connection's own
+    if "poolclass" not in kwargs and not is_memory(parsed):  # in memory: one connection's own (a StaticPool)
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if parsed.get_backend_name() == "sqlite":
@@ -62,6 +62,12 @@ def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncE
     if not kwargs.get("pool_pre_ping"):
         _drop_closed_at_checkout(engine)
     return engine
+
+
+def is_memory(url: URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (no file another connection could open)."""
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory")
 
 
 def _drop_closed_at_checkout(engine: AsyncEngine) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.conflicts import translate
-from storage.engine import READ_ONLY
+from storage.engine import READ_ONLY, is_memory
 
 T = TypeVar("T")
 
@@ -54,24 +54,30 @@ class Reads:
         self._sync: Engine | None = None
         self._threads: ThreadPoolExecutor | None = None
         url = engine.url
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if url.get_backend_name() == "sqlite" and not is_memory(url):
             self._sync = _sqlite_reader(url.set(drivername="sqlite").render_as_string(hide_password=False), threads)
             self._threads = ThreadPoolExecutor(threads, thread_name_prefix="gendan-read")
 
     async def __call__(self, fn: Callable[[Connection], T]) -> T:
         """The value of ``fn(connection)``; a driver's conflict leaves as storage's own exception."""
         try:
-            if self._threads is not None:
+            if self._sync is not None:
+                if self._threads is None:
+                    raise RuntimeError("Database.read used after the database was closed")
                 return await asyncio.get_running_loop().run_in_executor(self._threads, self._in_thread, fn)
             async with self._engine.connect() as conn:
-                # READ ONLY on PostgreSQL: a read that tried to write fails, as on SQLite's query_only connections
+                # on PostgreSQL REPEATABLE READ READ ONLY: one snapshot for every statement of ``fn`` (as on
+                # SQLite), and a read that tried to write fails (as on SQLite's query_only connections); both
+                # are reset when the connection goes back to the pool
                 options: dict[str, Any] = {READ_ONLY: True}
                 if conn.dialect.name == "postgresql":
-                    options["postgresql_readonly"] = True
+                    options.update(postgresql_readonly=True, isolation_level="REPEATABLE READ")
                 reader = await conn.execution_options(**options)
                 async with reader.begin():
                     return await reader.run_sync(fn)
         except Exception as exc:
+            if _tried_to_write(exc):
+                raise RuntimeError("a read (Database.read) tried to write") from exc
             conflict = translate(exc)
             if conflict is not None:
                 raise conflict from exc
@@ -94,6 +100,15 @@ class Reads:
             await asyncio.to_thread(threads.shutdown, True)
         if self._sync is not None:
             self._sync.dispose()
+
+
+def _tried_to_write(exc: BaseException) -> bool:
+    """A write refused by a read-only transaction: a bug in the read function, not a conflict to retry."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.OperationalError):
+        return "readonly" in str(orig).lower() or "read-only" in str(orig).lower()
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return str(code) == "25006"  # PostgreSQL: read_only_sql_transaction
 
 
 def _sqlite_reader(url: str, threads: int) -> Engine:
