@@ -5,8 +5,9 @@ need a quiet machine as much. It runs the real dispatcher (``bot.app.build_core`
 the group commits, the identity cache) in this process, without HTTP, on a fresh database, and
 sends it ``/查单`` and ``/下单`` (two lines) as the local adapter would: one after another, then 32 at
 once. Per command it reports the process's CPU time (every thread: the SQLite drivers' threads work
-too), the SQL statements the engine ran and, on SQLite, the calls handed to aiosqlite's connection
-threads (each one a queue put, a thread wake-up, a GIL hand-over and a loop wake-up).
+too), the SQL statements the engines ran (the app's and, on SQLite, ``Database.read``'s reader threads') and,
+on SQLite, the calls handed to other threads: aiosqlite's connection threads, one per statement, and
+the reader threads, one per read (each a queue put, a thread wake-up, a GIL hand-over and a loop wake-up).
 
 ``python -m bench --only cost [--pg URL]``. A diagnostic: no goal, no exit status of its own.
 """
@@ -33,6 +34,7 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.events import Actor, ChatMessage, ChatRef
 from storage.migrate import upgrade
+from storage.reads import Reads
 
 SEQUENTIAL, CONCURRENT, AT_ONCE = 400, 640, 32
 
@@ -58,19 +60,27 @@ def _event(text_: str) -> ChatMessage:
 
 @contextmanager
 def _handoffs() -> Iterator[collections.Counter[str]]:
-    """Count the calls aiosqlite runs on its connection threads while inside."""
+    """Count the calls handed to other threads while inside: aiosqlite's (one per statement) and
+    ``Database.read``'s (one per read, whatever its statements)."""
     seen: collections.Counter[str] = collections.Counter()
     original = aiosqlite.Connection._execute
+    original_read = Reads._in_thread
 
     async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
         seen["calls"] += 1
         return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
+    def counting_read(self: Reads, fn: Any) -> Any:
+        seen["calls"] += 1
+        return original_read(self, fn)
+
     aiosqlite.Connection._execute = counting  # type: ignore[method-assign]
+    Reads._in_thread = counting_read  # type: ignore[method-assign]
     try:
         yield seen
     finally:
         aiosqlite.Connection._execute = original  # type: ignore[method-assign]
+        Reads._in_thread = original_read  # type: ignore[method-assign]
 
 
 async def _measure(dispatcher: Dispatcher, backend: str, command: str, statements: list[int]) -> list[Cost]:
@@ -111,9 +121,12 @@ async def _backend(backend: str, url: str) -> list[Cost]:
     db, dispatcher = build_core(settings)
     statements = [0]
 
-    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
     def _count(*_args: Any) -> None:
         statements[0] += 1
+
+    # the app's engine, and the reader threads' (SQLite's Database.read)
+    for engine in (db.engine.sync_engine, *([db.read.thread_engine] if db.read.thread_engine else [])):
+        event.listen(engine, "before_cursor_execute", _count)
 
     try:
         await upgrade(db.engine)
