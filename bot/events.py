@@ -6,8 +6,9 @@ nothing more; handlers never see a platform payload.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 ChatType = Literal["group", "single"]
@@ -40,6 +41,25 @@ def _clean_json(value: Any, depth: int = 0) -> Any:
     return value
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    # ``dataclasses.fields`` builds its tuple anew on every call; every event asks twice (clean, serialise)
+    return tuple(f.name for f in fields(cls))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: events and their parts as dicts, containers copied (as ``asdict``)."""
+    if isinstance(value, _Cleaned):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
 class _Cleaned:
     """Mixin: every str field (and every string inside dict fields) is passed through :func:`clean_text`.
 
@@ -48,8 +68,8 @@ class _Cleaned:
     """
 
     def __post_init__(self) -> None:
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, str):
                 cleaned: Any = clean_text(value)
             elif isinstance(value, dict):
@@ -57,7 +77,7 @@ class _Cleaned:
             else:
                 continue
             if cleaned != value:
-                object.__setattr__(self, f.name, cleaned)
+                object.__setattr__(self, name, cleaned)
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,7 @@ class ChatMessage(_Cleaned):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for the inbox table (so a crash can replay the event)."""
-        return {"type": "message", **asdict(self)}
+        return {"type": "message", **_plain(self)}
 
 
 @dataclass(frozen=True)
@@ -120,7 +140,7 @@ class CardAction(_Cleaned):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for the inbox table."""
-        return {"type": "action", **asdict(self)}
+        return {"type": "action", **_plain(self)}
 
 
 @dataclass(frozen=True)
@@ -135,7 +155,7 @@ class DirectoryEvent(_Cleaned):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for the inbox table."""
-        return {"type": "directory", **asdict(self)}
+        return {"type": "directory", **_plain(self)}
 
 
 Inbound = ChatMessage | CardAction | DirectoryEvent

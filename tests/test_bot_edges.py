@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import never_5xx
 from bot.config import load_settings
-from bot.events import Actor, ChatMessage, ChatRef, DirectoryEvent, inbound_from_dict
+from bot.events import Actor, CardAction, ChatMessage, ChatRef, DirectoryEvent, inbound_from_dict
 
 
 async def test_a_handler_bug_is_a_400_with_a_reference_never_a_500(caplog: pytest.LogCaptureFixture) -> None:
@@ -67,6 +67,23 @@ def test_inbound_events_round_trip_through_the_inbox_form() -> None:
     assert inbound_from_dict(directory.to_dict()) == directory
     with pytest.raises(ValueError, match="unknown inbound type 'telepathy'"):
         inbound_from_dict({**message.to_dict(), "type": "telepathy"})
+
+
+def test_the_inbox_form_is_plain_data_copied_from_the_event() -> None:
+    """What ``dataclasses.asdict`` gave (the form the inbox has always stored), without sharing containers."""
+    from dataclasses import asdict
+
+    hints = {"response_url": "https://x", "nested": {"list": [1, {"deep": "v"}], "pair": ("a", "b")}}
+    message = ChatMessage("wecom", "m-2", ChatRef("wecom", "g1", "group", "群"), Actor("wecom", "u1", "张三", "corp"),
+                          "/查单 #1", mentioned_bot=True, reply_hints=hints)
+    action = CardAction("dingtalk", "a-1", ChatRef("dingtalk", "u2", "single"), Actor("dingtalk", "u2"), "approve:1",
+                        card_ref={"ids": [1, 2]})
+    for event, kind in ((message, "message"), (action, "action")):
+        assert event.to_dict() == {"type": kind, **asdict(event)}
+        assert inbound_from_dict(event.to_dict()) == event
+    stored = message.to_dict()
+    stored["reply_hints"]["nested"]["list"].append(3)  # the stored form is a copy: the event is unchanged
+    assert message.reply_hints["nested"]["list"] == [1, {"deep": "v"}]
 
 
 def test_deeply_nested_hints_are_kept_as_they_are() -> None:
