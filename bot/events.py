@@ -6,7 +6,6 @@ nothing more; handlers never see a platform payload.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -41,10 +40,15 @@ def _clean_json(value: Any, depth: int = 0) -> Any:
     return value
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
     # ``dataclasses.fields`` builds its tuple anew on every call; every event asks twice (clean, serialise)
-    return tuple(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return names
 
 
 def _plain(value: Any) -> Any:
