@@ -47,7 +47,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
     # ``dataclasses.fields`` builds its tuple anew on every call; every event asks twice (clean, serialise)
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
     return names
 
 
