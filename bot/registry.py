@@ -37,6 +37,8 @@ class Registry:
         self.texts = texts
         self.clock = clock
         self.by_name: dict[str, CommandSpec] = {}
+        #: every command name and alias, for matching a message (grouped once by first character there)
+        self._names: tuple[str, ...] = ()
         self.specs: list[CommandSpec] = []
         self.actions: list[ActionSpec] = []
         self.fallbacks: list[FallbackHandler] = []
@@ -55,6 +57,7 @@ class Registry:
             self.actions.extend(router.actions)
             self.fallbacks.extend(router.fallbacks)
             self.directory.extend(router.directory)
+        self._names = tuple(self.by_name)
 
     async def route(self, ctx: Context) -> None:
         """Find the event's handler and run it (or answer why not)."""
@@ -76,7 +79,7 @@ class Registry:
             return
         if addressed and self._over_limit(ctx):
             return
-        cmd = commands.parse_command(inbound.text, self.by_name.keys())
+        cmd = commands.parse_command(inbound.text, self._names)
         if cmd is None:
             for fallback in self.fallbacks:
                 if await fallback(ctx):
