@@ -159,35 +159,29 @@ class Context:
         if self.read_only:
             return self.db.reader()
         uow = self.db.uow()
-        if not self.inbox_recorded:
-            uow.after_begin.append(self._record)
         uow.before_commit.append(self._flush)
         uow.after_commit.append(self._committed)
         # the sender is woken only when a row waits for it (local replies are delivered in the commit)
         uow.after_commit.append(lambda: self.dispatcher.wake_sender() if uow.outbox_pending else None)
         return uow
 
-    async def _record(self, uow: UnitOfWork) -> None:
-        """Insert this event's inbox row first thing in ``uow`` (:class:`storage.inbox.AlreadyRecorded` if seen)."""
-        if self.inbox_recorded:
-            return
-        inbound = self.inbound
-        await inbox.insert(uow, inbound.platform, inbound.event_id, inbound.to_dict(), self.clock(),
-                           self.dispatcher.instance_id)
-        uow.after_commit.append(self._recorded)
-
-    def _recorded(self) -> None:
-        self.inbox_recorded = True
-
     async def _flush(self, uow: UnitOfWork) -> None:
+        """Last in the transaction: the replies and notifications, and the event's inbox row marked done
+        (inserted DONE when it was not recorded before: one statement instead of an insert and an update)."""
         now = self.clock()
         await self._take_pending().write(uow, now)
-        if not self.inbox_done:
-            await inbox.mark_done(uow, self.inbound.platform, self.inbound.event_id, now)
-            uow.after_commit.append(self._done)  # only once the commit holds
+        if self.inbox_done:
+            return
+        inbound = self.inbound
+        if self.inbox_recorded:
+            await inbox.mark_done(uow, inbound.platform, inbound.event_id, now)
+        else:
+            await inbox.insert_done(uow, inbound.platform, inbound.event_id, inbound.to_dict(), now,
+                                    self.dispatcher.instance_id)
+        uow.after_commit.append(self._done)  # only once the commit holds
 
     def _done(self) -> None:
-        self.inbox_done = True
+        self.inbox_done = self.inbox_recorded = True
 
     def _committed(self) -> None:
         self._committed_replies = self._flushed_replies

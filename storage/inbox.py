@@ -128,18 +128,22 @@ class AlreadyRecorded(Exception):
     """The event's id is in the inbox already: a platform retry or a second press of the same message."""
 
 
-async def insert(uow: UnitOfWork, platform: str, event_id: str, payload: dict[str, Any], now: datetime,
-                 owner: str, lease: timedelta = LEASE) -> None:
-    """Insert the event inside ``uow`` (the transaction of its effect); :class:`AlreadyRecorded` if seen before.
+async def insert_done(uow: UnitOfWork, platform: str, event_id: str, payload: dict[str, Any], now: datetime,
+                      owner: str) -> None:
+    """Insert the event already DONE inside ``uow`` (the transaction of its effect, at its end);
+    :class:`AlreadyRecorded` if its id was seen before.
 
-    For callers that answer only after the commit (the local adapter, the terminal chat): the
-    row, the effect and the "done" mark become durable together, in one transaction instead of
-    three. A concurrent insert of the same id waits on the unique key and then fails here.
+    For callers that answer only after the commit (the local adapter, the terminal chat): the row, the
+    effect and the "done" mark become durable together, in one statement of the one transaction. A
+    concurrent insert of the same id waits on the unique key and then fails here, and its whole
+    transaction (the effect included) rolls back.
     """
     # a Core INSERT from a statement built once: the ORM's add-and-flush of an object nobody reads back
     # was a tenth of a write command's CPU (unit-of-work bookkeeping for one row)
+    row = {**_row(platform, event_id, payload, now, owner, LEASE), "status": InboxStatus.DONE, "processed_at": now,
+           "lease_until": None}
     try:
-        await uow.session.execute(_INSERT, _row(platform, event_id, payload, now, owner, lease))
+        await uow.session.execute(_INSERT, row)
     except IntegrityError:
         raise AlreadyRecorded(f"{platform}:{event_id}") from None
 
