@@ -111,8 +111,9 @@ class Dispatcher(Registry):
         """Process now and answer; the replies, or None for a duplicate (local adapter, CLI, link pages).
 
         The caller answers only after this returns, so nothing needs to be durable earlier: the
-        inbox row is inserted by the event's own write transaction, together with its effect,
-        its outbox rows and the done mark (one commit instead of three). A crash before that
+        inbox row is inserted, already done, at the end of the event's own write transaction, with
+        its effect and its outbox rows (one commit instead of three; a repeated id fails on the
+        inbox's unique key there and the whole transaction rolls back). A crash before that
         commit leaves nothing, and the caller, never answered, sends again.
         """
         if isinstance(inbound, DirectoryEvent):

@@ -112,8 +112,7 @@ class UnitOfWork(Repositories):
         self._urgent = urgent
         self._holding = False
         self._on_identity_change = on_identity_change
-        #: run first inside the transaction (an inbox row inserted with the command that answers it)
-        self.after_begin: list[Hook] = []
+        #: run last inside the transaction (the event's replies, notifications and inbox row)
         self.before_commit: list[Hook] = []
         self.after_commit: list[Callable[[], None]] = []
         #: set by the outbox API (``storage.outgoing``) when a row now waits for the sender (wake it after commit)
@@ -148,8 +147,6 @@ class UnitOfWork(Repositories):
         try:
             self._session = self._sessionmaker()
             await self._session.begin()
-            for hook in self.after_begin:
-                await hook(self)
         except BaseException as exc:
             if self._session is not None:
                 try:
