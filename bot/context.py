@@ -155,6 +155,11 @@ class Context:
         """A unit of work whose commit also writes this event's outbox rows and marks it done.
 
         For a read-only command, a reader: replies wait for the dispatcher's closing write.
+
+        An event answered in its own request (the local adapter) is recorded at the end of this
+        transaction, so a repeated message id is refused only there and its transaction rolled
+        back: the body must do nothing outside the transaction (no HTTP call, no file, no cache
+        filled before the commit) that a repeat would then do twice.
         """
         if self.read_only:
             return self.db.reader()

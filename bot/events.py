@@ -7,7 +7,7 @@ nothing more; handlers never see a platform payload.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 ChatType = Literal["group", "single"]
@@ -53,7 +53,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 def _plain(value: Any) -> Any:
     """``value`` as JSON-ready data: events and their parts as dicts, containers copied (as ``asdict``)."""
-    if isinstance(value, _Cleaned):
+    if is_dataclass(value) and not isinstance(value, type):  # an event's part, or any dataclass (as asdict)
         return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

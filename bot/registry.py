@@ -47,17 +47,19 @@ class Registry:
 
     def include_routers(self, *routers: Router) -> None:
         """Register every command, alias and action of the routers."""
-        for router in routers:
-            for spec in router.commands:
-                self.specs.append(spec)
-                for key in (spec.name, *spec.aliases):
-                    if key.lower() in self.by_name:
-                        raise ValueError(f"command name {key!r} registered twice")
-                    self.by_name[key.lower()] = spec
-            self.actions.extend(router.actions)
-            self.fallbacks.extend(router.fallbacks)
-            self.directory.extend(router.directory)
-        self._names = tuple(self.by_name)
+        try:
+            for router in routers:
+                for spec in router.commands:
+                    self.specs.append(spec)
+                    for key in (spec.name, *spec.aliases):
+                        if key.lower() in self.by_name:
+                            raise ValueError(f"command name {key!r} registered twice")
+                        self.by_name[key.lower()] = spec
+                self.actions.extend(router.actions)
+                self.fallbacks.extend(router.fallbacks)
+                self.directory.extend(router.directory)
+        finally:  # the names matched against messages are always those registered, even after a refusal
+            self._names = tuple(self.by_name)
 
     async def route(self, ctx: Context) -> None:
         """Find the event's handler and run it (or answer why not)."""

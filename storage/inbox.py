@@ -142,6 +142,9 @@ async def insert_done(uow: UnitOfWork, platform: str, event_id: str, payload: di
     # was a tenth of a write command's CPU (unit-of-work bookkeeping for one row)
     row = {**_row(platform, event_id, payload, now, owner, LEASE), "status": InboxStatus.DONE, "processed_at": now,
            "lease_until": None}
+    # the effect's own pending changes first, outside the guard: the execute below would autoflush them, and
+    # their IntegrityError (a conflict, a bug) would then pass for a repeated event and be answered with nothing
+    await uow.session.flush()
     try:
         await uow.session.execute(_INSERT, row)
     except IntegrityError:
