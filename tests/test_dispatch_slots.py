@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 
 import pytest
 
@@ -53,9 +54,9 @@ async def gauge(bot: Bot) -> Gauge:
     return gauge
 
 
-async def _until(check: object, seconds: float = 5.0) -> None:
+async def _until(check: Callable[[], bool], seconds: float = 5.0) -> None:
     for _ in range(int(seconds / 0.01)):
-        if check():  # type: ignore[operator]
+        if check():
             return
         await asyncio.sleep(0.01)
     raise AssertionError("not reached in time")
